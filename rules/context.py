@@ -1,0 +1,153 @@
+"""What a rule sees (:class:`RuleContext`) and how it states its outcome (:func:`verdict`).
+
+Rules are vectorised: they compute one boolean column saying where the resource fails and
+hand it to :func:`verdict`, which turns True/False/null into FAIL/PASS/UNKNOWN. Because a null
+can only become UNKNOWN here, no rule can count an unknown value as compliant by accident.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from rules.model import Status
+from scanner.inventory import Inventory
+
+#: ARM resource types for each logical resource kind, by vault kind.
+_ARM_TYPES = {
+    ("vault", "vault"): "Microsoft.KeyVault/vaults",
+    ("vault", "managed_hsm"): "Microsoft.KeyVault/managedHSMs",
+    ("key", "vault"): "Microsoft.KeyVault/vaults/keys",
+    ("key", "managed_hsm"): "Microsoft.KeyVault/managedHSMs/keys",
+    ("key_version", "vault"): "Microsoft.KeyVault/vaults/keys/versions",
+    ("key_version", "managed_hsm"): "Microsoft.KeyVault/managedHSMs/keys/versions",
+}
+
+RESULT_COLUMNS = [
+    "resource_id",
+    "resource_type",
+    "resource_name",
+    "vault_id",
+    "status",
+    "file",
+    "line",
+    "profile",
+]
+
+
+@dataclass
+class RuleContext:
+    """The inventory, the rule's resolved parameters, the policy and the evaluation time.
+
+    The engine passes ``now`` so that no rule reads the clock and results are reproducible.
+    """
+
+    inventory: Inventory
+    params: dict[str, Any]
+    now: pd.Timestamp
+    policy: Any = None
+    profiles: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def __getattr__(self, name: str) -> pd.DataFrame:
+        inventory = self.__dict__.get("inventory")
+        if inventory is not None and name in inventory.tables:
+            return inventory.tables[name]
+        raise AttributeError(name)
+
+    @cached_property
+    def vault_kind(self) -> pd.Series:
+        """Vault id -> kind (vault | managed_hsm), for typing keys and versions."""
+        vaults = self.inventory.tables["vaults"]
+        return pd.Series(vaults["kind"].to_numpy(), index=vaults["id"].to_numpy())
+
+    def arm_type(self, logical: str, vault_ids: pd.Series) -> pd.Series:
+        """ARM resource type of keys or versions, from the kind of the vault that holds them."""
+        kinds = vault_ids.map(self.vault_kind).fillna("vault")
+        return kinds.map(lambda k: _ARM_TYPES[(logical, k)])
+
+    @cached_property
+    def keys_with_profiles(self) -> pd.DataFrame:
+        """Keys joined with their assigned profile (``profile`` null when none applies)."""
+        keys = self.inventory.tables["keys"]
+        if self.profiles.empty:
+            out = keys.copy()
+            out["profile"] = pd.Series([None] * len(keys), dtype="object")
+            out["profile_source"] = pd.Series([None] * len(keys), dtype="object")
+            return out
+        return keys.merge(self.profiles, how="left", left_on="id", right_on="key_id", suffixes=("", "_p"))
+
+
+def _as_boolean(values: pd.Series | bool, index: pd.Index) -> pd.Series:
+    if isinstance(values, pd.Series):
+        return values.astype("boolean")
+    return pd.Series([values] * len(index), index=index, dtype="boolean")
+
+
+def verdict(
+    frame: pd.DataFrame,
+    *,
+    fail: pd.Series | bool,
+    evidence: Sequence[str],
+    resource_type: str | pd.Series,
+    applicable: pd.Series | bool = True,
+    resource_id: pd.Series | None = None,
+    resource_name: pd.Series | None = None,
+    vault_id: pd.Series | None = None,
+    extra: dict[str, pd.Series] | None = None,
+) -> pd.DataFrame:
+    """Results for every row of ``frame``: FAIL where ``fail`` is True, PASS where False,
+    UNKNOWN where null, NOT_APPLICABLE where ``applicable`` is False.
+
+    ``evidence`` names columns of ``frame`` to record as the observed values; ``extra`` adds
+    computed evidence columns. Both are stored as ``ev:<name>`` columns and only turned into
+    dicts for the findings the report actually materialises.
+    """
+    index = frame.index
+    failing = _as_boolean(fail, index)
+    relevant = _as_boolean(applicable, index).fillna(True)
+    status = np.where(
+        ~relevant.to_numpy(dtype=bool),
+        Status.NOT_APPLICABLE.value,
+        np.where(
+            failing.isna().to_numpy(),
+            Status.UNKNOWN.value,
+            np.where(failing.fillna(False).to_numpy(dtype=bool), Status.FAIL.value, Status.PASS.value),
+        ),
+    )
+    data: dict[str, Any] = {
+        "resource_id": frame["id"] if resource_id is None else resource_id,
+        "resource_type": resource_type,
+        "resource_name": frame["name"] if resource_name is None else resource_name,
+        "vault_id": (frame["vault_id"] if "vault_id" in frame else frame["id"]) if vault_id is None else vault_id,
+        "status": status,
+        "file": frame["file"] if "file" in frame else None,
+        "line": frame["line"] if "line" in frame else None,
+        "profile": frame["profile"] if "profile" in frame else None,
+    }
+    out = pd.DataFrame(data, index=index)
+    for col in evidence:
+        out[f"ev:{col}"] = frame[col]
+    for name, series in (extra or {}).items():
+        out[f"ev:{name}"] = series
+    return out.reset_index(drop=True)
+
+
+def empty_result() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series([], dtype="object") for c in RESULT_COLUMNS})
+
+
+def list_contains_any(series: pd.Series, wanted: Sequence[str]) -> pd.Series:
+    """Nullable boolean: does each list cell contain any of ``wanted`` (case-insensitive)?"""
+    lowered = {w.lower() for w in wanted}
+
+    def check(cell: Any) -> Any:
+        if cell is None or (isinstance(cell, float) and np.isnan(cell)):
+            return pd.NA
+        return any(str(v).lower() in lowered for v in cell)
+
+    return pd.Series([check(c) for c in series], index=series.index, dtype="boolean")

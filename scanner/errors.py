@@ -1,0 +1,33 @@
+"""Errors that the CLI turns into one line and an exit code, never a traceback."""
+
+from __future__ import annotations
+
+
+class KvauditError(Exception):
+    """Base class: the message is already fit for one line on stderr."""
+
+    exit_code = 2
+
+
+class UsageError(KvauditError):
+    """Bad command line or configuration (exit 2)."""
+
+
+class InputError(KvauditError):
+    """A file that cannot be read or parsed; the message names the file and the problem (exit 2)."""
+
+    def __init__(self, origin: str, problem: str, line: int | None = None, column: int | None = None):
+        self.origin = origin
+        self.problem = " ".join(str(problem).split())
+        self.line = line
+        self.column = column
+        where = origin
+        if line is not None:
+            where += f":{line}"
+            if column is not None:
+                where += f":{column}"
+        super().__init__(f"{where}: {self.problem}")
+
+
+class PolicyError(InputError):
+    """The policy file is malformed or names unknown rules or parameters."""

@@ -1,0 +1,89 @@
+"""Defensive JSON reading shared by snapshots, ARM templates, plans and reports.
+
+Input may be hostile: huge, deeply nested, not UTF-8. Each problem becomes an
+:class:`InputError` naming the file and position instead of a traceback or a hang.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from scanner.errors import InputError
+
+#: Files larger than this are refused rather than parsed (IaC and snapshots are far smaller).
+MAX_BYTES = 512 * 1024 * 1024
+#: Nesting deeper than this is refused; real templates stay well under 100.
+MAX_DEPTH = 200
+
+
+def digest_bytes(data: bytes) -> str:
+    """The digest recorded for every source in the report's scan metadata."""
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def decode_text(data: bytes, origin: str) -> str:
+    """UTF-8 (with or without BOM) or UTF-16 with BOM; anything else is a clear error."""
+    if data.startswith(b"\xff\xfe") or data.startswith(b"\xfe\xff"):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise InputError(origin, f"invalid UTF-16 at byte {exc.start}") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(origin, f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})") from None
+
+
+def _depth_exceeds(text: str, limit: int) -> int | None:
+    """Offset where bracket nesting passes ``limit`` (ignoring strings), else None."""
+    depth = 0
+    in_string = False
+    escape = False
+    for offset, char in enumerate(text):
+        if in_string:
+            if escape:
+                escape = False
+            elif char == "\\":
+                escape = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > limit:
+                return offset
+        elif char in "]}":
+            depth -= 1
+    return None
+
+
+def _line_col(text: str, offset: int) -> tuple[int, int]:
+    line = text.count("\n", 0, offset) + 1
+    col = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return line, col
+
+
+def load_json_text(text: str, origin: str) -> Any:
+    """Parse JSON text with depth protection and a positioned one-line error."""
+    if "[" * (MAX_DEPTH + 1) in text or "{" * (MAX_DEPTH + 1) in text or text.count("[") + text.count(
+        "{"
+    ) > MAX_DEPTH:
+        offset = _depth_exceeds(text, MAX_DEPTH)
+        if offset is not None:
+            line, col = _line_col(text, offset)
+            raise InputError(origin, f"nesting deeper than {MAX_DEPTH} levels", line, col)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(origin, f"invalid JSON: {exc.msg}", exc.lineno, exc.colno) from None
+    except RecursionError:
+        raise InputError(origin, "nesting too deep to parse") from None
+
+
+def load_json_bytes(data: bytes, origin: str) -> Any:
+    if len(data) > MAX_BYTES:
+        raise InputError(origin, f"file is {len(data)} bytes, larger than the {MAX_BYTES}-byte limit")
+    return load_json_text(decode_text(data, origin), origin)
