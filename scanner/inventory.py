@@ -235,13 +235,28 @@ class SourceInfo:
     digest: str | None = None
 
 
+@dataclass(frozen=True)
+class InlineSuppression:
+    """A suppression written next to the resource in IaC (ARM metadata, Bicep or HCL comment).
+
+    ``rule_id`` may be ``"*"``; a suppression without a reason is recorded but not honoured.
+    """
+
+    rule_id: str
+    resource_id: str
+    reason: str | None
+    file: str | None = None
+    line: int | None = None
+
+
 @dataclass
 class Inventory:
-    """The tables plus the list of sources that filled them."""
+    """The tables plus the sources that filled them and any inline suppressions they carried."""
 
     tables: dict[str, pd.DataFrame] = field(default_factory=lambda: {t: frame(t) for t in TABLES})
     sources: list[SourceInfo] = field(default_factory=list)
     scope: dict[str, Any] = field(default_factory=dict)
+    suppressions: list[InlineSuppression] = field(default_factory=list)
 
     def __getattr__(self, name: str) -> pd.DataFrame:
         tables = self.__dict__.get("tables")
@@ -255,13 +270,14 @@ class Inventory:
         records: Mapping[str, Iterable[Mapping[str, Any]]],
         sources: Iterable[SourceInfo] = (),
         scope: Mapping[str, Any] | None = None,
+        suppressions: Iterable[InlineSuppression] = (),
     ) -> Inventory:
         """Build an inventory from ``{table: [row dicts]}``; absent tables are empty."""
         extra = set(records) - set(TABLES)
         if extra:
             raise ValueError(f"unknown inventory tables: {sorted(extra)}")
         tables = {t: frame(t, records.get(t, ())) for t in TABLES}
-        return cls(tables=tables, sources=list(sources), scope=dict(scope or {}))
+        return cls(tables=tables, sources=list(sources), scope=dict(scope or {}), suppressions=list(suppressions))
 
     def merge(self, other: Inventory) -> Inventory:
         """Combine two inventories; rows with the same id keep the first occurrence."""
@@ -276,7 +292,12 @@ class Inventory:
                 merged = merged.drop_duplicates(subset=["id"], keep="first")
             tables[name] = merged.reset_index(drop=True)
         scope = {**other.scope, **self.scope}
-        return Inventory(tables=tables, sources=self.sources + other.sources, scope=scope)
+        return Inventory(
+            tables=tables,
+            sources=self.sources + other.sources,
+            scope=scope,
+            suppressions=self.suppressions + other.suppressions,
+        )
 
     def counts(self) -> dict[str, int]:
         """Row count per table, for the report's scan metadata."""
