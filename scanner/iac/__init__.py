@@ -1,0 +1,1 @@
+"""Infrastructure-as-code sources: ARM, Bicep and Terraform turned into the inventory."""

@@ -1,0 +1,156 @@
+"""Helpers shared by every IaC source (ARM, Bicep, Terraform).
+
+IaC has no live ARM ids, no resolved key URIs and no portal, so each IaC loader has to make the
+same three guesses the same way: what id a vault *would* have, which vault and key a key URI
+names, and whether a comment next to a resource suppresses a rule. Doing it once here is what
+makes the same misconfiguration produce identical inventory rows whatever the IaC language.
+This module is a stable API: the Terraform loader imports it too.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+#: Placeholder for a subscription or resource group the IaC does not fix.
+UNKNOWN_SCOPE = "iac"
+
+#: Data-plane DNS suffixes per cloud -> kind of service. Never assume the public cloud only.
+KEY_VAULT_DNS_SUFFIXES: dict[str, str] = {
+    "vault.azure.net": "vault",
+    "vault.azure.cn": "vault",
+    "vault.usgovcloudapi.net": "vault",
+    "vault.microsoftazure.de": "vault",
+    "managedhsm.azure.net": "managed_hsm",
+    "managedhsm.azure.cn": "managed_hsm",
+    "managedhsm.usgovcloudapi.net": "managed_hsm",
+    "managedhsm.microsoftazure.de": "managed_hsm",
+}
+
+#: Built-in Azure RBAC roles that matter for Key Vault, by role definition GUID (lower case).
+BUILTIN_ROLES: dict[str, str] = {
+    "00482a5a-887f-4fb3-b363-3b7fe8e74483": "Key Vault Administrator",
+    "14b46e9e-c2b7-41b4-b07b-48a6ebf60603": "Key Vault Crypto Officer",
+    "12338af0-0e69-4776-bea7-57ae8d297424": "Key Vault Crypto User",
+    "e147488a-f6f5-4113-8e2d-b22465e65bf6": "Key Vault Crypto Service Encryption User",
+    "21090545-7ca7-4776-b22c-e363652d74d2": "Key Vault Reader",
+    "4633458b-17de-408a-b874-0445c86b69e6": "Key Vault Secrets User",
+    "8e3af657-a8ff-443c-a75c-2fe8c4bcb635": "Owner",
+    "b24988ac-6180-42a0-ab88-20f7382dd24c": "Contributor",
+    "f25e0fa2-a7c8-4377-a976-54943a77a395": "Key Vault Contributor",
+    "08bbd89e-9f13-488c-ac41-acfcb10c90ab": "Key Vault Crypto Service Release User",
+}
+
+_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def role_name_for(role_definition_id: str | None) -> str | None:
+    """Built-in role name for a role definition id or bare GUID; None when not a known built-in.
+
+    IaC writes the role either as a bare GUID or as a full
+    ``/subscriptions/.../providers/Microsoft.Authorization/roleDefinitions/<guid>`` id; the last
+    GUID in the text is the role definition's name in both spellings.
+    """
+    if not role_definition_id:
+        return None
+    guids = _GUID.findall(str(role_definition_id))
+    if not guids:
+        return None
+    return BUILTIN_ROLES.get(guids[-1].lower())
+
+
+def synth_vault_id(
+    name: str, kind: str, subscription: str | None = None, resource_group: str | None = None
+) -> str:
+    """The lower-cased ARM id a vault or managed HSM declared in IaC will have once deployed.
+
+    ``kind`` is ``vault`` or ``managed_hsm``. Unknown subscription or resource group become
+    ``iac`` so that every IaC source synthesises the same id for the same vault, and keys,
+    role assignments and consumers can join to it.
+    """
+    provider = "managedhsms" if kind == "managed_hsm" else "vaults"
+    sub = subscription or UNKNOWN_SCOPE
+    rg = resource_group or UNKNOWN_SCOPE
+    return f"/subscriptions/{sub}/resourcegroups/{rg}/providers/microsoft.keyvault/{provider}/{name}".lower()
+
+
+def synth_key_id(vault_id: str, key_name: str) -> str:
+    """Key id convention of the inventory: ``<vault id>/keys/<name>``, lower case."""
+    return f"{vault_id.rstrip('/')}/keys/{key_name}".lower()
+
+
+@dataclass(frozen=True)
+class KeyUri:
+    """The parts of a data-plane key URI such as ``https://v.vault.azure.net/keys/k/0123``."""
+
+    host: str  # lower case, no port
+    vault_name: str  # first DNS label
+    kind: str  # vault | managed_hsm | unknown
+    key_name: str
+    version: str | None  # None when the URI does not pin a version
+
+    @property
+    def pinned(self) -> bool:
+        return self.version is not None
+
+
+def kind_for_host(host: str) -> str:
+    """``vault``/``managed_hsm`` from the DNS suffix, ``unknown`` for a custom cloud or typo."""
+    host = host.lower().rstrip(".")
+    for suffix, kind in KEY_VAULT_DNS_SUFFIXES.items():
+        if host.endswith("." + suffix):
+            return kind
+    return "unknown"
+
+
+def parse_key_uri(uri: str) -> KeyUri | None:
+    """Split a key URI into host, vault, key name and version; None if it is not a key URI.
+
+    Accepts ``https://<vault>.<suffix>[:443]/keys/<name>[/<version>][/]``. Anything else
+    (a secret URI, a relative path, an unresolved expression) returns None so callers record
+    the reference as unresolved instead of guessing.
+    """
+    if not isinstance(uri, str) or not uri:
+        return None
+    try:
+        parts = urlsplit(uri.strip())
+    except ValueError:
+        return None
+    if parts.scheme.lower() != "https" or not parts.hostname:
+        return None
+    segments = [s for s in parts.path.split("/") if s]
+    if len(segments) not in (2, 3) or segments[0].lower() != "keys":
+        return None
+    host = parts.hostname.lower()
+    version = segments[2] if len(segments) == 3 else None
+    return KeyUri(
+        host=host,
+        vault_name=host.split(".", 1)[0],
+        kind=kind_for_host(host),
+        key_name=segments[1],
+        version=version,
+    )
+
+
+_SUPPRESSION = re.compile(r"kvaudit:ignore(?:\s+(?P<rule>[A-Za-z0-9*][A-Za-z0-9_.*-]*))?(?P<reason>.*)", re.S)
+
+
+def parse_suppression_comment(text: str) -> tuple[str, str | None] | None:
+    """``kvaudit:ignore KV-NET-001 reason text`` -> ``("KV-NET-001", "reason text")``.
+
+    ``text`` may still carry its comment marker (``//``, ``#``, ``/* */``). A missing reason
+    gives ``None`` (recorded but not honoured, per the inventory contract); a missing rule id
+    means no suppression, because a bare ``kvaudit:ignore`` silencing everything is too easy to
+    write by accident. Separators like ``--`` or ``:`` before the reason are dropped.
+    """
+    if not isinstance(text, str):
+        return None
+    body = text.strip()
+    body = re.sub(r"^(//+|#+|/\*+)\s*", "", body)
+    body = re.sub(r"\s*\*+/$", "", body)
+    match = _SUPPRESSION.match(body.strip())
+    if not match or not match.group("rule"):
+        return None
+    reason = match.group("reason").strip().lstrip(":-–—").strip()
+    return match.group("rule"), (reason or None)
