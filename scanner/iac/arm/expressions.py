@@ -1,0 +1,187 @@
+"""Tokenizer, parser and evaluator for ARM template expressions (``"[concat('a', ...)]"``).
+
+A string value is an expression when it starts with ``[`` and ends with ``]``; ``[[`` escapes a
+literal leading bracket. The grammar is small: function calls, string/number literals, and
+member access (``.name`` or ``[expr]``). Evaluation resolves what a static scan can know and
+yields :class:`~scanner.iac.arm.values.Unknown` for the rest, so a rule sees null, never a guess.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from scanner.iac.arm.functions import TemplateFunctionError, call_function, member
+from scanner.iac.arm.values import UNKNOWN, is_known
+
+
+class ExpressionError(ValueError):
+    """The expression text is malformed or cannot be evaluated (bad arguments, cycles)."""
+
+
+@dataclass(frozen=True)
+class Literal:
+    value: Any
+
+
+@dataclass(frozen=True)
+class Call:
+    name: str
+    args: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Member:
+    target: Any
+    key: Any  # a Literal for .name, or any node for [expr]
+
+
+Node = Literal | Call | Member
+
+_TOKEN = re.compile(
+    r"\s*(?:(?P<string>'(?:[^']|'')*')|(?P<number>-?\d+(?:\.\d+)?)|(?P<ident>[A-Za-z_][\w$]*)"
+    r"|(?P<punct>[()\[\],.]))"
+)
+
+
+def tokenize(text: str) -> list[tuple[str, Any]]:
+    """Split expression text into (kind, value) tokens; strings come back unescaped."""
+    tokens: list[tuple[str, Any]] = []
+    pos = 0
+    text = text.rstrip()
+    while pos < len(text):
+        match = _TOKEN.match(text, pos)
+        if not match:
+            raise ExpressionError(f"unexpected character {text[pos:].lstrip()[:1]!r} at offset {pos}")
+        pos = match.end()
+        kind = match.lastgroup
+        value = match.group(kind)
+        if kind == "string":
+            value = value[1:-1].replace("''", "'")
+        elif kind == "number":
+            value = float(value) if "." in value else int(value)
+        tokens.append((kind, value))
+    return tokens
+
+
+class _Parser:
+    def __init__(self, tokens: list[tuple[str, Any]]):
+        self.tokens = tokens
+        self.pos = 0
+
+    def peek(self) -> tuple[str, Any] | None:
+        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
+
+    def take(self, value: str | None = None) -> tuple[str, Any]:
+        token = self.peek()
+        if token is None:
+            raise ExpressionError("unexpected end of expression")
+        if value is not None and token != ("punct", value):
+            raise ExpressionError(f"expected '{value}' but found {token[1]!r}")
+        self.pos += 1
+        return token
+
+    def expression(self) -> Node:
+        kind, value = self.take()
+        node: Node
+        if kind in ("string", "number"):
+            node = Literal(value)
+        elif kind == "ident":
+            self.take("(")
+            args: list[Node] = []
+            if self.peek() != ("punct", ")"):
+                args.append(self.expression())
+                while self.peek() == ("punct", ","):
+                    self.take(",")
+                    args.append(self.expression())
+            self.take(")")
+            node = Call(value, tuple(args))
+        else:
+            raise ExpressionError(f"unexpected {value!r}")
+        while self.peek() in (("punct", "."), ("punct", "[")):
+            if self.take()[1] == ".":
+                kind, name = self.take()
+                if kind != "ident":
+                    raise ExpressionError(f"expected a property name after '.', found {name!r}")
+                node = Member(node, Literal(name))
+            else:
+                key = self.expression()
+                self.take("]")
+                node = Member(node, key)
+        return node
+
+
+def parse_expression(text: str) -> Node:
+    """Parse the text between the outer brackets of an ARM expression."""
+    parser = _Parser(tokenize(text))
+    node = parser.expression()
+    if parser.peek() is not None:
+        raise ExpressionError(f"unexpected {parser.peek()[1]!r} after the expression")
+    return node
+
+
+def is_expression(value: Any) -> bool:
+    """True for ``"[...]"`` strings; ``"[[..."`` is an escaped literal, not an expression."""
+    if not isinstance(value, str):
+        return False
+    return value.startswith("[") and value.endswith("]") and not value.startswith("[[")
+
+
+#: Functions the evaluator itself implements because they need template state.
+Special = Callable[[list[Any]], Any]
+
+
+class Evaluator:
+    """Evaluates parsed expressions against a template context.
+
+    ``specials`` maps lower-case function names (parameters, variables, copyIndex, reference...)
+    to callables over already-evaluated arguments; everything else goes to the shared library.
+    ``if`` is lazy so an unused branch that cannot be evaluated does not fail the template.
+    """
+
+    def __init__(self, scope: Any, specials: dict[str, Special]):
+        self.scope = scope
+        self.specials = specials
+        self._cache: dict[str, Node] = {}
+
+    def evaluate_string(self, text: str) -> Any:
+        if text.startswith("[["):
+            return text[1:]
+        if not is_expression(text):
+            return text
+        node = self._cache.get(text)
+        if node is None:
+            node = parse_expression(text[1:-1])
+            self._cache[text] = node
+        return self.evaluate(node)
+
+    def evaluate(self, node: Node) -> Any:
+        if isinstance(node, Literal):
+            return node.value
+        if isinstance(node, Member):
+            target = self.evaluate(node.target)
+            key = self.evaluate(node.key)
+            if not is_known(key):
+                return UNKNOWN
+            try:
+                return member(target, key)
+            except TemplateFunctionError as exc:
+                raise ExpressionError(str(exc)) from None
+        name = node.name.lower()
+        if name == "if" and len(node.args) == 3:
+            cond = self.evaluate(node.args[0])
+            if isinstance(cond, bool):
+                return self.evaluate(node.args[1] if cond else node.args[2])
+            return UNKNOWN
+        args = [self.evaluate(arg) for arg in node.args]
+        try:
+            special = self.specials.get(name)
+            if special is not None:
+                return special(args)
+            return call_function(node.name, args, self.scope)
+        except TemplateFunctionError as exc:
+            raise ExpressionError(str(exc)) from None
+        except ValueError as exc:
+            raise ExpressionError(f"{node.name}(): {exc}") from None
