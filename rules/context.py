@@ -70,6 +70,11 @@ class RuleContext:
         kinds = vault_ids.map(self.vault_kind).fillna("vault")
         return kinds.map(lambda k: _ARM_TYPES[(logical, k)])
 
+    @property
+    def vault_types(self) -> pd.Series:
+        """ARM type of each row of the vaults table (vaults or managedHSMs)."""
+        return self.arm_type("vault", self.inventory.tables["vaults"]["id"])
+
     @cached_property
     def keys_with_profiles(self) -> pd.DataFrame:
         """Keys joined with their assigned profile (``profile`` null when none applies)."""
@@ -80,6 +85,37 @@ class RuleContext:
             out["profile_source"] = pd.Series([None] * len(keys), dtype="object")
             return out
         return keys.merge(self.profiles, how="left", left_on="id", right_on="key_id", suffixes=("", "_p"))
+
+    @cached_property
+    def key_view(self) -> pd.DataFrame:
+        """Keys with their profile, the profile's spec, a display name and their ARM type:
+        the frame most key rules start from."""
+        view = self.keys_with_profiles.copy()
+        view["display_name"] = view["vault_name"].fillna("?") + "/" + view["name"].fillna("?")
+        view["arm_type"] = self.arm_type("key", view["vault_id"])
+        view["vault_kind"] = view["vault_id"].map(self.vault_kind)
+        return view
+
+    def profile_spec(self, profile: object) -> dict[str, Any]:
+        """The named profile's definition (built-in or from the policy), or {} when none applies."""
+        from rules.profiles import all_profiles
+
+        if not isinstance(profile, str):
+            return {}
+        return all_profiles(self.policy).get(profile, {})
+
+    def key_verdict(self, view: pd.DataFrame, **kwargs: Any) -> pd.DataFrame:
+        """:func:`verdict` for rows of :attr:`key_view`, with the profile in the evidence."""
+        extra = dict(kwargs.pop("extra", {}) or {})
+        extra.setdefault("profile", view["profile"])
+        extra.setdefault("profile_source", view["profile_source"])
+        return verdict(
+            view,
+            resource_type=view["arm_type"],
+            resource_name=view["display_name"],
+            extra=extra,
+            **kwargs,
+        )
 
 
 def _as_boolean(values: pd.Series | bool, index: pd.Index) -> pd.Series:

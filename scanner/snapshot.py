@@ -17,7 +17,18 @@ from typing import Any
 import pandas as pd
 
 from scanner.errors import InputError
-from scanner.inventory import BOOL, INT, OBJ, STRING, TABLES, TIME, Inventory, SourceInfo, columns_of
+from scanner.inventory import (
+    BOOL,
+    INT,
+    OBJ,
+    STRING,
+    TABLES,
+    TIME,
+    InlineSuppression,
+    Inventory,
+    SourceInfo,
+    columns_of,
+)
 from scanner.jsonio import digest_bytes, load_json_bytes
 
 FORMAT = "kvaudit-snapshot"
@@ -61,6 +72,7 @@ def to_document(inventory: Inventory, created: datetime | None = None) -> dict[s
         "created": (created.isoformat() if created else None),
         "sources": [vars(s) for s in inventory.sources],
         "scope": inventory.scope,
+        "suppressions": [vars(s) for s in inventory.suppressions],
         "tables": tables,
     }
 
@@ -110,6 +122,21 @@ def schema() -> dict[str, Any]:
                 },
             },
             "scope": {"type": "object"},
+            "suppressions": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["rule_id", "resource_id", "reason"],
+                    "properties": {
+                        "rule_id": {"type": "string"},
+                        "resource_id": {"type": "string"},
+                        "reason": {"type": ["string", "null"]},
+                        "file": {"type": ["string", "null"]},
+                        "line": {"type": ["integer", "null"]},
+                    },
+                    "additionalProperties": False,
+                },
+            },
             "tables": {
                 "type": "object",
                 "properties": table_schemas,
@@ -144,7 +171,8 @@ def from_document(doc: Any, origin: str) -> Inventory:
         where = "/".join(str(p) for p in error.absolute_path) or "(root)"
         raise InputError(origin, f"invalid snapshot at {where}: {error.message[:200]}")
     sources = [SourceInfo(**s) for s in doc.get("sources", [])]
-    return Inventory.from_records(doc["tables"], sources=sources, scope=doc.get("scope") or {})
+    suppressions = [InlineSuppression(**s) for s in doc.get("suppressions", [])]
+    return Inventory.from_records(doc["tables"], sources=sources, scope=doc.get("scope") or {}, suppressions=suppressions)
 
 
 def load(path: Path) -> Inventory:

@@ -1,0 +1,1 @@
+"""The canonical report, its JSON Schema, and the renderers that read only the report."""

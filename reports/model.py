@@ -1,0 +1,223 @@
+"""The canonical report: one JSON document that every renderer reads and nothing else.
+
+Building it is the only place where results become per-finding dicts, so large estates pay
+for materialisation once, and only for what the report includes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from rules.engine import Evaluation, status_counts
+from rules.mappings import controls_by_rule
+from rules.model import SEVERITY_RANK, Rule, Status
+from rules.registry import RULESET_VERSION
+from scanner import __version__
+from scanner.inventory import Inventory
+
+SCHEMA_VERSION = "1.0.0"
+
+DEFAULT_MESSAGES = {
+    Status.FAIL.value: "{resource_name}: {title}",
+    Status.PASS.value: "{resource_name} complies",
+    Status.UNKNOWN.value: "{resource_name}: could not be determined because a required value is unknown",
+    Status.NOT_APPLICABLE.value: "{resource_name}: not applicable",
+    Status.ERROR.value: "rule {resource_name} failed to evaluate: {error}",
+}
+
+
+def fingerprint(rule_id: str, resource_id: str) -> str:
+    """Stable identity of a finding: rule id + normalised resource id, never line numbers,
+    so moving a resource in a file or re-collecting it keeps the same fingerprint."""
+    identity = f"{rule_id}|{str(resource_id).strip().rstrip('/').lower()}"
+    return hashlib.sha256(identity.encode("utf-8")).hexdigest()[:32]
+
+
+def _plain(value: Any) -> Any:
+    """JSON-safe, human-meaningful evidence values (null stays null: unknown)."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, pd.Timestamp | datetime):
+        return pd.Timestamp(value).isoformat()
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    if isinstance(value, np.ndarray):
+        return [_plain(v) for v in value.tolist()]
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+class _Fill(dict):
+    """format_map helper: unknown placeholders render as 'unknown', lists as comma lists."""
+
+    def __missing__(self, key: str) -> str:
+        return "unknown"
+
+    def __getitem__(self, key: str) -> Any:
+        value = super().__getitem__(key)
+        if value is None:
+            return "unknown"
+        if isinstance(value, list):
+            return ", ".join(str(v) for v in value) if value else "none"
+        return value
+
+
+def format_message(template: str, values: dict[str, Any]) -> str:
+    try:
+        return template.format_map(_Fill(values))
+    except (ValueError, IndexError, KeyError, AttributeError):
+        return template
+
+
+@dataclass
+class ReportOptions:
+    """What to include; large estates omit PASS rows but keep them in the counts."""
+
+    include_passed: bool = True
+    include_not_applicable: bool = False
+
+
+def _findings_for(outcome: Any, options: ReportOptions, mappings: list[dict[str, str]]) -> Iterable[dict[str, Any]]:
+    rule: Rule = outcome.rule
+    df: pd.DataFrame = outcome.results
+    if df.empty:
+        return
+    keep = pd.Series(True, index=df.index)
+    if not options.include_passed:
+        keep &= df["status"] != Status.PASS.value
+    if not options.include_not_applicable:
+        keep &= df["status"] != Status.NOT_APPLICABLE.value
+    df = df[keep.to_numpy(dtype=bool)]
+    ev_cols = [c for c in df.columns if c.startswith("ev:")]
+    params = {k: _plain(v) for k, v in outcome.params.items()}
+    for record in df.to_dict(orient="records"):
+        evidence = {c[3:]: _plain(record[c]) for c in ev_cols}
+        status = record["status"]
+        gap = _plain(record.get("gap"))
+        if gap and status == Status.UNKNOWN.value:
+            evidence["coverage_gap"] = gap
+        error = _plain(record.get("error"))
+        resource_name = _plain(record.get("resource_name")) or _plain(record.get("resource_id"))
+        values = {**params, **evidence, "resource_name": resource_name, "title": rule.title, "error": error}
+        if gap and status == Status.UNKNOWN.value:
+            message = f"{resource_name}: not evaluated because data could not be read ({gap})"
+        else:
+            template = rule.messages.get(status) or DEFAULT_MESSAGES[status]
+            message = format_message(template, values)
+        file, line = _plain(record.get("file")), _plain(record.get("line"))
+        resource_id = str(record["resource_id"])
+        yield {
+            "rule_id": rule.id,
+            "title": rule.title,
+            "severity": outcome.severity.value,
+            "status": status,
+            "suppression": None,
+            "resource": {
+                "id": resource_id,
+                "type": _plain(record.get("resource_type")),
+                "name": resource_name,
+            },
+            "location": {"file": file, "line": line} if file else None,
+            "message": message,
+            "evidence": evidence,
+            "profile": _plain(record.get("profile")),
+            "fingerprint": fingerprint(rule.id, resource_id),
+            "compliance": mappings,
+        }
+
+
+def rule_catalogue(outcomes: list[Any]) -> list[dict[str, Any]]:
+    mapping = controls_by_rule()
+    entries = []
+    for outcome in outcomes:
+        entry = outcome.rule.describe()
+        entry["severity"] = outcome.severity.value
+        entry["default_severity"] = outcome.rule.severity.value
+        entry["params"] = [{**p, "value": _plain(outcome.params.get(p["name"]))} for p in entry["params"]]
+        entry["compliance"] = mapping.get(outcome.rule.id, [])
+        entries.append(entry)
+    return entries
+
+
+def build_report(
+    inventory: Inventory,
+    evaluation: Evaluation,
+    started: datetime,
+    finished: datetime | None = None,
+    options: ReportOptions | None = None,
+) -> dict[str, Any]:
+    """Assemble the canonical report (a plain dict that validates against the JSON Schema)."""
+    options = options or ReportOptions()
+    mapping = controls_by_rule()
+    findings: list[dict[str, Any]] = []
+    for outcome in evaluation.outcomes:
+        findings.extend(_findings_for(outcome, options, mapping.get(outcome.rule.id, [])))
+    findings.sort(key=lambda f: (-SEVERITY_RANK[f["severity"]], f["status"], f["rule_id"], f["resource"]["id"]))
+    by_status = status_counts(evaluation)
+    failing_by_severity = {sev: 0 for sev in SEVERITY_RANK}
+    for outcome in evaluation.outcomes:
+        failing = int((outcome.results["status"] == Status.FAIL.value).sum()) if len(outcome.results) else 0
+        failing_by_severity[outcome.severity.value] += failing
+    errors = inventory.tables["collection_errors"]
+    coverage_errors = [
+        {
+            "resource_id": _plain(r["id"]),
+            "vault_id": _plain(r["vault_id"]),
+            "operation": _plain(r["operation"]),
+            "status_code": _plain(r["status_code"]),
+            "error": _plain(r["error"]),
+            "affects": _plain(r["affects"]) or [],
+            "source": _plain(r["source"]),
+        }
+        for r in errors.to_dict(orient="records")
+    ]
+    rule_errors = [o.rule.id for o in evaluation.outcomes if o.error]
+    decided = by_status[Status.PASS.value] + by_status[Status.FAIL.value]
+    finished = finished or datetime.now(UTC)
+    policy = evaluation.policy
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "kvaudit", "version": __version__},
+        "scan": {
+            "started": started.isoformat(),
+            "finished": finished.isoformat(),
+            "evaluated_at": evaluation.now.isoformat(),
+            "ruleset_version": RULESET_VERSION,
+            "sources": [{"kind": s.kind, "location": s.location, "digest": s.digest} for s in inventory.sources],
+            "policy": {"origin": policy.origin, "digest": policy.digest},
+            "scope": _plain(inventory.scope),
+            "inventory": inventory.counts(),
+            "rules_skipped": evaluation.skipped,
+            "passed_included": options.include_passed,
+        },
+        "summary": {
+            "by_status": by_status,
+            "failing_by_severity": failing_by_severity,
+            "pass_rate": round(by_status[Status.PASS.value] / decided, 4) if decided else None,
+            "resources": {"vaults": int(len(inventory.tables["vaults"])), "keys": int(len(inventory.tables["keys"]))},
+        },
+        "coverage": {
+            "complete": not coverage_errors and not rule_errors,
+            "collection_errors": coverage_errors,
+            "rule_errors": rule_errors,
+        },
+        "rules": rule_catalogue(evaluation.outcomes),
+        "findings": findings,
+    }

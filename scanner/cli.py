@@ -1,0 +1,287 @@
+"""The ``kvaudit`` command line: a thin layer over sources, engine and renderers.
+
+Exit codes (also in the README): 0 nothing at or above ``--fail-on``; 1 findings at or above
+it; 2 usage, configuration or input error; 3 incomplete scan (something could not be read or
+a rule failed), which takes precedence over 1 because the verdict itself is incomplete.
+Every error is one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, NoReturn
+
+from scanner import __version__
+from scanner.errors import InputError, KvauditError, UsageError
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
+FAIL_ON_CHOICES = ("critical", "high", "medium", "low", "info", "none")
+OUTPUT_FORMATS = ("json", "html", "sarif", "junit", "csv", "markdown")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors in one line with exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"kvaudit: error: {message} (see kvaudit {self.prog.split()[-1]} --help)\n")
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    """One ``-o FORMAT[:PATH]``; no path means standard output."""
+
+    fmt: str
+    path: Path | None
+
+
+def parse_output(value: str) -> OutputSpec:
+    fmt, _, path = value.partition(":")
+    fmt = fmt.lower()
+    if fmt == "md":
+        fmt = "markdown"
+    if fmt not in OUTPUT_FORMATS:
+        raise argparse.ArgumentTypeError(f"unknown output format {fmt!r} (choose from {', '.join(OUTPUT_FORMATS)})")
+    return OutputSpec(fmt, Path(path) if path else None)
+
+
+def _add_report_options(parser: argparse.ArgumentParser, fail_on_default: str) -> None:
+    parser.add_argument(
+        "-o",
+        "--output",
+        action="append",
+        type=parse_output,
+        default=[],
+        metavar="FORMAT[:PATH]",
+        help=f"write a report ({', '.join(OUTPUT_FORMATS)}); repeatable; no PATH writes to stdout",
+    )
+    parser.add_argument(
+        "--fail-on",
+        choices=FAIL_ON_CHOICES,
+        default=fail_on_default,
+        help=f"exit 1 when an unsuppressed FAIL at or above this severity exists (default: {fail_on_default})",
+    )
+    parser.add_argument("--policy", type=Path, help="policy file (TOML): parameters, severities, profiles")
+    parser.add_argument("--omit-passed", action="store_true", help="leave PASS results out of the findings list")
+    parser.add_argument(
+        "--now", help="evaluate as of this ISO 8601 time instead of the current time (reproducible reports)"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="kvaudit", description="Audit Azure Key Vault and Managed HSM security posture.")
+    parser.add_argument("--version", action="version", version=f"kvaudit {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    scan = sub.add_parser("scan", help="scan snapshots, ARM, Bicep or Terraform (or live Azure with --azure)")
+    scan.add_argument("sources", nargs="*", metavar="SOURCE", help="files or directories to scan")
+    _add_report_options(scan, "high")
+    _add_source_hooks(scan)
+
+    demo = sub.add_parser("demo", help="scan the embedded demo estate (offline)")
+    _add_report_options(demo, "none")
+
+    rules = sub.add_parser("rules", help="list the rule catalogue")
+    rules.add_argument("--format", choices=("text", "json"), default="text")
+    rules.add_argument("--policy", type=Path, help="show parameters and severities as this policy sets them")
+
+    for name, (help_text, module) in EXTRA_COMMANDS.items():
+        extra = sub.add_parser(name, help=help_text)
+        _hook(module, "add_arguments")(extra)
+    return parser
+
+
+#: Commands contributed by other modules: name -> (help, module with add_arguments(parser) and run(args)).
+EXTRA_COMMANDS: dict[str, tuple[str, str]] = {}
+
+
+def _hook(module: str, name: str) -> Callable[..., Any]:
+    import importlib
+
+    return getattr(importlib.import_module(module), name)
+
+
+def _add_source_hooks(scan: argparse.ArgumentParser) -> None:
+    """Options of live Azure collection, added only if that package is present."""
+    import importlib.util
+
+    if importlib.util.find_spec("scanner.azure.options") is not None:
+        _hook("scanner.azure.options", "add_azure_arguments")(scan)
+
+
+def _parse_now(value: str | None) -> Any:
+    import pandas as pd
+
+    if value is None:
+        return pd.Timestamp.now(tz="UTC")
+    try:
+        stamp = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        raise UsageError(f"--now: not an ISO 8601 time: {value!r}") from None
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+def _load_policy(path: Path | None) -> Any:
+    from rules.registry import all_rules
+    from scanner.policy import Policy, load
+
+    policy = load(path) if path else Policy()
+    policy.validate({r.id: {p.name for p in r.params} for r in all_rules()})
+    return policy
+
+
+def _write_outputs(report: dict[str, Any], outputs: Sequence[OutputSpec]) -> None:
+    from reports.renderers import get_renderer
+
+    for spec in outputs:
+        text = get_renderer(spec.fmt)(report)
+        if spec.path is None:
+            sys.stdout.write(text)
+            continue
+        try:
+            if spec.path.parent != Path(""):
+                spec.path.parent.mkdir(parents=True, exist_ok=True)
+            spec.path.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"{spec.path}: cannot write report: {exc.strerror or exc}") from None
+
+
+def _summary_line(report: dict[str, Any]) -> str:
+    s = report["summary"]
+    failing = ", ".join(f"{n} {sev}" for sev, n in s["failing_by_severity"].items() if n) or "none"
+    status = ", ".join(f"{n} {k}" for k, n in s["by_status"].items() if n)
+    gaps = len(report["coverage"]["collection_errors"])
+    coverage = "complete" if report["coverage"]["complete"] else f"INCOMPLETE ({gaps} collection errors)"
+    return f"kvaudit: {status}; failing: {failing}; coverage: {coverage}"
+
+
+def exit_code_for(report: dict[str, Any], fail_on: str) -> int:
+    """Apply the exit-code contract to a finished report."""
+    from rules.model import SEVERITY_RANK
+
+    if not report["coverage"]["complete"]:
+        return EXIT_INCOMPLETE
+    if fail_on == "none":
+        return EXIT_OK
+    threshold = SEVERITY_RANK[fail_on]
+    for finding in report["findings"]:
+        suppressed = bool(finding["suppression"] and finding["suppression"].get("active"))
+        if finding["status"] == "FAIL" and not suppressed and SEVERITY_RANK[finding["severity"]] >= threshold:
+            return EXIT_FINDINGS
+    return EXIT_OK
+
+
+def evaluate_and_report(inventory: Any, args: argparse.Namespace, started: datetime, input_errors: int = 0) -> int:
+    """Shared tail of scan and demo: evaluate, build the report, write outputs, exit code."""
+    from reports.model import ReportOptions, build_report
+    from rules.engine import evaluate
+
+    policy = _load_policy(args.policy)
+    evaluation = evaluate(inventory, policy, now=_parse_now(args.now))
+    report = build_report(
+        inventory,
+        evaluation,
+        started,
+        datetime.now(UTC),
+        ReportOptions(include_passed=not args.omit_passed),
+    )
+    _write_outputs(report, args.output)
+    print(_summary_line(report), file=sys.stderr)
+    if input_errors:
+        return EXIT_USAGE
+    return exit_code_for(report, args.fail_on)
+
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    started = datetime.now(UTC)
+    if getattr(args, "azure", False):
+        from scanner.azure import collect
+        from scanner.azure.options import options_from_args
+
+        inventory = collect(options_from_args(args))
+        problems = 0
+        if args.sources:
+            files, problems = load_files(args.sources)
+            inventory = inventory.merge(files)
+    else:
+        if not args.sources:
+            raise UsageError("scan needs at least one SOURCE (or --azure)")
+        inventory, problems = load_files(args.sources)
+    return evaluate_and_report(inventory, args, started, problems)
+
+
+def load_files(sources: list[str]) -> tuple[Any, int]:
+    """Load SOURCE files; each unparsable file is printed in one line and recorded as a
+    coverage gap, and the rest are still scanned."""
+    import pandas as pd
+
+    from scanner.inventory import frame
+    from scanner.sources import load_sources
+
+    loaded = load_sources(sources)
+    for problem in loaded.errors:
+        print(f"kvaudit: error: {problem}", file=sys.stderr)
+    if loaded.errors:
+        rows = [
+            {"id": e.origin, "operation": "parse", "affects": [], "error": str(e), "line": e.line, "file": e.origin}
+            for e in loaded.errors
+        ]
+        errors = pd.concat([loaded.inventory.tables["collection_errors"], frame("collection_errors", rows)])
+        loaded.inventory.tables["collection_errors"] = errors.reset_index(drop=True)
+    return loaded.inventory, len(loaded.errors)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from scanner.demo import demo_inventory, demo_policy_path
+
+    started = datetime.now(UTC)
+    if args.policy is None:
+        args.policy = demo_policy_path()
+    return evaluate_and_report(demo_inventory(), args, started)
+
+
+def cmd_rules(args: argparse.Namespace) -> int:
+    import json
+
+    from reports.model import rule_catalogue
+    from rules.engine import evaluate
+    from scanner.inventory import Inventory
+
+    policy = _load_policy(args.policy)
+    catalogue = rule_catalogue(evaluate(Inventory(), policy).outcomes)
+    if args.format == "json":
+        print(json.dumps(catalogue, indent=1))
+        return EXIT_OK
+    for entry in catalogue:
+        controls = ", ".join(f"{m['framework']} {m['control']}" for m in entry["compliance"]) or "-"
+        print(f"{entry['id']:<12} {entry['severity']:<8} {entry['title']}")
+        print(f"{'':<21} controls: {controls}")
+    return EXIT_OK
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {"scan": cmd_scan, "demo": cmd_demo, "rules": cmd_rules}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        if args.command in COMMANDS:
+            return COMMANDS[args.command](args)
+        return int(_hook(EXTRA_COMMANDS[args.command][1], "run")(args))
+    except KvauditError as exc:
+        print(f"kvaudit: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("kvaudit: interrupted", file=sys.stderr)
+        return 130
+
+
+__all__ = ["main", "InputError"]
