@@ -25,7 +25,14 @@ from scanner.policy import Policy
 
 #: Tables whose rows are children of a vault: if a vault's read of them failed, rules over
 #: that table cannot see every resource and must say so.
-_CHILD_TABLES = {"keys", "key_versions", "role_assignments", "access_policies", "diagnostic_settings", "private_endpoints"}
+_CHILD_TABLES = {
+    "keys",
+    "key_versions",
+    "role_assignments",
+    "access_policies",
+    "diagnostic_settings",
+    "private_endpoints",
+}
 
 
 @dataclass
@@ -65,7 +72,9 @@ def _collection_gaps(inventory: Inventory) -> dict[str, list[tuple[str, str]]]:
     return gaps
 
 
-def _apply_gaps(rule: Rule, results: pd.DataFrame, gaps: dict[str, list[tuple[str, str]]], vaults: pd.DataFrame) -> pd.DataFrame:
+def _apply_gaps(
+    rule: Rule, results: pd.DataFrame, gaps: dict[str, list[tuple[str, str]]], vaults: pd.DataFrame
+) -> pd.DataFrame:
     """Demote PASS to UNKNOWN where needed data is missing, and add UNKNOWN rows for vaults
     whose children could not be listed at all."""
     needed = [gap for table in rule.needs for gap in gaps.get(table, [])]
@@ -89,7 +98,9 @@ def _apply_gaps(rule: Rule, results: pd.DataFrame, gaps: dict[str, list[tuple[st
             extra.append(
                 {
                     "resource_id": scope,
-                    "resource_type": "Microsoft.KeyVault/vaults" if "/vaults/" in scope else "Microsoft.KeyVault/managedHSMs",
+                    "resource_type": "Microsoft.KeyVault/vaults"
+                    if "/vaults/" in scope
+                    else "Microsoft.KeyVault/managedHSMs",
                     "resource_name": name,
                     "vault_id": scope,
                     "status": Status.UNKNOWN.value,

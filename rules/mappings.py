@@ -30,5 +30,7 @@ def controls_by_rule() -> dict[str, list[dict[str, str]]]:
     for fw_id, fw in frameworks().items():
         for control_id, control in fw["controls"].items():
             for rule_id in control["rules"]:
-                out.setdefault(rule_id, []).append({"framework": fw_id, "control": control_id, "title": control["title"]})
+                out.setdefault(rule_id, []).append(
+                    {"framework": fw_id, "control": control_id, "title": control["title"]}
+                )
     return out

@@ -86,5 +86,7 @@ def assign_profiles(inventory: Inventory, policy: Policy | None) -> pd.DataFrame
             if inferred:
                 chosen = (inferred[0], "inference", inferred[1])
         if chosen is not None and chosen[0] in known:
-            rows.append({"key_id": key["id"], "profile": chosen[0], "profile_source": chosen[1], "profile_reason": chosen[2]})
+            rows.append(
+                {"key_id": key["id"], "profile": chosen[0], "profile_source": chosen[1], "profile_reason": chosen[2]}
+            )
     return pd.DataFrame(rows, columns=PROFILE_COLUMNS)

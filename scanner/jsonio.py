@@ -68,9 +68,7 @@ def _line_col(text: str, offset: int) -> tuple[int, int]:
 
 def load_json_text(text: str, origin: str) -> Any:
     """Parse JSON text with depth protection and a positioned one-line error."""
-    if "[" * (MAX_DEPTH + 1) in text or "{" * (MAX_DEPTH + 1) in text or text.count("[") + text.count(
-        "{"
-    ) > MAX_DEPTH:
+    if "[" * (MAX_DEPTH + 1) in text or "{" * (MAX_DEPTH + 1) in text or text.count("[") + text.count("{") > MAX_DEPTH:
         offset = _depth_exceeds(text, MAX_DEPTH)
         if offset is not None:
             line, col = _line_col(text, offset)

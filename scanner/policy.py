@@ -91,7 +91,9 @@ def parse(text: str, origin: str, digest: str | None = None) -> Policy:
         severity = table.get("severity")
         if severity is not None:
             if str(severity).lower() not in _SEVERITIES:
-                raise PolicyError(origin, f"[rules.{rule_id}] severity {severity!r} is not one of {sorted(_SEVERITIES)}")
+                raise PolicyError(
+                    origin, f"[rules.{rule_id}] severity {severity!r} is not one of {sorted(_SEVERITIES)}"
+                )
             policy.severity_overrides[rule_id] = str(severity).lower()
         if table.get("enabled") is False:
             policy.disabled.add(rule_id)
@@ -106,7 +108,9 @@ def parse(text: str, origin: str, digest: str | None = None) -> Policy:
         if not isinstance(entry, dict) or "profile" not in entry:
             raise PolicyError(origin, "each [[profiles.assign]] needs a profile")
         policy.assignments.append(
-            ProfileAssignment(profile=str(entry["profile"]), vault=str(entry.get("vault", "*")), key=str(entry.get("key", "*")))
+            ProfileAssignment(
+                profile=str(entry["profile"]), vault=str(entry.get("vault", "*")), key=str(entry.get("key", "*"))
+            )
         )
     custom = profiles.get("custom", {})
     if not isinstance(custom, dict):

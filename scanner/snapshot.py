@@ -162,7 +162,7 @@ def from_document(doc: Any, origin: str) -> Inventory:
     import jsonschema
 
     if not is_snapshot(doc):
-        raise InputError(origin, "not a kvaudit snapshot (missing \"format\": \"kvaudit-snapshot\")")
+        raise InputError(origin, 'not a kvaudit snapshot (missing "format": "kvaudit-snapshot")')
     if doc.get("version") != VERSION:
         raise InputError(origin, f"unsupported snapshot version {doc.get('version')!r} (expected {VERSION})")
     validator = jsonschema.Draft202012Validator(schema())
@@ -172,7 +172,9 @@ def from_document(doc: Any, origin: str) -> Inventory:
         raise InputError(origin, f"invalid snapshot at {where}: {error.message[:200]}")
     sources = [SourceInfo(**s) for s in doc.get("sources", [])]
     suppressions = [InlineSuppression(**s) for s in doc.get("suppressions", [])]
-    return Inventory.from_records(doc["tables"], sources=sources, scope=doc.get("scope") or {}, suppressions=suppressions)
+    return Inventory.from_records(
+        doc["tables"], sources=sources, scope=doc.get("scope") or {}, suppressions=suppressions
+    )
 
 
 def load(path: Path) -> Inventory:

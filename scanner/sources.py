@@ -56,8 +56,10 @@ def _classify_json(path: Path, explicit: bool) -> tuple[str | None, Inventory | 
         return "snapshot", None
     if isinstance(doc, dict):
         schema = str(doc.get("$schema", "")).lower()
-        if "deploymenttemplate" in schema or "deploymentparameters" in schema or (
-            "resources" in doc and "contentVersion" in doc
+        if (
+            "deploymenttemplate" in schema
+            or "deploymentparameters" in schema
+            or ("resources" in doc and "contentVersion" in doc)
         ):
             return "arm", None
         if "format_version" in doc and ("planned_values" in doc or "resource_changes" in doc or "values" in doc):

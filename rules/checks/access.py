@@ -16,7 +16,7 @@ HSM_ADMINISTRATOR = "a290e904-7015-4bba-90c8-60543313cdb4"
 
 
 def normalise_hsm_scope(scope: pd.Series) -> pd.Series:
-    """"/Keys/" and "/keys" are the same scope; keep "/" as the root."""
+    """ "/Keys/" and "/keys" are the same scope; keep "/" as the root."""
     lowered = scope.str.strip().str.lower().str.rstrip("/")
     return lowered.where(lowered != "", "/")
 

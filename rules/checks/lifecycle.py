@@ -52,8 +52,8 @@ def key_without_expiry(ctx: RuleContext) -> pd.DataFrame:
     remediation=Remediation(
         cli=(
             "az keyvault key rotation-policy update --vault-name <vault> --name <key> --value "
-            "'{\"lifetimeActions\":[{\"trigger\":{\"timeAfterCreate\":\"P90D\"},\"action\":{\"type\":\"Rotate\"}}],"
-            "\"attributes\":{\"expiryTime\":\"P1Y\"}}'"
+            '\'{"lifetimeActions":[{"trigger":{"timeAfterCreate":"P90D"},"action":{"type":"Rotate"}}],'
+            '"attributes":{"expiryTime":"P1Y"}}\''
         ),
         arm_bicep=(
             "properties: { rotationPolicy: { lifetimeActions: [ { trigger: { timeAfterCreate: 'P90D' }, "
@@ -78,4 +78,6 @@ def key_without_rotation(ctx: RuleContext) -> pd.DataFrame:
     has_policy = (present == True).fillna(False).to_numpy(dtype=bool)  # noqa: E712
     fail[has_policy] = ~rotates[has_policy].astype("boolean")
     managed = view["managed"].fillna(False).astype(bool)
-    return ctx.key_verdict(view, fail=fail, applicable=~managed, evidence=["rotation_policy_present", "rotation_actions"])
+    return ctx.key_verdict(
+        view, fail=fail, applicable=~managed, evidence=["rotation_policy_present", "rotation_actions"]
+    )

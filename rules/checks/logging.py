@@ -53,16 +53,16 @@ def audit_settings(ctx: RuleContext) -> pd.DataFrame:
     remediation=Remediation(
         cli=(
             "az monitor diagnostic-settings create --name audit --resource <vault-id> "
-            "--workspace <workspace-id> --logs '[{\"categoryGroup\":\"audit\",\"enabled\":true}]'"
+            '--workspace <workspace-id> --logs \'[{"categoryGroup":"audit","enabled":true}]\''
         ),
         arm_bicep=(
             "resource diag 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = { scope: vault, "
             "properties: { workspaceId: ws.id, logs: [ { categoryGroup: 'audit', enabled: true } ] } }"
         ),
         terraform=(
-            "resource \"azurerm_monitor_diagnostic_setting\" \"audit\" { target_resource_id = azurerm_key_vault.kv.id\n"
+            'resource "azurerm_monitor_diagnostic_setting" "audit" { target_resource_id = azurerm_key_vault.kv.id\n'
             "  log_analytics_workspace_id = azurerm_log_analytics_workspace.ws.id\n"
-            "  enabled_log { category_group = \"audit\" } }"
+            '  enabled_log { category_group = "audit" } }'
         ),
     ),
     references=("https://learn.microsoft.com/azure/key-vault/general/logging",),

@@ -39,7 +39,9 @@ def public_access_enabled_mask(vaults: pd.DataFrame) -> pd.Series:
 )
 def public_network_access(ctx: RuleContext) -> pd.DataFrame:
     v = ctx.vaults
-    return verdict(v, fail=public_access_enabled_mask(v), evidence=["public_network_access"], resource_type=ctx.vault_types)
+    return verdict(
+        v, fail=public_access_enabled_mask(v), evidence=["public_network_access"], resource_type=ctx.vault_types
+    )
 
 
 @rule(

@@ -81,8 +81,13 @@ def retention_below_minimum(ctx: RuleContext) -> pd.DataFrame:
         terraform="purge_protection_enabled = true",
     ),
     references=("https://learn.microsoft.com/azure/key-vault/general/soft-delete-overview#purge-protection",),
-    messages={"FAIL": "{resource_name} has purge protection disabled", "PASS": "{resource_name} has purge protection enabled"},
+    messages={
+        "FAIL": "{resource_name} has purge protection disabled",
+        "PASS": "{resource_name} has purge protection enabled",
+    },
 )
 def purge_protection_disabled(ctx: RuleContext) -> pd.DataFrame:
     v = ctx.vaults
-    return verdict(v, fail=~v["purge_protection_enabled"], evidence=["purge_protection_enabled"], resource_type=ctx.vault_types)
+    return verdict(
+        v, fail=~v["purge_protection_enabled"], evidence=["purge_protection_enabled"], resource_type=ctx.vault_types
+    )

@@ -141,7 +141,9 @@ def _hsm_role(hsm: dict[str, Any], name: str, scope: str, role: str, guid: str, 
     }
 
 
-def _azure_role(scope: str, name: str, role: str, guid: str, principal: str, ptype: str, vault_id: str | None = None) -> dict:
+def _azure_role(
+    scope: str, name: str, role: str, guid: str, principal: str, ptype: str, vault_id: str | None = None
+) -> dict:
     display = f"{scope}/providers/Microsoft.Authorization/roleAssignments/{name}"
     return {
         "id": normalise_id(display),
@@ -184,7 +186,15 @@ def _pe(vault: dict[str, Any], name: str, state: str) -> dict:
     }
 
 
-def _ref(consumer_id: str, ctype: str, cname: str, key: dict[str, Any], version: str | None, purpose: str, principal: str | None) -> dict:
+def _ref(
+    consumer_id: str,
+    ctype: str,
+    cname: str,
+    key: dict[str, Any],
+    version: str | None,
+    purpose: str,
+    principal: str | None,
+) -> dict:
     uri = key["kid"] + (f"/{version}" if version else "")
     host = uri.split("/")[2].lower()
     return {
@@ -272,7 +282,11 @@ def build() -> Inventory:
             app,
             "payments-cmk",
             [
-                {"version": "3f1c2b0a9d8e4f7a8b6c5d4e3f2a1b0c", "expires": "2027-03-01T00:00:00+00:00", "enabled": False},
+                {
+                    "version": "3f1c2b0a9d8e4f7a8b6c5d4e3f2a1b0c",
+                    "expires": "2027-03-01T00:00:00+00:00",
+                    "enabled": False,
+                },
                 {"version": "9a8b7c6d5e4f40312a1b0c9d8e7f6a5b", "expires": "2027-06-01T00:00:00+00:00"},
             ],
             kty="RSA-HSM",
@@ -389,19 +403,78 @@ def build() -> Inventory:
     )
 
     role_assignments = [
-        _hsm_role(platform, "ra-bootstrap-user", "/keys/bootstrap", "Managed HSM Crypto User", HSM_CRYPTO_USER, CONTROL_PLANE_MI, "ServicePrincipal"),
-        _hsm_role(platform, "ra-ci-signer", "/keys", "Managed HSM Crypto User", HSM_CRYPTO_USER, CI_SIGNER_SP, "ServicePrincipal"),
-        _hsm_role(platform, "ra-ci-officer", "/keys/artifact-signing", "Managed HSM Crypto Officer", HSM_CRYPTO_OFFICER, CI_SIGNER_SP, "ServicePrincipal"),
-        _hsm_role(platform, "ra-release", "/keys/cvm-disk-release", "Managed HSM Crypto Service Release User", "33413926-3206-4cdd-b39a-83574fe37a17", CVM_RELEASE_MI, "ServicePrincipal"),
+        _hsm_role(
+            platform,
+            "ra-bootstrap-user",
+            "/keys/bootstrap",
+            "Managed HSM Crypto User",
+            HSM_CRYPTO_USER,
+            CONTROL_PLANE_MI,
+            "ServicePrincipal",
+        ),
+        _hsm_role(
+            platform,
+            "ra-ci-signer",
+            "/keys",
+            "Managed HSM Crypto User",
+            HSM_CRYPTO_USER,
+            CI_SIGNER_SP,
+            "ServicePrincipal",
+        ),
+        _hsm_role(
+            platform,
+            "ra-ci-officer",
+            "/keys/artifact-signing",
+            "Managed HSM Crypto Officer",
+            HSM_CRYPTO_OFFICER,
+            CI_SIGNER_SP,
+            "ServicePrincipal",
+        ),
+        _hsm_role(
+            platform,
+            "ra-release",
+            "/keys/cvm-disk-release",
+            "Managed HSM Crypto Service Release User",
+            "33413926-3206-4cdd-b39a-83574fe37a17",
+            CVM_RELEASE_MI,
+            "ServicePrincipal",
+        ),
         _hsm_role(platform, "ra-admin-1", "/", "Managed HSM Administrator", HSM_ADMIN, PLATFORM_ADMIN_1, "User"),
         _hsm_role(platform, "ra-admin-2", "/", "Managed HSM Administrator", HSM_ADMIN, PLATFORM_ADMIN_2, "User"),
-        _hsm_role(kek, "ra-kek-user", "/", "Managed HSM Crypto User", HSM_CRYPTO_USER, KEK_SERVICE_MI, "ServicePrincipal"),
+        _hsm_role(
+            kek, "ra-kek-user", "/", "Managed HSM Crypto User", HSM_CRYPTO_USER, KEK_SERVICE_MI, "ServicePrincipal"
+        ),
         _hsm_role(kek, "ra-kek-admin-1", "/", "Managed HSM Administrator", HSM_ADMIN, PLATFORM_ADMIN_1, "User"),
         _hsm_role(kek, "ra-kek-admin-2", "/", "Managed HSM Administrator", HSM_ADMIN, PLATFORM_ADMIN_3, "User"),
-        _hsm_role(kek, "ra-kek-officer", "/keys", "Managed HSM Crypto Officer", HSM_CRYPTO_OFFICER, PLATFORM_ADMIN_3, "User"),
-        _azure_role(f"/subscriptions/{SUB_PROD}", "6f1e2d3c-0000-4000-8000-000000000001", "Key Vault Administrator", KV_ADMIN, PLATFORM_ADMIN_1, "User"),
-        _azure_role(app["display_id"], "6f1e2d3c-0000-4000-8000-000000000002", "Key Vault Crypto Service Encryption User", KV_CRYPTO_SERVICE_ENC_USER, "5e0f7a11-2222-4b6c-8d9e-000000000020", "ServicePrincipal", app["id"]),
-        _azure_role(app["display_id"], "6f1e2d3c-0000-4000-8000-000000000003", "Key Vault Crypto User", KV_CRYPTO_USER, DEPARTED_USER, "Unknown", app["id"]),
+        _hsm_role(
+            kek, "ra-kek-officer", "/keys", "Managed HSM Crypto Officer", HSM_CRYPTO_OFFICER, PLATFORM_ADMIN_3, "User"
+        ),
+        _azure_role(
+            f"/subscriptions/{SUB_PROD}",
+            "6f1e2d3c-0000-4000-8000-000000000001",
+            "Key Vault Administrator",
+            KV_ADMIN,
+            PLATFORM_ADMIN_1,
+            "User",
+        ),
+        _azure_role(
+            app["display_id"],
+            "6f1e2d3c-0000-4000-8000-000000000002",
+            "Key Vault Crypto Service Encryption User",
+            KV_CRYPTO_SERVICE_ENC_USER,
+            "5e0f7a11-2222-4b6c-8d9e-000000000020",
+            "ServicePrincipal",
+            app["id"],
+        ),
+        _azure_role(
+            app["display_id"],
+            "6f1e2d3c-0000-4000-8000-000000000003",
+            "Key Vault Crypto User",
+            KV_CRYPTO_USER,
+            DEPARTED_USER,
+            "Unknown",
+            app["id"],
+        ),
     ]
     access_policies = [
         {
@@ -429,7 +502,11 @@ def build() -> Inventory:
     ]
     diagnostic_settings = [
         _diag(app, "audit-to-law", AUDIT_LOGS),
-        _diag(platform, "hsm-audit", [{"category": "AuditEvent", "category_group": None, "enabled": True, "retention_days": None}]),
+        _diag(
+            platform,
+            "hsm-audit",
+            [{"category": "AuditEvent", "category_group": None, "enabled": True, "retention_days": None}],
+        ),
         _diag(eth, "eth-audit", AUDIT_LOGS),
         _diag(legacy, "metrics-only", METRICS_ONLY),
     ]
@@ -442,12 +519,24 @@ def build() -> Inventory:
     cp_id = f"/subscriptions/{SUB_SHARED}/resourceGroups/rg-control-plane/providers/Microsoft.App/containerApps/control-plane"
     ci_id = f"/subscriptions/{SUB_SHARED}/resourceGroups/rg-ci/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-release-signer"
     old_cp = f"/subscriptions/{SUB_PROD}/resourceGroups/rg-legacy/providers/Microsoft.Web/sites/control-plane-v1"
-    storage_id = f"/subscriptions/{SUB_SHARED}/resourceGroups/rg-data/providers/Microsoft.Storage/storageAccounts/stnwtenantdata"
+    storage_id = (
+        f"/subscriptions/{SUB_SHARED}/resourceGroups/rg-data/providers/Microsoft.Storage/storageAccounts/stnwtenantdata"
+    )
     key_references = [
         _ref(des_id, "Microsoft.Compute/diskEncryptionSets", "des-payments", payments_kek, None, "wrap", None),
-        _ref(cp_id, "Microsoft.App/containerApps", "control-plane", bootstrap, bootstrap["current_version"], "sign", CONTROL_PLANE_MI),
+        _ref(
+            cp_id,
+            "Microsoft.App/containerApps",
+            "control-plane",
+            bootstrap,
+            bootstrap["current_version"],
+            "sign",
+            CONTROL_PLANE_MI,
+        ),
         _ref(ci_id, "github-actions-release", "release-pipeline", artifact, None, "sign", CI_SIGNER_SP),
-        _ref(old_cp, "Microsoft.Web/sites", "control-plane-v1", old_signer, old_signer["current_version"], "sign", None),
+        _ref(
+            old_cp, "Microsoft.Web/sites", "control-plane-v1", old_signer, old_signer["current_version"], "sign", None
+        ),
         _ref(storage_id, "Microsoft.Storage/storageAccounts", "stnwtenantdata", kek_key, None, "wrap", KEK_SERVICE_MI),
         _ref(
             f"/subscriptions/{SUB_PROD}/resourceGroups/rg-payments/providers/Microsoft.Sql/servers/sql-nw-payments",
