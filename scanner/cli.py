@@ -70,6 +70,8 @@ def _add_report_options(parser: argparse.ArgumentParser, fail_on_default: str) -
     parser.add_argument(
         "--now", help="evaluate as of this ISO 8601 time instead of the current time (reproducible reports)"
     )
+    for module in _report_hooks():
+        _hook(module, "add_arguments")(parser)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -89,14 +91,42 @@ def build_parser() -> argparse.ArgumentParser:
     rules.add_argument("--format", choices=("text", "json"), default="text")
     rules.add_argument("--policy", type=Path, help="show parameters and severities as this policy sets them")
 
-    for name, (help_text, module) in EXTRA_COMMANDS.items():
-        extra = sub.add_parser(name, help=help_text)
-        _hook(module, "add_arguments")(extra)
+    for name, help_text in EXTRA_COMMANDS.items():
+        if _present(f"scanner.commands.{name}"):
+            extra = sub.add_parser(name, help=help_text)
+            _hook(f"scanner.commands.{name}", "add_arguments")(extra)
     return parser
 
 
-#: Commands contributed by other modules: name -> (help, module with add_arguments(parser) and run(args)).
-EXTRA_COMMANDS: dict[str, tuple[str, str]] = {}
+#: Commands that live in their own module ``scanner/commands/<name>.py``, each with
+#: ``add_arguments(parser)`` and ``run(args) -> int``; imported only when used.
+EXTRA_COMMANDS: dict[str, str] = {
+    "collect": "collect live Azure into a snapshot (evaluate it later with scan)",
+    "merge": "merge shard snapshots into one snapshot or report",
+    "profiles": "list the key-purpose profiles",
+    "baseline": "create a baseline file from a report",
+    "diff": "compare two reports: new, resolved and unchanged findings",
+    "trend": "findings over time from a history directory",
+    "verify": "check a JSON report's digest (and signature)",
+}
+
+#: Modules that add options to scan and demo and post-process the finished report, in this
+#: order (suppressions first, then the integrity digest, then history): each has
+#: ``add_arguments(parser)`` and ``process(report, inventory, args) -> report``.
+REPORT_HOOKS: tuple[str, ...] = ("scanner.gating", "reports.integrity", "reports.history")
+
+
+def _present(module: str) -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def _report_hooks() -> list[str]:
+    return [m for m in REPORT_HOOKS if _present(m)]
 
 
 def _hook(module: str, name: str) -> Callable[..., Any]:
@@ -106,10 +136,8 @@ def _hook(module: str, name: str) -> Callable[..., Any]:
 
 
 def _add_source_hooks(scan: argparse.ArgumentParser) -> None:
-    """Options of live Azure collection, added only if that package is present."""
-    import importlib.util
-
-    if importlib.util.find_spec("scanner.azure.options") is not None:
+    """Options of live Azure collection (the SDKs themselves are imported only with --azure)."""
+    if _present("scanner.azure.options"):
         _hook("scanner.azure.options", "add_azure_arguments")(scan)
 
 
@@ -189,6 +217,8 @@ def evaluate_and_report(inventory: Any, args: argparse.Namespace, started: datet
         datetime.now(UTC),
         ReportOptions(include_passed=not args.omit_passed),
     )
+    for module in _report_hooks():
+        report = _hook(module, "process")(report, inventory, args)
     _write_outputs(report, args.output)
     print(_summary_line(report), file=sys.stderr)
     if input_errors:
@@ -275,7 +305,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command in COMMANDS:
             return COMMANDS[args.command](args)
-        return int(_hook(EXTRA_COMMANDS[args.command][1], "run")(args))
+        return int(_hook(f"scanner.commands.{args.command}", "run")(args))
     except KvauditError as exc:
         print(f"kvaudit: error: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -1,0 +1,132 @@
+"""Pacing: per-vault and per-subscription rate limits, a cap on requests in flight, and retries.
+
+A nightly scan shares every vault's request budget with production applications, so it must
+never be the reason an application gets throttled. Limits are enforced inside each client's
+HTTP pipeline, *after* the retry policy, so retries and the Key Vault authentication challenge
+count against the same budget as first attempts.
+
+The limiter is a sliding one-second window: at most ``rate`` requests start in any one-second
+interval for one key (a vault host, or a subscription on ARM). That is stricter than a token
+bucket with a burst, which can let through twice the rate across a window boundary.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from typing import Any
+from urllib.parse import urlsplit
+
+from azure.core.pipeline import PipelineRequest, PipelineResponse
+from azure.core.pipeline.policies import AsyncHTTPPolicy, AsyncRetryPolicy
+
+#: Status codes worth retrying: throttling, timeouts and transient server errors.
+RETRY_STATUS = (408, 429, 500, 502, 503, 504)
+
+
+class SlidingWindowLimiter:
+    """At most ``rate`` starts in any window of ``window`` seconds."""
+
+    def __init__(self, rate: float, window: float = 1.0) -> None:
+        self.capacity = max(1, int(rate * window))
+        self.window = window
+        self._starts: deque[float] = deque()
+        self._lock = asyncio.Lock()
+
+    async def acquire(self) -> None:
+        async with self._lock:
+            while True:
+                now = time.monotonic()
+                while self._starts and now - self._starts[0] >= self.window:
+                    self._starts.popleft()
+                if len(self._starts) < self.capacity:
+                    self._starts.append(now)
+                    return
+                await asyncio.sleep(self.window - (now - self._starts[0]) + 0.001)
+
+
+class Pacer:
+    """Shared pacing state for every client of one scan.
+
+    ``arm_hosts`` are the netlocs of ARM, Resource Graph and Log Analytics: requests to them are
+    limited per subscription (parsed from the path) or, when the path names none, by a shared
+    "tenant" key at the subscription rate. Any other host is a vault or HSM data plane, limited
+    per host:port.
+    """
+
+    def __init__(self, vault_rps: float, subscription_rps: float, max_in_flight: int, arm_hosts: set[str]):
+        self.vault_rps = vault_rps
+        self.subscription_rps = subscription_rps
+        self.arm_hosts = {h.lower() for h in arm_hosts}
+        self._in_flight = asyncio.Semaphore(max_in_flight)
+        self._limiters: dict[str, SlidingWindowLimiter] = {}
+        self.requests = 0
+
+    def key_for(self, url: str) -> str:
+        parts = urlsplit(url)
+        host = parts.netloc.lower()
+        if host not in self.arm_hosts:
+            return "vault:" + host
+        segments = [s for s in parts.path.lower().split("/") if s]
+        if len(segments) >= 2 and segments[0] == "subscriptions":
+            return "subscription:" + segments[1]
+        return "tenant:" + host
+
+    def _limiter(self, key: str) -> SlidingWindowLimiter:
+        limiter = self._limiters.get(key)
+        if limiter is None:
+            rate = self.vault_rps if key.startswith("vault:") else self.subscription_rps
+            limiter = self._limiters[key] = SlidingWindowLimiter(rate)
+        return limiter
+
+    async def send(self, policy: AsyncHTTPPolicy, request: PipelineRequest) -> PipelineResponse:
+        await self._limiter(self.key_for(request.http_request.url)).acquire()
+        async with self._in_flight:
+            self.requests += 1
+            return await policy.next.send(request)
+
+
+class PacingPolicy(AsyncHTTPPolicy):
+    """Pipeline policy that sends each attempt through the shared :class:`Pacer`.
+
+    A policy instance belongs to one pipeline (azure-core links it to the next policy), so
+    every client gets its own instance around the one shared pacer.
+    """
+
+    def __init__(self, pacer: Pacer) -> None:
+        super().__init__()
+        self._pacer = pacer
+
+    async def send(self, request: PipelineRequest) -> PipelineResponse:
+        return await self._pacer.send(self, request)
+
+
+class ReadOnlyRetryPolicy(AsyncRetryPolicy):
+    """azure-core's retry policy, extended to the read-only POST query endpoints.
+
+    azure-core never retries a POST on 429 because a POST might not be idempotent; the Resource
+    Graph and Log Analytics queries are reads, so throttling on them is retried like a GET.
+    Retry-After is honoured by the base class.
+    """
+
+    def _is_method_retryable(self, settings: dict[str, Any], request: Any, response: Any = None) -> bool:
+        if response is not None and request.method.upper() == "POST" and response.status_code in RETRY_STATUS:
+            return True
+        return super()._is_method_retryable(settings, request, response=response)
+
+
+def retry_policy(total: int, backoff: float, backoff_max: float) -> ReadOnlyRetryPolicy:
+    """A retry policy whose status, connect and read budgets all equal ``total``.
+
+    The default status budget of 3 would stop inside Key Vault's 10-second throttling window.
+    """
+    return ReadOnlyRetryPolicy(
+        retry_total=total,
+        retry_status=total,
+        retry_connect=total,
+        retry_read=total,
+        retry_backoff_factor=backoff,
+        retry_backoff_max=backoff_max,
+        retry_on_status_codes=list(RETRY_STATUS),
+    )

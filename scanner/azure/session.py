@@ -1,0 +1,163 @@
+"""One aiohttp session, one transport, one credential and one pacer shared by every client.
+
+Sharing the transport means one connection pool for the whole scan (so ``--max-in-flight``
+really bounds the sockets), one TLS configuration (``--ca-bundle``) and one place where the
+per-request timeout is set. Clients are cached: one management client per subscription, one
+data-plane client per vault.
+
+API versions are pinned here, so every row can name the api-version it was read with and a
+new SDK release cannot silently change what a scan observes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+from azure.core.pipeline.transport import AioHttpTransport
+
+from scanner.azure.options import AzureOptions
+from scanner.azure.pacing import Pacer, PacingPolicy, retry_policy
+
+API_VERSIONS: dict[str, str] = {
+    "keyvault_mgmt": "2026-05-15",
+    "authorization": "2022-04-01",
+    "monitor_diagnostic_settings": "2021-05-01-preview",
+    "resource_graph": "2021-03-01",
+    "keyvault_data": "2025-07-01",
+    "loganalytics": "v1",
+    "loganalytics_workspace": "2023-09-01",
+    "resources": "2022-09-01",
+}
+
+
+def _netloc(url: str | None) -> str | None:
+    return urlsplit(url).netloc.lower() if url else None
+
+
+class AzureSession:
+    """Async context manager owning the shared HTTP session, credential and clients."""
+
+    def __init__(self, options: AzureOptions) -> None:
+        self.options = options
+        self.cloud = options.resolved_cloud()
+        arm_hosts = {h for h in map(_netloc, (self.cloud.arm_endpoint, self.cloud.graph_endpoint,
+                                              self.cloud.loganalytics_endpoint)) if h}
+        self.pacer = Pacer(options.vault_rps, options.subscription_rps, options.max_in_flight, arm_hosts)
+        self._clients: dict[tuple[str, str], Any] = {}
+        self._session: aiohttp.ClientSession | None = None
+        self.transport: AioHttpTransport | None = None
+        self.credential: Any = None
+
+    async def __aenter__(self) -> AzureSession:
+        from azure.identity.aio import DefaultAzureCredential
+
+        opts = self.options
+        connector = aiohttp.TCPConnector(limit=opts.max_in_flight)
+        self._session = aiohttp.ClientSession(connector=connector)
+        self.transport = AioHttpTransport(
+            session=self._session,
+            session_owner=False,
+            connection_verify=opts.ca_bundle or True,
+            connection_timeout=opts.timeout,
+            read_timeout=opts.timeout,
+        )
+        cred_kwargs: dict[str, Any] = {"exclude_interactive_browser_credential": True}
+        if self.cloud.authority_host:
+            cred_kwargs["authority"] = self.cloud.authority_host
+        if opts.tenant:
+            cred_kwargs["workload_identity_tenant_id"] = opts.tenant
+            cred_kwargs["shared_cache_tenant_id"] = opts.tenant
+        if opts.ca_bundle:
+            cred_kwargs["connection_verify"] = opts.ca_bundle
+        self.credential = DefaultAzureCredential(**cred_kwargs)
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        for client in self._clients.values():
+            await client.close()
+        self._clients.clear()
+        if self.credential is not None:
+            await self.credential.close()
+        if self._session is not None:
+            await self._session.close()
+
+    def pipeline_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments every client gets: the shared transport, pacing and retries."""
+        opts = self.options
+        return {
+            "transport": self.transport,
+            "retry_policy": retry_policy(opts.retry_total, opts.retry_backoff, opts.retry_backoff_max),
+            "custom_hook_policy": PacingPolicy(self.pacer),
+        }
+
+    def _cached(self, kind: str, key: str, build: Any) -> Any:
+        client = self._clients.get((kind, key))
+        if client is None:
+            client = self._clients[(kind, key)] = build()
+        return client
+
+    def _arm_kwargs(self) -> dict[str, Any]:
+        return {"base_url": self.cloud.arm_endpoint, "credential_scopes": [self.cloud.arm_scope],
+                **self.pipeline_kwargs()}
+
+    def keyvault_mgmt(self, subscription_id: str) -> Any:
+        from azure.mgmt.keyvault.aio import KeyVaultManagementClient
+
+        return self._cached("kv", subscription_id, lambda: KeyVaultManagementClient(
+            self.credential, subscription_id, api_version=API_VERSIONS["keyvault_mgmt"], **self._arm_kwargs()))
+
+    def authorization(self, subscription_id: str) -> Any:
+        from azure.mgmt.authorization.aio import AuthorizationManagementClient
+
+        return self._cached("authz", subscription_id, lambda: AuthorizationManagementClient(
+            self.credential, subscription_id, api_version=API_VERSIONS["authorization"], **self._arm_kwargs()))
+
+    def monitor(self, subscription_id: str) -> Any:
+        from azure.mgmt.monitor.aio import MonitorManagementClient
+
+        return self._cached("monitor", subscription_id, lambda: MonitorManagementClient(
+            self.credential, subscription_id, api_version=API_VERSIONS["monitor_diagnostic_settings"],
+            **self._arm_kwargs()))
+
+    def resource_graph(self) -> Any:
+        from azure.mgmt.resourcegraph.aio import ResourceGraphClient
+
+        kwargs = self._arm_kwargs()
+        kwargs["base_url"] = self.cloud.graph_endpoint
+        return self._cached("graph", "", lambda: ResourceGraphClient(
+            self.credential, api_version=API_VERSIONS["resource_graph"], **kwargs))
+
+    def keys(self, vault_url: str) -> Any:
+        from azure.keyvault.keys.aio import KeyClient
+
+        return self._cached("keys", vault_url, lambda: KeyClient(
+            vault_url, self.credential, api_version=API_VERSIONS["keyvault_data"],
+            verify_challenge_resource=self._verify_challenge(vault_url), **self.pipeline_kwargs()))
+
+    def hsm_access_control(self, hsm_url: str) -> Any:
+        from azure.keyvault.administration.aio import KeyVaultAccessControlClient
+
+        return self._cached("hsmrbac", hsm_url, lambda: KeyVaultAccessControlClient(
+            hsm_url, self.credential, api_version=API_VERSIONS["keyvault_data"],
+            verify_challenge_resource=self._verify_challenge(hsm_url), **self.pipeline_kwargs()))
+
+    def logs(self) -> Any:
+        from azure.monitor.query.aio import LogsQueryClient
+
+        endpoint = self.cloud.loganalytics_endpoint
+        if not endpoint:
+            raise ValueError("no Log Analytics endpoint for this cloud (--loganalytics-endpoint)")
+        return self._cached("logs", "", lambda: LogsQueryClient(
+            self.credential, endpoint=endpoint, **self.pipeline_kwargs()))
+
+    def _verify_challenge(self, vault_url: str) -> bool:
+        """Check the challenge's resource against the vault's DNS name, except off the cloud's DNS.
+
+        The SDK refuses a challenge whose resource is not a parent domain of the vault host; a
+        vault reached by IP address or through a custom DNS name can never pass that check.
+        """
+        host = (urlsplit(vault_url).hostname or "").lower()
+        suffixes = [s for s in (self.cloud.keyvault_dns_suffix, self.cloud.managedhsm_dns_suffix) if s]
+        return any(host.endswith("." + s.lower()) for s in suffixes)

@@ -1,0 +1,257 @@
+"""The Terraform built-in functions that Key Vault configurations actually use.
+
+Anything not listed here evaluates to UNKNOWN rather than a guess. Each function gets already
+evaluated arguments; UNKNOWN in an argument makes the result UNKNOWN unless the function can
+decide without it (``coalesce`` skips nulls, ``try`` takes the first success).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+from scanner.iac.terraform.values import UNKNOWN, contains_unknown
+
+
+class EvalError(Exception):
+    """An expression Terraform itself would reject; the attribute becomes UNKNOWN."""
+
+
+def to_str(value: Any) -> str:
+    """Terraform's automatic conversion to string (numbers and bools only)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, str):
+        return value
+    raise EvalError(f"cannot convert {type(value).__name__} to string")
+
+
+def _to_number(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise EvalError("cannot convert bool to number")
+    if isinstance(value, int | float):
+        return value
+    if isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            try:
+                return float(value)
+            except ValueError:
+                raise EvalError(f"cannot convert {value!r} to number") from None
+    raise EvalError("cannot convert to number")
+
+
+def _to_bool(value: Any) -> Any:
+    if value is None or isinstance(value, bool):
+        return value
+    if value in ("true", "false"):
+        return value == "true"
+    raise EvalError("cannot convert to bool")
+
+
+def _format(fmt: str, *args: Any) -> str:
+    out: list[str] = []
+    arg_index = 0
+    i = 0
+    while i < len(fmt):
+        char = fmt[i]
+        if char != "%":
+            out.append(char)
+            i += 1
+            continue
+        match = re.match(r"%([-+# 0]*)(\d*)(?:\.(\d+))?([a-zA-Z%])", fmt[i:])
+        if not match:
+            raise EvalError("bad format verb")
+        verb = match.group(4)
+        i += match.end()
+        if verb == "%":
+            out.append("%")
+            continue
+        if arg_index >= len(args):
+            raise EvalError("not enough arguments for format")
+        arg = args[arg_index]
+        arg_index += 1
+        if verb == "s":
+            out.append(to_str(arg))
+        elif verb == "d":
+            out.append(str(int(_to_number(arg))))
+        elif verb == "q":
+            out.append(json.dumps(to_str(arg)))
+        elif verb == "v":
+            out.append(to_str(arg) if not isinstance(arg, list | dict) else json.dumps(arg))
+        elif verb in "fg":
+            out.append(("%" + match.group(1) + match.group(2) + (f".{match.group(3)}" if match.group(3) else "") + verb) % float(_to_number(arg)))
+        else:
+            raise EvalError(f"unsupported format verb %{verb}")
+    return "".join(out)
+
+
+def _merge(*maps: Any) -> dict:
+    result: dict = {}
+    for item in maps:
+        if item is None:
+            continue
+        if not isinstance(item, dict):
+            raise EvalError("merge needs maps")
+        result.update(item)
+    return result
+
+
+def _lookup(mapping: Any, key: Any, *default: Any) -> Any:
+    if not isinstance(mapping, dict):
+        raise EvalError("lookup needs a map")
+    if key in mapping:
+        return mapping[key]
+    if default:
+        return default[0]
+    raise EvalError(f"key {key!r} not found")
+
+
+def _concat(*lists: Any) -> list:
+    result: list = []
+    for item in lists:
+        if not isinstance(item, list):
+            raise EvalError("concat needs lists")
+        result.extend(item)
+    return result
+
+
+def _flatten(value: Any) -> list:
+    if not isinstance(value, list):
+        raise EvalError("flatten needs a list")
+    out: list = []
+    for item in value:
+        out.extend(_flatten(item) if isinstance(item, list) else [item])
+    return out
+
+
+def _distinct(value: list) -> list:
+    out: list = []
+    for item in value:
+        if item not in out:
+            out.append(item)
+    return out
+
+
+def _toset(value: Any) -> list:
+    if not isinstance(value, list):
+        raise EvalError("toset needs a list")
+    return _distinct(value)
+
+
+def _length(value: Any) -> int:
+    if isinstance(value, list | dict | str):
+        return len(value)
+    raise EvalError("length needs a collection or string")
+
+
+def _element(value: list, index: Any) -> Any:
+    if not value:
+        raise EvalError("element of empty list")
+    return value[int(_to_number(index)) % len(value)]
+
+
+def _one(value: list) -> Any:
+    if not isinstance(value, list) or len(value) > 1:
+        raise EvalError("one needs a list of at most one element")
+    return value[0] if value else None
+
+
+def _coalesce(*args: Any) -> Any:
+    for arg in args:
+        if arg is UNKNOWN:
+            return UNKNOWN
+        if arg is not None and arg != "":
+            return arg
+    raise EvalError("coalesce: no non-null argument")
+
+
+def _keys(value: dict) -> list:
+    return sorted(value) if isinstance(value, dict) else _raise("keys needs a map")
+
+
+def _values(value: dict) -> list:
+    return [value[k] for k in sorted(value)] if isinstance(value, dict) else _raise("values needs a map")
+
+
+def _raise(message: str) -> Any:
+    raise EvalError(message)
+
+
+def _jsondecode(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        raise EvalError("jsondecode: invalid JSON") from None
+
+
+FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "lower": lambda s: to_str(s).lower(),
+    "upper": lambda s: to_str(s).upper(),
+    "title": lambda s: to_str(s).title(),
+    "trimspace": lambda s: to_str(s).strip(),
+    "trim": lambda s, chars: to_str(s).strip(chars),
+    "trimprefix": lambda s, p: to_str(s).removeprefix(p),
+    "trimsuffix": lambda s, p: to_str(s).removesuffix(p),
+    "replace": lambda s, a, b: to_str(s).replace(a, b),
+    "split": lambda sep, s: to_str(s).split(sep),
+    "substr": lambda s, off, n: to_str(s)[int(off) : (None if int(n) < 0 else int(off) + int(n))],
+    "startswith": lambda s, p: to_str(s).startswith(p),
+    "endswith": lambda s, p: to_str(s).endswith(p),
+    "format": _format,
+    "join": lambda sep, items: sep.join(to_str(i) for i in _flatten(items) if i is not None),
+    "coalesce": _coalesce,
+    "coalescelist": lambda *lists: next((item for item in lists if item), []),
+    "compact": lambda items: [i for i in items if i not in (None, "")],
+    "tostring": lambda v: None if v is None else to_str(v),
+    "tonumber": _to_number,
+    "tobool": _to_bool,
+    "tolist": lambda v: list(v) if isinstance(v, list) else _raise("tolist needs a list"),
+    "toset": _toset,
+    "tomap": lambda v: dict(v) if isinstance(v, dict) else _raise("tomap needs a map"),
+    "merge": _merge,
+    "lookup": _lookup,
+    "concat": _concat,
+    "flatten": _flatten,
+    "distinct": _distinct,
+    "length": _length,
+    "element": _element,
+    "one": _one,
+    "keys": _keys,
+    "values": _values,
+    "contains": lambda items, v: v in items,
+    "zipmap": lambda ks, vs: dict(zip(ks, vs, strict=True)),
+    "range": lambda *a: list(range(*(int(_to_number(x)) for x in a))),
+    "min": lambda *a: min(_to_number(x) for x in a),
+    "max": lambda *a: max(_to_number(x) for x in a),
+    "abs": lambda x: abs(_to_number(x)),
+    "jsonencode": lambda v: json.dumps(v, separators=(",", ":"), sort_keys=True),
+    "jsondecode": _jsondecode,
+}
+
+#: Functions whose result does not depend on UNKNOWN arguments in the usual way.
+LAZY = {"coalesce"}
+
+
+def call(name: str, args: list[Any]) -> Any:
+    """Apply a built-in; unknown functions and unknown arguments give UNKNOWN."""
+    func = FUNCTIONS.get(name)
+    if func is None:
+        return UNKNOWN
+    if name not in LAZY and any(contains_unknown(a) for a in args):
+        return UNKNOWN
+    try:
+        return func(*args)
+    except EvalError:
+        raise
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError, RecursionError, OverflowError) as exc:
+        raise EvalError(f"{name}: {exc}") from None

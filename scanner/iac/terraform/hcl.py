@@ -1,0 +1,213 @@
+"""Reading one ``.tf`` file into blocks, attributes and comments, defensively.
+
+python-hcl2's dict output flattens expressions back into strings, which would force a second,
+home-made parser for ``${...}``. Its raw Lark tree keeps expressions structured *and* carries
+line numbers and comment tokens, so this module keeps that tree for expressions and wraps only
+the block structure in small dataclasses. Every failure is an :class:`InputError` with the
+file, line and column, because one broken file must not stop the scan of the others.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from scanner.errors import InputError
+from scanner.jsonio import decode_text
+
+#: A real Terraform file is kilobytes; refuse anything that would make the parser crawl.
+MAX_TF_BYTES = 4 * 1024 * 1024
+#: Bracket nesting deeper than this is refused before parsing: the evaluator recurses per level.
+MAX_NESTING = 64
+
+_OPEN = "([{"
+_CLOSE = ")]}"
+
+
+@dataclass
+class Attr:
+    """``name = expression``; ``expr`` is the Lark subtree, evaluated later in context."""
+
+    name: str
+    expr: object
+    line: int
+
+
+@dataclass
+class Block:
+    """A block with its labels, attributes and nested blocks, plus where it sits in the file."""
+
+    type: str
+    labels: list[str]
+    attrs: dict[str, Attr]
+    blocks: list[Block]
+    line: int
+    end_line: int
+    file: str
+
+
+@dataclass
+class HclFile:
+    """One parsed file: its top-level blocks and its comments as ``(line, text)``."""
+
+    path: str
+    blocks: list[Block] = field(default_factory=list)
+    comments: list[tuple[int, str]] = field(default_factory=list)
+
+
+def _nesting_offset(text: str) -> int | None:
+    """Offset where bracket nesting first passes :data:`MAX_NESTING`, ignoring quoted text."""
+    depth = 0
+    in_string = False
+    escape = False
+    for offset, char in enumerate(text):
+        if in_string:
+            if escape:
+                escape = False
+            elif char == "\\":
+                escape = True
+            elif char == '"' or char == "\n":
+                in_string = False
+            elif char == "{" and text[offset - 1 : offset] == "$":
+                depth += 1
+                if depth > MAX_NESTING:
+                    return offset
+        elif char == '"':
+            in_string = True
+        elif char in _OPEN:
+            depth += 1
+            if depth > MAX_NESTING:
+                return offset
+        elif char in _CLOSE:
+            depth = max(0, depth - 1)
+    return None
+
+
+def _line_col(text: str, offset: int) -> tuple[int, int]:
+    return text.count("\n", 0, offset) + 1, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+def _describe(exc: Exception) -> str:
+    """One-line wording for Lark's multi-line parse errors."""
+    from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
+
+    if isinstance(exc, UnexpectedToken):
+        if exc.token.type == "$END":
+            return "invalid HCL: unexpected end of file"
+        value = str(exc.token.value).strip() or repr(str(exc.token.value))
+        return f"invalid HCL: unexpected {value[:40]!r}"
+    if isinstance(exc, UnexpectedCharacters):
+        return f"invalid HCL: unexpected character {exc.char!r}"
+    if isinstance(exc, UnexpectedEOF):
+        return "invalid HCL: unexpected end of file"
+    return f"invalid HCL: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+
+
+def parse_text(text: str, origin: str) -> HclFile:
+    """Parse HCL text; ``origin`` names the file in errors and in every block."""
+    if "\x00" in text:
+        line, col = _line_col(text, text.index("\x00"))
+        raise InputError(origin, "NUL byte in HCL file", line, col)
+    deep = _nesting_offset(text)
+    if deep is not None:
+        line, col = _line_col(text, deep)
+        raise InputError(origin, f"nesting deeper than {MAX_NESTING} levels", line, col)
+    import hcl2
+    from lark.exceptions import LarkError, UnexpectedInput
+
+    try:
+        tree = hcl2.parses_to_tree(text)
+    except UnexpectedInput as exc:
+        line = getattr(exc, "line", None)
+        column = getattr(exc, "column", None)
+        raise InputError(origin, _describe(exc), line if line and line > 0 else None, column if column and column > 0 else None) from None
+    except (LarkError, RecursionError, ValueError) as exc:
+        raise InputError(origin, _describe(exc)) from None
+    result = HclFile(path=origin)
+    body = _child(tree, "body")
+    if body is not None:
+        result.blocks = _blocks_of(body, origin)
+    result.comments = _comments(tree)
+    return result
+
+
+def parse_file(path: Path, origin: str) -> HclFile:
+    """Read, size-check, decode and parse one file."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_TF_BYTES:
+            raise InputError(origin, f"file is {size} bytes, larger than the {MAX_TF_BYTES}-byte limit")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(origin, f"cannot read file: {exc.strerror or exc}") from None
+    return parse_text(decode_text(data, origin), origin)
+
+
+# --- tree helpers ---------------------------------------------------------------------------
+
+
+def _is_tree(node: object) -> bool:
+    return hasattr(node, "data") and hasattr(node, "children")
+
+
+def _child(tree: object, name: str) -> object | None:
+    for kid in tree.children:  # type: ignore[attr-defined]
+        if _is_tree(kid) and kid.data == name:
+            return kid
+    return None
+
+
+def label_text(node: object) -> str:
+    """A block type or label: an identifier, keyword or quoted string."""
+    if _is_tree(node):
+        if node.data == "string":
+            return "".join(str(part.children[0]) for part in node.children if _is_tree(part) and part.children and not _is_tree(part.children[0]))
+        return "".join(label_text(kid) for kid in node.children)
+    return str(node)
+
+
+def _blocks_of(body: object, origin: str) -> list[Block]:
+    return [_block(kid, origin) for kid in body.children if _is_tree(kid) and kid.data == "block"]  # type: ignore[attr-defined]
+
+
+def _block(tree: object, origin: str) -> Block:
+    names: list[str] = []
+    body = None
+    for kid in tree.children:  # type: ignore[attr-defined]
+        if _is_tree(kid):
+            if kid.data == "body":
+                body = kid
+            elif kid.data in ("identifier", "keyword", "literal_value", "string"):
+                names.append(label_text(kid))
+    attrs: dict[str, Attr] = {}
+    blocks: list[Block] = []
+    if body is not None:
+        for kid in body.children:
+            if not _is_tree(kid):
+                continue
+            if kid.data == "attribute":
+                parts = [c for c in kid.children if _is_tree(c)]
+                name = label_text(parts[0])
+                attrs[name] = Attr(name=name, expr=parts[-1], line=kid.meta.line)
+            elif kid.data == "block":
+                blocks.append(_block(kid, origin))
+    meta = tree.meta  # type: ignore[attr-defined]
+    return Block(
+        type=names[0] if names else "",
+        labels=names[1:],
+        attrs=attrs,
+        blocks=blocks,
+        line=meta.line,
+        end_line=meta.end_line,
+        file=origin,
+    )
+
+
+def _comments(tree: object) -> list[tuple[int, str]]:
+    """Every comment token with its line; suppressions are looked for among these."""
+    found: list[tuple[int, str]] = []
+    for token in tree.scan_values(lambda v: getattr(v, "type", None) == "NL_OR_COMMENT"):  # type: ignore[attr-defined]
+        text = str(token).strip()
+        if text.startswith(("#", "//", "/*")):
+            found.append((token.line, text))
+    return found
