@@ -1,0 +1,143 @@
+"""ARM templates (and compiled Bicep JSON) -> the inventory.
+
+Entry points for the CLI: :func:`load_arm`, :func:`is_arm_template`, :func:`is_arm_parameters`.
+Each file that cannot be read gives one :class:`InputError`; the other files are still loaded.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from scanner.errors import InputError
+from scanner.iac.arm.functions import DeploymentScope
+from scanner.iac.arm.mapping import map_declared
+from scanner.iac.arm.positions import load_positioned
+from scanner.iac.arm.resources import Declared
+from scanner.iac.arm.template import TemplateWalker, parameter_values, template_scope
+from scanner.inventory import Inventory, SourceInfo
+from scanner.jsonio import digest_bytes
+
+#: Azure refuses templates over 4 MB; allow pretty-printing slack, refuse anything larger.
+MAX_TEMPLATE_BYTES = 8 * 1024 * 1024
+
+
+def is_arm_template(doc: object) -> bool:
+    """A deploymentTemplate document (by $schema, or by the shape of a template)."""
+    if not isinstance(doc, dict):
+        return False
+    schema = str(doc.get("$schema", "")).lower()
+    if "deploymenttemplate.json" in schema:
+        return True
+    return "resources" in doc and "contentVersion" in doc and "parameters" not in schema
+
+
+def is_arm_parameters(doc: object) -> bool:
+    """A deploymentParameters document (``az deployment ... --parameters @file``)."""
+    if not isinstance(doc, dict):
+        return False
+    schema = str(doc.get("$schema", "")).lower()
+    if "deploymentparameters.json" in schema:
+        return True
+    return "parameters" in doc and "contentVersion" in doc and "resources" not in doc
+
+
+def relative(path: Path, root: Path) -> str:
+    """Repo-relative posix path for the ``file`` column (absolute when outside ``root``)."""
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return path.resolve().as_posix()
+
+
+def read_json_file(path: Path, origin: str) -> tuple[Any, bytes]:
+    """Read and decode one JSON file within the template size limit."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_TEMPLATE_BYTES:
+            raise InputError(origin, f"file is {size} bytes, larger than the {MAX_TEMPLATE_BYTES}-byte limit")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(origin, f"cannot read: {exc.strerror or exc}") from None
+    return load_positioned(data, origin, MAX_TEMPLATE_BYTES), data
+
+
+def _stem(name: str) -> str:
+    lower = name.lower()
+    for suffix in (".json", ".jsonc"):
+        if lower.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def _template_for(param_path: Path, templates: dict[Path, Any]) -> Path | None:
+    """``x.parameters.json`` / ``x.parameters.dev.json`` belong to ``x.json``; a lone template
+    takes any parameter file passed with it."""
+    pname = param_path.name.lower()
+    for tpath in templates:
+        stem = _stem(tpath.name).lower()
+        if pname.startswith(stem + ".parameters") or pname.startswith(stem + ".") and ".parameters" in pname:
+            return tpath
+    return next(iter(templates)) if len(templates) == 1 else None
+
+
+def declare_template(
+    doc: dict[str, Any], origin: str, supplied: dict[str, Any] | None = None, source: str = "arm"
+) -> tuple[list[Declared], list[InputError]]:
+    """Evaluate one template document into declarations (used by the Bicep loader too)."""
+    walker = TemplateWalker(origin, source)
+    walker.walk(doc, supplied or {}, template_scope(doc))
+    return walker.declared, walker.errors
+
+
+def load_arm(paths: list[Path], root: Path) -> tuple[Inventory, list[InputError]]:
+    """Load ARM templates and their parameter files into one inventory.
+
+    Parameter files are matched to templates by name (``x.parameters.json`` -> ``x.json``, also
+    when passed explicitly). JSON files that are neither a template nor a parameter file are
+    ignored, so a directory scan does not fail on ``package.json``.
+    """
+    errors: list[InputError] = []
+    templates: dict[Path, Any] = {}
+    parameters: dict[Path, Any] = {}
+    sources: list[SourceInfo] = []
+    candidates = list(dict.fromkeys(paths))
+    for path in candidates:
+        origin = relative(path, root)
+        try:
+            doc, data = read_json_file(path, origin)
+        except InputError as exc:
+            errors.append(exc)
+            continue
+        if is_arm_template(doc):
+            templates[path] = doc
+        elif is_arm_parameters(doc):
+            parameters[path] = doc
+        else:
+            continue
+        sources.append(SourceInfo("arm", origin, digest_bytes(data)))
+    for path in sorted(p.parent / (_stem(p.name) + ".parameters.json") for p in templates):
+        if path not in parameters and path.is_file() and path not in candidates:
+            try:
+                doc, data = read_json_file(path, relative(path, root))
+            except InputError as exc:
+                errors.append(exc)
+                continue
+            if is_arm_parameters(doc):
+                parameters[path] = doc
+                sources.append(SourceInfo("arm", relative(path, root), digest_bytes(data)))
+    supplied: dict[Path, dict[str, Any]] = {}
+    for ppath, pdoc in parameters.items():
+        target = _template_for(ppath, templates)
+        if target is not None and target not in supplied:
+            supplied[target] = parameter_values(pdoc)
+    declared: list[Declared] = []
+    for tpath, doc in templates.items():
+        found, problems = declare_template(doc, relative(tpath, root), supplied.get(tpath))
+        declared.extend(found)
+        errors.extend(problems)
+    records, suppressions = map_declared(declared)
+    return Inventory.from_records(records, sources=sources, suppressions=suppressions), errors
+
+
+__all__ = ["DeploymentScope", "declare_template", "is_arm_parameters", "is_arm_template", "load_arm"]

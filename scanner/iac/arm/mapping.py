@@ -1,0 +1,673 @@
+"""Declared ARM resources (from ARM or Bicep) -> inventory rows. Written once for both.
+
+Values the template leaves unset but the platform fills in (soft delete on, 90-day retention,
+public network access Enabled, firewall Allow) are filled here and named in the row's
+``defaults`` column; a value the template sets to something unresolvable stays null.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from scanner.iac.arm.resources import Declared, deployment_id, render_name, scope_id
+from scanner.iac.arm.values import Partial, RuntimeObject, Unknown, join_strings, plain, render
+from scanner.iac.common import kind_for_host, parse_key_uri, role_name_for, synth_key_id
+from scanner.inventory import InlineSuppression, normalise_id
+
+VAULT = "microsoft.keyvault/vaults"
+HSM = "microsoft.keyvault/managedhsms"
+KEY_TYPES = {"microsoft.keyvault/vaults/keys", "microsoft.keyvault/managedhsms/keys"}
+
+#: Documented platform defaults for properties a template may omit: (kind, column) -> value.
+PLATFORM_DEFAULTS: dict[tuple[str, str], Any] = {
+    ("vault", "soft_delete_enabled"): True,
+    ("vault", "soft_delete_retention_days"): 90,
+    ("vault", "purge_protection_enabled"): False,
+    ("vault", "public_network_access"): "Enabled",
+    ("vault", "network_default_action"): "Allow",
+    ("vault", "network_bypass"): "AzureServices",
+    ("vault", "rbac_authorization_enabled"): False,
+    ("managed_hsm", "soft_delete_enabled"): True,
+    ("managed_hsm", "soft_delete_retention_days"): 90,
+    ("managed_hsm", "public_network_access"): "Enabled",
+    ("managed_hsm", "network_default_action"): "Allow",
+    ("managed_hsm", "network_bypass"): "AzureServices",
+}
+
+#: Consumers whose key property has a known purpose: (type, property path) -> purpose.
+CONSUMER_PURPOSES: dict[tuple[str, str], str] = {
+    ("microsoft.compute/diskencryptionsets", "properties.activeKey.keyUrl"): "wrap",
+    ("microsoft.storage/storageaccounts", "properties.encryption.keyvaultproperties"): "wrap",
+    ("microsoft.sql/servers/keys", "properties.uri"): "wrap",
+    ("microsoft.sql/managedinstances/keys", "properties.uri"): "wrap",
+    ("microsoft.containerservice/managedclusters", "properties.securityProfile.azureKeyVaultKms.keyId"): "wrap",
+    ("microsoft.documentdb/databaseaccounts", "properties.keyVaultKeyUri"): "wrap",
+}
+
+_URI_REFS = {"vaulturi", "hsmuri", "properties.vaulturi", "properties.hsmuri"}
+_KEY_REFS = {"keyuri", "properties.keyuri"}
+_KEY_VERSION_REFS = {"keyuriwithversion", "properties.keyuriwithversion"}
+_SENTINEL = "\x00"
+
+
+def _get(obj: Any, *path: str) -> Any:
+    """Case-insensitive nested lookup; a missing key gives ``_MISSING``, an unknown gives Unknown."""
+    for name in path:
+        if isinstance(obj, Unknown | Partial | RuntimeObject):
+            return obj
+        if not isinstance(obj, dict):
+            return _MISSING
+        found = _MISSING
+        for key, value in obj.items():
+            if key.lower() == name.lower():
+                found = value
+                break
+        if found is _MISSING:
+            return _MISSING
+        obj = found
+    return obj
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "<missing>"
+
+
+_MISSING: Any = _Missing()
+
+
+def _typed(value: Any, kind: type | tuple[type, ...]) -> Any:
+    value = plain(value)
+    if kind is int and isinstance(value, bool):
+        return None
+    return value if isinstance(value, kind) else None
+
+
+class _Row:
+    """Builds one row: provenance plus the bookkeeping of which columns came from defaults."""
+
+    def __init__(self, decl: Declared):
+        self.decl = decl
+        self.values: dict[str, Any] = {
+            "source": decl.source,
+            "file": decl.file,
+            "line": decl.line,
+            "api_version": decl.api_version,
+        }
+        self.defaulted: list[str] = []
+
+    def set(self, column: str, value: Any, default_key: str | None = None) -> None:
+        """Set ``column``; a missing value takes the platform default when one exists."""
+        if value is _MISSING:
+            if default_key is not None and (default_key, column) in PLATFORM_DEFAULTS:
+                self.values[column] = PLATFORM_DEFAULTS[(default_key, column)]
+                self.defaulted.append(column)
+            else:
+                self.values[column] = None
+            return
+        self.values[column] = value
+
+    def done(self) -> dict[str, Any]:
+        self.values["defaults"] = sorted(self.defaulted) or None
+        return self.values
+
+
+def _bool(value: Any) -> Any:
+    if value is _MISSING:
+        return _MISSING
+    return _typed(value, bool)
+
+
+def _text(value: Any) -> Any:
+    if value is _MISSING:
+        return _MISSING
+    return _typed(value, str)
+
+
+def _int(value: Any) -> Any:
+    if value is _MISSING:
+        return _MISSING
+    return _typed(value, int)
+
+
+def _name(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+class Mapper:
+    """Turns a list of declarations into inventory records and inline suppressions."""
+
+    def __init__(self, declared: Iterable[Declared]):
+        self.declared = list(declared)
+        self.records: dict[str, list[dict[str, Any]]] = {}
+        self.suppressions: list[InlineSuppression] = []
+        #: vault id -> (kind, name) for vaults declared (or referenced as existing) in the IaC.
+        self.vaults: dict[str, tuple[str, str | None]] = {}
+        for decl in self.declared:
+            if decl.type_lower in (VAULT, HSM):
+                kind = "managed_hsm" if decl.type_lower == HSM else "vault"
+                self.vaults[decl.id] = (kind, _name(decl.name))
+
+    def run(self) -> tuple[dict[str, list[dict[str, Any]]], list[InlineSuppression]]:
+        handlers = {
+            VAULT: self._vault,
+            HSM: self._vault,
+            "microsoft.keyvault/vaults/keys": self._key,
+            "microsoft.keyvault/managedhsms/keys": self._key,
+            "microsoft.keyvault/vaults/accesspolicies": self._access_policy_resource,
+            "microsoft.authorization/roleassignments": self._role_assignment,
+            "microsoft.insights/diagnosticsettings": self._diagnostic_setting,
+            "microsoft.network/privateendpoints": self._private_endpoint,
+            "microsoft.keyvault/vaults/privateendpointconnections": self._pe_connection,
+            "microsoft.keyvault/managedhsms/privateendpointconnections": self._pe_connection,
+        }
+        for decl in self.declared:
+            handler = handlers.get(decl.type_lower)
+            row_id = None
+            if handler is not None and not decl.existing:
+                row_id = handler(decl)
+            if not decl.type_lower.startswith("microsoft.keyvault/") and not decl.existing:
+                found = self._key_references(decl)
+                row_id = row_id or found
+            for rule, reason in decl.suppressions:
+                self.suppressions.append(InlineSuppression(rule, row_id or decl.id, reason, decl.file, decl.line))
+        return self.records, self.suppressions
+
+    def _add(self, table: str, row: dict[str, Any]) -> str:
+        self.records.setdefault(table, []).append(row)
+        return row["id"]
+
+    # --- vaults and managed HSMs -------------------------------------------------------------
+
+    def _vault(self, decl: Declared) -> str:
+        kind = "managed_hsm" if decl.type_lower == HSM else "vault"
+        props = decl.properties
+        row = _Row(decl)
+        row.set("id", decl.id)
+        row.set("display_id", decl.display_id)
+        row.set("name", _name(decl.name))
+        row.set("kind", kind)
+        row.set("subscription_id", decl.deployment.subscription_id)
+        row.set("resource_group", decl.deployment.resource_group)
+        row.set("location", _typed(decl.body.get("location"), str))
+        row.set("tenant_id", _typed(_get(props, "tenantId"), str))
+        sku = _get(props, "sku", "name") if kind == "vault" else _get(decl.body, "sku", "name")
+        row.set("sku", _typed(sku, str) if sku is not _MISSING else None)
+        row.set("uri", _typed(_get(props, "vaultUri" if kind == "vault" else "hsmUri"), str))
+        row.set("soft_delete_enabled", _bool(_get(props, "enableSoftDelete")), kind)
+        row.set("soft_delete_retention_days", _int(_get(props, "softDeleteRetentionInDays")), kind)
+        row.set("purge_protection_enabled", _bool(_get(props, "enablePurgeProtection")), kind)
+        row.set("public_network_access", _text(_get(props, "publicNetworkAccess")), kind)
+        acls = _get(props, "networkAcls")
+        row.set("network_default_action", _text(_get(acls, "defaultAction")), kind)
+        row.set("network_bypass", _text(_get(acls, "bypass")), kind)
+        row.set("ip_rules", _rule_values(_get(acls, "ipRules"), "value"))
+        row.set("virtual_network_rules", _rule_values(_get(acls, "virtualNetworkRules"), "id"))
+        if kind == "vault":
+            row.set("rbac_authorization_enabled", _bool(_get(props, "enableRbacAuthorization")), kind)
+        else:
+            row.set("rbac_authorization_enabled", None)
+        # The security domain is downloaded after deployment: IaC cannot activate it.
+        row.set("security_domain_activated", None)
+        row.set("tags", _typed(decl.body.get("tags"), dict))
+        vault_id = self._add("vaults", row.done())
+        if kind == "vault":
+            policies = _get(props, "accessPolicies")
+            if isinstance(policies, list):
+                for policy in policies:
+                    self._access_policy(decl, vault_id, policy)
+        else:
+            admins = _get(props, "initialAdminObjectIds")
+            if isinstance(admins, list):
+                for admin in admins:
+                    self._hsm_admin(decl, vault_id, admin)
+        return vault_id
+
+    def _hsm_admin(self, decl: Declared, vault_id: str, admin: Any) -> None:
+        """Initial administrators become Managed HSM Administrator at ``/`` on activation."""
+        principal = render(admin) or "{unknown}"
+        row = _Row(decl)
+        row.set("id", f"{vault_id}/roleassignments/initial-admin-{principal}".lower())
+        row.set("plane", "managed_hsm")
+        row.set("name", None)
+        row.set("vault_id", vault_id)
+        row.set("scope", "/")
+        row.set("principal_id", _typed(admin, str))
+        row.set("principal_type", None)
+        row.set("role_definition_id", None)
+        row.set("role_name", "Managed HSM Administrator")
+        self._add("role_assignments", row.done())
+
+    # --- keys ---------------------------------------------------------------------------------
+
+    def _key(self, decl: Declared) -> str:
+        props = decl.properties
+        vault_id = decl.id.rsplit("/keys/", 1)[0]
+        row = _Row(decl)
+        row.set("id", decl.id)
+        row.set("vault_id", vault_id)
+        row.set("vault_name", _name(decl.names[0]) if decl.names else None)
+        row.set("name", _name(decl.name))
+        row.set("kid", None)
+        row.set("current_version", None)
+        row.set("kty", _typed(_get(props, "kty"), str))
+        row.set("key_size", _typed(_get(props, "keySize"), int))
+        row.set("curve", _typed(_get(props, "curveName"), str))
+        ops = _get(props, "keyOps")
+        row.set("key_ops", plain(ops) if isinstance(ops, list) else None)
+        attrs = _get(props, "attributes")
+        enabled = _bool(_get(attrs, "enabled"))
+        row.set("enabled", True if enabled is _MISSING else enabled)
+        if enabled is _MISSING:
+            row.defaulted.append("enabled")
+        row.set("expires", _epoch(_get(attrs, "exp")))
+        row.set("not_before", _epoch(_get(attrs, "nbf")))
+        exportable = _bool(_get(attrs, "exportable"))
+        row.set("exportable", False if exportable is _MISSING else exportable)
+        if exportable is _MISSING:
+            row.defaulted.append("exportable")
+        release = _get(props, "release_policy")
+        if release is _MISSING:
+            release = _get(props, "releasePolicy")
+        if release is _MISSING:
+            row.set("release_policy", None)
+            row.set("release_policy_immutable", None)
+        else:
+            row.set("release_policy", _decode_release_policy(_get(release, "data")))
+            immutable = _bool(_get(release, "immutable"))
+            row.set("release_policy_immutable", False if immutable is _MISSING else immutable)
+        rotation = _get(props, "rotationPolicy")
+        if rotation is _MISSING:
+            row.set("rotation_policy_present", False)
+            row.set("rotation_actions", None)
+            row.set("rotation_time_after_create", None)
+            row.set("rotation_expiry_time", None)
+        elif isinstance(rotation, dict):
+            self._rotation(row, rotation)
+        else:
+            row.set("rotation_policy_present", None)
+        row.set("tags", _typed(decl.body.get("tags"), dict))
+        row.set("managed", False)
+        return self._add("keys", row.done())
+
+    @staticmethod
+    def _rotation(row: _Row, rotation: dict[str, Any]) -> None:
+        row.set("rotation_policy_present", True)
+        actions: list[str] | None = []
+        after_create = None
+        lifetime = _get(rotation, "lifetimeActions")
+        if isinstance(lifetime, list):
+            for item in lifetime:
+                action = _typed(_get(item, "action", "type"), str)
+                if action is None:
+                    actions = None
+                    break
+                action = action.capitalize()
+                actions.append(action)
+                if action == "Rotate":
+                    after_create = _typed(_get(item, "trigger", "timeAfterCreate"), str)
+        elif lifetime is not _MISSING:
+            actions = None
+        row.set("rotation_actions", actions)
+        row.set("rotation_time_after_create", after_create)
+        row.set("rotation_expiry_time", _typed(_get(rotation, "attributes", "expiryTime"), str))
+
+    # --- access ---------------------------------------------------------------------------------
+
+    def _access_policy_resource(self, decl: Declared) -> str | None:
+        vault_id = decl.id.rsplit("/accesspolicies/", 1)[0]
+        policies = _get(decl.properties, "accessPolicies")
+        first = None
+        if isinstance(policies, list):
+            for policy in policies:
+                row_id = self._access_policy(decl, vault_id, policy)
+                first = first or row_id
+        return first
+
+    def _access_policy(self, decl: Declared, vault_id: str, policy: Any) -> str:
+        object_id = _get(policy, "objectId")
+        row = _Row(decl)
+        row.set("id", f"{vault_id}/accesspolicies/{render_name(object_id)}".lower())
+        row.set("vault_id", vault_id)
+        row.set("tenant_id", _typed(_get(policy, "tenantId"), str))
+        row.set("object_id", _typed(object_id, str))
+        row.set("application_id", _typed(_get(policy, "applicationId"), str))
+        for column, key in (
+            ("key_permissions", "keys"),
+            ("secret_permissions", "secrets"),
+            ("certificate_permissions", "certificates"),
+        ):
+            value = _get(policy, "permissions", key)
+            if value is _MISSING:
+                row.set(column, [])
+            else:
+                row.set(column, plain(value) if isinstance(value, list) else None)
+        return self._add("access_policies", row.done())
+
+    def _extension_target(self, decl: Declared) -> str:
+        """The id an extension resource (role assignment, diagnostic setting) is attached to."""
+        if decl.scope is not None:
+            return scope_id(decl.scope, decl.deployment).lower()
+        return deployment_id(decl.deployment).lower()
+
+    def _vault_of(self, target: str) -> str | None:
+        for marker in ("/providers/microsoft.keyvault/vaults/", "/providers/microsoft.keyvault/managedhsms/"):
+            head, sep, tail = target.partition(marker)
+            if sep:
+                return head + sep + tail.split("/", 1)[0]
+        return None
+
+    def _role_assignment(self, decl: Declared) -> str:
+        props = decl.properties
+        scope = self._extension_target(decl)
+        role_definition = _get(props, "roleDefinitionId")
+        row = _Row(decl)
+        row.set("id", decl.id)
+        row.set("plane", "azure")
+        row.set("name", _name(decl.name))
+        row.set("vault_id", self._vault_of(scope))
+        row.set("scope", scope or "/")
+        row.set("principal_id", _typed(_get(props, "principalId"), str))
+        row.set("principal_type", _typed(_get(props, "principalType"), str))
+        role_text = render(role_definition) if role_definition is not _MISSING else None
+        row.set("role_definition_id", normalise_id(role_text) if isinstance(role_definition, str) else None)
+        row.set("role_name", role_name_for(role_text))
+        return self._add("role_assignments", row.done())
+
+    def _diagnostic_setting(self, decl: Declared) -> str:
+        props = decl.properties
+        logs_value = _get(props, "logs")
+        logs: list[dict[str, Any]] | None = []
+        if isinstance(logs_value, list):
+            for item in logs_value:
+                if not isinstance(item, dict):
+                    logs = None
+                    break
+                retention = _get(item, "retentionPolicy")
+                days = _typed(_get(retention, "days"), int)
+                if _typed(_get(retention, "enabled"), bool) is False:
+                    days = None
+                logs.append(
+                    {
+                        "category": _typed(_get(item, "category"), str),
+                        "category_group": _typed(_get(item, "categoryGroup"), str),
+                        "enabled": _typed(_get(item, "enabled"), bool),
+                        "retention_days": days,
+                    }
+                )
+        elif logs_value is not _MISSING:
+            logs = None
+        row = _Row(decl)
+        row.set("id", decl.id)
+        row.set("target_id", self._extension_target(decl))
+        row.set("name", _name(decl.name))
+        row.set("logs", logs)
+        for column, key in (
+            ("workspace_id", "workspaceId"),
+            ("storage_account_id", "storageAccountId"),
+            ("event_hub_authorization_rule_id", "eventHubAuthorizationRuleId"),
+            ("marketplace_partner_id", "marketplacePartnerId"),
+        ):
+            value = _get(props, key)
+            row.set(column, normalise_id(render(value)) if value is not _MISSING and value is not None else None)
+        return self._add("diagnostic_settings", row.done())
+
+    # --- private endpoints ------------------------------------------------------------------------
+
+    def _private_endpoint(self, decl: Declared) -> str | None:
+        first = None
+        for key, state in (
+            ("privateLinkServiceConnections", "Approved"),
+            ("manualPrivateLinkServiceConnections", "Pending"),
+        ):
+            connections = _get(decl.properties, key)
+            if not isinstance(connections, list):
+                continue
+            for conn in connections:
+                target = _get(conn, "properties", "privateLinkServiceId")
+                target_id = normalise_id(render(target)) if target is not _MISSING else None
+                if target_id is None or self._vault_of(target_id) != target_id:
+                    continue
+                conn_name = _name(plain(_get(conn, "name")))
+                row = _Row(decl)
+                row.set("id", f"{decl.id}/{key.lower()}/{render_name(_get(conn, 'name'))}".lower())
+                row.set("target_id", target_id)
+                row.set("name", conn_name)
+                row.set("private_endpoint_id", decl.id)
+                row.set("connection_state", state)
+                row.set("provisioning_state", None)
+                row_id = self._add("private_endpoints", row.done())
+                first = first or row_id
+        return first
+
+    def _pe_connection(self, decl: Declared) -> str:
+        props = decl.properties
+        row = _Row(decl)
+        row.set("id", decl.id)
+        row.set("target_id", decl.id.rsplit("/privateendpointconnections/", 1)[0])
+        row.set("name", _name(decl.name))
+        pe = _get(props, "privateEndpoint", "id")
+        row.set("private_endpoint_id", normalise_id(render(pe)) if pe is not _MISSING else None)
+        row.set("connection_state", _typed(_get(props, "privateLinkServiceConnectionState", "status"), str))
+        row.set("provisioning_state", _typed(_get(props, "provisioningState"), str))
+        return self._add("private_endpoints", row.done())
+
+    # --- key consumers ------------------------------------------------------------------------------
+
+    def _key_references(self, decl: Declared) -> str | None:
+        first = None
+        storage = _get(decl.properties, "encryption", "keyvaultproperties")
+        if decl.type_lower == "microsoft.storage/storageaccounts" and isinstance(storage, dict):
+            uri = _get(storage, "keyvaulturi")
+            name = _get(storage, "keyname")
+            version = _get(storage, "keyversion")
+            pieces = [uri if uri is not _MISSING else Unknown(), "/keys/", name if name is not _MISSING else ""]
+            if version is not _MISSING and version not in ("", None):
+                pieces += ["/", version]
+            composed = join_strings([p for p in pieces])
+            if isinstance(composed, str):
+                composed = composed.replace("//keys/", "/keys/")
+            elif isinstance(composed, Partial):
+                composed = Partial(
+                    tuple(p.replace("//keys/", "/keys/") if isinstance(p, str) else p for p in composed.parts)
+                )
+            first = self._reference_row(decl, "properties.encryption.keyvaultproperties", composed)
+        for path, value in _walk(decl.body.get("properties"), "properties"):
+            if path.lower().startswith("properties.encryption.keyvaultproperties"):
+                continue
+            if _looks_like_key_reference(value):
+                row_id = self._reference_row(decl, path, value)
+                first = first or row_id
+        return first
+
+    def _reference_row(self, decl: Declared, path: str, value: Any) -> str | None:
+        parsed = _parse_reference(value)
+        if parsed is None:
+            return None
+        vault_id = parsed.get("vault_id")
+        host = parsed.get("host")
+        if vault_id is None and host is not None:
+            vault_id = self._vault_for_host(host)
+        key_name = parsed.get("key_name")
+        key_id = parsed.get("key_id")
+        if key_id is None and vault_id is not None and key_name is not None:
+            key_id = synth_key_id(vault_id, key_name)
+        row = _Row(decl)
+        row.set("id", f"{decl.id}/{path}".lower())
+        row.set("consumer_id", decl.id)
+        row.set("consumer_type", decl.type)
+        row.set("consumer_name", _name(decl.names[-1]) if decl.names else None)
+        row.set("principal_id", None)
+        row.set("key_uri", value if isinstance(value, str) else None)
+        row.set("vault_host", host)
+        row.set("vault_id", vault_id)
+        row.set("key_id", key_id)
+        row.set("key_name", key_name)
+        row.set("key_version", parsed.get("version"))
+        row.set("pinned", parsed.get("pinned"))
+        purpose = None
+        for (rtype, rpath), value_purpose in CONSUMER_PURPOSES.items():
+            if rtype == decl.type_lower and rpath.lower() == path.lower():
+                purpose = value_purpose
+        row.set("purpose", purpose)
+        return self._add("key_references", row.done())
+
+    def _vault_for_host(self, host: str) -> str | None:
+        label = host.split(".", 1)[0]
+        kind = kind_for_host(host)
+        for vault_id, (vault_kind, name) in self.vaults.items():
+            if name is not None and name.lower() == label and kind in (vault_kind, "unknown"):
+                return vault_id
+        return None
+
+
+def _walk(value: Any, path: str) -> Iterable[tuple[str, Any]]:
+    """Every leaf (and unknown) under ``value`` with its dotted property path."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _walk(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _walk(item, f"{path}[{index}]")
+    else:
+        yield path, value
+
+
+def _ref_kind(value: Any) -> tuple[str, str] | None:
+    if isinstance(value, Unknown) and value.ref is not None:
+        prop = value.ref[0].lower()
+        if prop in _URI_REFS:
+            return "vault", value.ref[1]
+        if prop in _KEY_REFS:
+            return "key", value.ref[1]
+        if prop in _KEY_VERSION_REFS:
+            return "key_version", value.ref[1]
+    return None
+
+
+def _looks_like_key_reference(value: Any) -> bool:
+    if isinstance(value, str):
+        return parse_key_uri(value) is not None
+    if isinstance(value, Unknown):
+        kind = _ref_kind(value)
+        return kind is not None and kind[0] != "vault"
+    if isinstance(value, Partial):
+        if _ref_kind(value.parts[0]) is not None:
+            return True
+        text = "".join(p if isinstance(p, str) else _SENTINEL for p in value.parts)
+        return text.lower().startswith("https://") and "/keys/" in text.lower()
+    return False
+
+
+def _parse_reference(value: Any) -> dict[str, Any] | None:
+    """Vault, key, version and pinning of a key reference that may be partly unknown."""
+    if isinstance(value, str):
+        parsed = parse_key_uri(value)
+        if parsed is None:
+            return None
+        return {
+            "host": parsed.host,
+            "key_name": parsed.key_name,
+            "version": parsed.version,
+            "pinned": parsed.pinned,
+        }
+    parts = list(value.parts) if isinstance(value, Partial) else [value]
+    head = _ref_kind(parts[0])
+    if head is not None:
+        kind, target = head
+        rest = "".join(p if isinstance(p, str) else _SENTINEL for p in parts[1:])
+        if kind == "vault":
+            segments = [s for s in rest.split("/") if s != ""]
+            if not segments or segments[0].lower() != "keys":
+                return None
+            return _segments(segments[1:], {"vault_id": target.lower()})
+        key_id = target.lower()
+        vault_id = key_id.rsplit("/keys/", 1)[0]
+        key_name = key_id.rsplit("/keys/", 1)[1] if "/keys/" in key_id else None
+        out = {"vault_id": vault_id, "key_id": key_id, "key_name": key_name, "version": None}
+        if kind == "key_version":
+            out["pinned"] = True
+        else:
+            version = rest.strip("/")
+            out["pinned"] = bool(version) if _SENTINEL not in version else None
+            out["version"] = version if version and _SENTINEL not in version else None
+        if key_name is not None and "{" in key_name:
+            out["key_name"] = None
+        return out
+    text = "".join(p if isinstance(p, str) else _SENTINEL for p in parts)
+    scheme, _, rest = text.partition("://")
+    host, _, path = rest.partition("/")
+    segments = [s for s in path.split("/") if s != ""]
+    if scheme.lower() != "https" or not segments or segments[0].lower() != "keys":
+        return None
+    out = {"host": host.lower() if _SENTINEL not in host else None}
+    return _segments(segments[1:], out)
+
+
+def _segments(segments: list[str], out: dict[str, Any]) -> dict[str, Any]:
+    """key name / version segments, where ``_SENTINEL`` marks unknown text."""
+    name = segments[0] if segments else None
+    out["key_name"] = name if name and _SENTINEL not in name else None
+    if len(segments) >= 2:
+        out["pinned"] = True
+        out["version"] = segments[1] if _SENTINEL not in segments[1] else None
+    elif name is not None and name.endswith(_SENTINEL):
+        out["pinned"] = None  # an unknown tail may or may not carry "/<version>"
+        out["version"] = None
+    else:
+        out["pinned"] = False
+        out["version"] = None
+    return out
+
+
+def _rule_values(value: Any, key: str) -> Any:
+    if value is _MISSING:
+        return []
+    if not isinstance(value, list):
+        return None
+    out = []
+    for item in value:
+        text = render(_get(item, key)) if isinstance(item, dict) else render(item)
+        if text is None:
+            return None
+        out.append(text.lower() if key == "id" else text)
+    return out
+
+
+def _epoch(value: Any) -> Any:
+    if value is _MISSING or value is None:
+        return None
+    value = plain(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value, tz=UTC)
+    return None
+
+
+def _decode_release_policy(data: Any) -> dict[str, Any] | None:
+    """Release policies are base64url-encoded JSON in ``release_policy.data``."""
+    data = plain(data)
+    if isinstance(data, dict):
+        return data
+    if not isinstance(data, str):
+        return None
+    try:
+        padded = data + "=" * (-len(data) % 4)
+        decoded = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        try:
+            decoded = json.loads(data)
+        except ValueError:
+            return None
+    return decoded if isinstance(decoded, dict) else None
+
+
+def map_declared(
+    declared: Iterable[Declared],
+) -> tuple[dict[str, list[dict[str, Any]]], list[InlineSuppression]]:
+    """Inventory records and inline suppressions for every declared resource."""
+    return Mapper(declared).run()
