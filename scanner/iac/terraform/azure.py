@@ -135,7 +135,9 @@ def _key_parent(rtype: str, values: dict[str, Any]) -> tuple[str | None, str | N
     return parent.rstrip("/").lower(), name, kind
 
 
-def key_identity(rtype: str, values: dict[str, Any], address: str) -> tuple[str, str | None, str | None, str | None]:
+def key_identity(
+    rtype: str, values: dict[str, Any], address: str, environment: str = "public"
+) -> tuple[str, str | None, str | None, str | None]:
     """(key id, vault id, vault name, versionless key URI) of a vault or HSM key resource."""
     vault_id, vault_name, kind = _key_parent(rtype, values)
     name = known_str(values.get("name"))
@@ -145,20 +147,21 @@ def key_identity(rtype: str, values: dict[str, Any], address: str) -> tuple[str,
         key_id = f"terraform:{address}".lower()
     uri = None
     if vault_name and kind and name:
-        uri = f"https://{vault_host(vault_name, kind, values.get('__environment__', 'public'))}/keys/{name}"
+        uri = f"https://{vault_host(vault_name, kind, environment)}/keys/{name}"
     return key_id, vault_id, vault_name, uri
 
 
-def _key_ref(rtype: str, values: dict[str, Any], address: str, pinned: bool) -> KeyRef:
-    key_id, vault_id, vault_name, uri = key_identity(rtype, values, address)
+def _key_ref(rtype: str, values: dict[str, Any], address: str, pinned: bool, environment: str) -> KeyRef:
+    key_id, vault_id, vault_name, uri = key_identity(rtype, values, address, environment)
     host = uri.split("/")[2] if uri else None
     known_key = key_id if not key_id.startswith("terraform:") else None
     return KeyRef(key_id=known_key, vault_id=vault_id, vault_host=host, key_name=known_str(values.get("name")), pinned=pinned)
 
 
-def computed_attribute(rtype: str, mode: str, values: dict[str, Any], attr: str, address: str) -> Any:
+def computed_attribute(
+    rtype: str, mode: str, values: dict[str, Any], attr: str, address: str, environment: str = "public"
+) -> Any:
     """Predict a computed attribute of a resource or data source; UNKNOWN when Azure decides it."""
-    environment = values.get("__environment__", "public")
     name = known_str(values.get("name"))
     if rtype in (VAULT, HSM):
         if attr == "id":
@@ -169,9 +172,9 @@ def computed_attribute(rtype: str, mode: str, values: dict[str, Any], attr: str,
     if rtype in (VAULT_KEY, HSM_KEY):
         versioned_attrs = ("id", "resource_id") if rtype == VAULT_KEY else ("versioned_id",)
         if attr in versioned_attrs:
-            return _key_ref(rtype, values, address, pinned=True)
+            return _key_ref(rtype, values, address, True, environment)
         if attr in (("versionless_id",) if rtype == VAULT_KEY else ("id",)):
-            return key_identity(rtype, values, address)[3] or UNKNOWN
+            return key_identity(rtype, values, address, environment)[3] or UNKNOWN
         if attr == "resource_versionless_id":
             key_id = key_identity(rtype, values, address)[0]
             return UNKNOWN if key_id.startswith("terraform:") else key_id

@@ -52,6 +52,7 @@ class HclFile:
 
     path: str
     blocks: list[Block] = field(default_factory=list)
+    attrs: dict[str, Attr] = field(default_factory=dict)  # top level: only tfvars have these
     comments: list[tuple[int, str]] = field(default_factory=list)
 
 
@@ -127,6 +128,7 @@ def parse_text(text: str, origin: str) -> HclFile:
     body = _child(tree, "body")
     if body is not None:
         result.blocks = _blocks_of(body, origin)
+        result.attrs = _attrs_of(body)
     result.comments = _comments(tree)
     return result
 
@@ -170,6 +172,16 @@ def _blocks_of(body: object, origin: str) -> list[Block]:
     return [_block(kid, origin) for kid in body.children if _is_tree(kid) and kid.data == "block"]  # type: ignore[attr-defined]
 
 
+def _attrs_of(body: object) -> dict[str, Attr]:
+    attrs: dict[str, Attr] = {}
+    for kid in body.children:  # type: ignore[attr-defined]
+        if _is_tree(kid) and kid.data == "attribute":
+            parts = [c for c in kid.children if _is_tree(c)]
+            name = label_text(parts[0])
+            attrs[name] = Attr(name=name, expr=parts[-1], line=kid.meta.line)
+    return attrs
+
+
 def _block(tree: object, origin: str) -> Block:
     names: list[str] = []
     body = None
@@ -179,18 +191,8 @@ def _block(tree: object, origin: str) -> Block:
                 body = kid
             elif kid.data in ("identifier", "keyword", "literal_value", "string"):
                 names.append(label_text(kid))
-    attrs: dict[str, Attr] = {}
-    blocks: list[Block] = []
-    if body is not None:
-        for kid in body.children:
-            if not _is_tree(kid):
-                continue
-            if kid.data == "attribute":
-                parts = [c for c in kid.children if _is_tree(c)]
-                name = label_text(parts[0])
-                attrs[name] = Attr(name=name, expr=parts[-1], line=kid.meta.line)
-            elif kid.data == "block":
-                blocks.append(_block(kid, origin))
+    attrs = _attrs_of(body) if body is not None else {}
+    blocks = _blocks_of(body, origin) if body is not None else []
     meta = tree.meta  # type: ignore[attr-defined]
     return Block(
         type=names[0] if names else "",

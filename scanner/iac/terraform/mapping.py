@@ -1,0 +1,586 @@
+"""Turning Terraform resource instances into inventory rows: one mapping, two front-ends.
+
+Both the HCL evaluator and the plan reader hand over :class:`Instance` objects whose values use
+the azurerm attribute names, so each resource type is mapped once here. Conventions:
+
+* an attribute that is absent or ``null`` gets the provider's documented default and its
+  column is named in ``defaults``;
+* an attribute that is UNKNOWN (unresolvable, or computed at apply) becomes null, never a
+  default and never a guess.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from scanner.iac.common import parse_key_uri, role_name_for, synth_key_id
+from scanner.iac.terraform.azure import (
+    HSM,
+    HSM_KEY,
+    HSM_ROLE_DEFINITION,
+    MHSM_BUILTIN_ROLES,
+    VAULT,
+    VAULT_KEY,
+    arm_id,
+    key_identity,
+    split_vault_id,
+    vault_host,
+    vault_id_of,
+    vault_kind,
+)
+from scanner.iac.terraform.module import Instance
+from scanner.iac.terraform.values import UNKNOWN, KeyRef, contains_unknown
+from scanner.inventory import normalise_id
+
+_MISSING = object()
+
+#: ARM type and purpose of the resources known to consume keys.
+CONSUMERS: dict[str, tuple[str, str | None]] = {
+    "azurerm_disk_encryption_set": ("Microsoft.Compute/diskEncryptionSets", "wrap"),
+    "azurerm_storage_account_customer_managed_key": ("Microsoft.Storage/storageAccounts", "wrap"),
+    "azurerm_storage_account": ("Microsoft.Storage/storageAccounts", "wrap"),
+    "azurerm_mssql_server_transparent_data_encryption": ("Microsoft.Sql/servers/encryptionProtector", "wrap"),
+    "azurerm_mssql_server": ("Microsoft.Sql/servers", "wrap"),
+    "azurerm_kubernetes_cluster": ("Microsoft.ContainerService/managedClusters", "encrypt"),
+    "azurerm_cosmosdb_account": ("Microsoft.DocumentDB/databaseAccounts", "wrap"),
+}
+
+
+@dataclass
+class Rows:
+    """Rows per table plus, per Terraform address, the ids of rows it declared (for suppressions)."""
+
+    tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    declared: dict[str, list[str]] = field(default_factory=dict)
+
+    def add(self, table: str, instance: Instance, row: dict[str, Any], source: str) -> None:
+        row.setdefault("source", source)
+        row.setdefault("file", instance.file)
+        row.setdefault("line", instance.line)
+        self.tables.setdefault(table, []).append(row)
+        self.declared.setdefault(instance.address, []).append(row["id"])
+
+
+def known(value: Any) -> Any:
+    """The value for a column: UNKNOWN and KeyRef become null; lists with unknowns too."""
+    if value is UNKNOWN or isinstance(value, KeyRef) or contains_unknown(value):
+        return None
+    return value
+
+
+def _str(value: Any) -> str | None:
+    value = known(value)
+    return value if isinstance(value, str) else None
+
+
+def _bool(value: Any) -> bool | None:
+    value = known(value)
+    return value if isinstance(value, bool) else None
+
+
+def _int(value: Any) -> int | None:
+    value = known(value)
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _list(value: Any) -> list | None:
+    value = known(value)
+    return list(value) if isinstance(value, list) else None
+
+
+def _block(values: dict[str, Any], name: str) -> Any:
+    """First nested block as a dict, None when absent, UNKNOWN when undeterminable."""
+    value = values.get(name)
+    if value is None or value == []:
+        return None
+    if value is UNKNOWN or not isinstance(value, list) or not isinstance(value[0], dict):
+        return UNKNOWN
+    return value[0]
+
+
+class Defaults:
+    """Collects column values, recording those filled from a documented provider default."""
+
+    def __init__(self) -> None:
+        self.row: dict[str, Any] = {}
+        self.names: list[str] = []
+
+    def set(self, column: str, value: Any, default: Any = _MISSING, convert: Callable[[Any], Any] = known) -> None:
+        """``value`` None (unset) takes ``default`` if one is documented; UNKNOWN stays null."""
+        if value is None and default is not _MISSING:
+            self.row[column] = default
+            self.names.append(column)
+        else:
+            self.row[column] = None if value is None else convert(value)
+
+    def done(self) -> dict[str, Any]:
+        self.row["defaults"] = sorted(self.names)
+        return self.row
+
+
+def _enabled_text(value: Any) -> Any:
+    if value is None or value is UNKNOWN:
+        return value
+    return "Enabled" if value is True else "Disabled" if value is False else UNKNOWN
+
+
+class Mapper:
+    """Maps all instances of one scan; vault lookups let key URIs join to declared vaults."""
+
+    def __init__(self, instances: list[Instance], source: str):
+        self.instances = instances
+        self.source = source
+        self.rows = Rows()
+        self.vaults_by_host: dict[str, str] = {}
+        self.role_definitions: dict[str, dict[str, Any]] = {}
+        for inst in instances:
+            if inst.type in (VAULT, HSM):
+                vid = vault_id_of(inst.type, inst.values, inst.address)
+                name, kind = split_vault_id(vid)
+                if name and kind:
+                    self.vaults_by_host[vault_host(name, kind, inst.environment)] = vid
+            if inst.type == HSM_ROLE_DEFINITION and inst.mode == "managed":
+                name = _str(inst.values.get("name"))
+                if name:
+                    self.role_definitions[name.lower()] = inst.values
+
+    def run(self) -> Rows:
+        handlers: dict[str, Callable[[Instance], None]] = {
+            VAULT: self.vault,
+            HSM: self.vault,
+            VAULT_KEY: self.key,
+            HSM_KEY: self.key,
+            "azurerm_key_vault_access_policy": self.access_policy,
+            "azurerm_key_vault_managed_hardware_security_module_role_assignment": self.hsm_role_assignment,
+            "azurerm_role_assignment": self.role_assignment,
+            "azurerm_monitor_diagnostic_setting": self.diagnostic_setting,
+            "azurerm_private_endpoint": self.private_endpoint,
+        }
+        for inst in self.instances:
+            if inst.mode != "managed":
+                continue
+            handler = handlers.get(inst.type)
+            if handler is not None:
+                handler(inst)
+            elif inst.type.startswith("azurerm_"):
+                self.consumer(inst)
+        return self.rows
+
+    # --- vaults and HSMs -----------------------------------------------------------------
+
+    def vault(self, inst: Instance) -> None:
+        v = inst.values
+        kind = vault_kind(inst.type)
+        vid = vault_id_of(inst.type, v, inst.address)
+        name = _str(v.get("name"))
+        d = Defaults()
+        d.row.update(
+            id=vid,
+            display_id=_str(v.get("id")) or vid,
+            name=name,
+            kind=kind,
+            subscription_id=_subscription(vid),
+            resource_group=_str(v.get("resource_group_name")),
+            location=_str(v.get("location")),
+            tenant_id=_str(v.get("tenant_id")),
+            sku=_str(v.get("sku_name")),
+            uri=f"https://{vault_host(name, kind, inst.environment)}/" if name else None,
+            tags=known(v.get("tags")),
+        )
+        d.set("soft_delete_enabled", v.get("soft_delete_enabled"), True, _bool)
+        d.set("soft_delete_retention_days", v.get("soft_delete_retention_days"), 90, _int)
+        d.set("purge_protection_enabled", v.get("purge_protection_enabled"), False, _bool)
+        d.set("public_network_access", _enabled_text(v.get("public_network_access_enabled")), "Enabled", _str)
+        acls = _block(v, "network_acls")
+        if acls is UNKNOWN:
+            for column in ("network_default_action", "network_bypass", "ip_rules", "virtual_network_rules"):
+                d.row[column] = None
+        elif acls is None:
+            d.set("network_default_action", None, "Allow")
+            d.set("network_bypass", None, "AzureServices")
+            if kind == "vault":
+                d.set("ip_rules", None, [])
+                d.set("virtual_network_rules", None, [])
+        else:
+            d.set("network_default_action", acls.get("default_action"), "Allow", _str)
+            d.set("network_bypass", acls.get("bypass"), "AzureServices", _str)
+            if kind == "vault":
+                d.set("ip_rules", acls.get("ip_rules"), [], _list)
+                d.set("virtual_network_rules", acls.get("virtual_network_subnet_ids"), [], _id_list)
+        if kind == "vault":
+            rbac = v.get("rbac_authorization_enabled")
+            if rbac is None:
+                rbac = v.get("enable_rbac_authorization")
+            d.set("rbac_authorization_enabled", rbac, False, _bool)
+        else:
+            d.row["security_domain_activated"] = _security_domain(v)
+        self.rows.add("vaults", inst, d.done(), self.source)
+        if kind == "vault":
+            policies = v.get("access_policy")
+            if isinstance(policies, list):
+                for index, policy in enumerate(policies):
+                    if isinstance(policy, dict):
+                        self._policy_row(inst, vid, policy, f"inline-{index}")
+
+    # --- keys ----------------------------------------------------------------------------
+
+    def key(self, inst: Instance) -> None:
+        v = inst.values
+        key_id, vault_id, vault_name, uri = key_identity(inst.type, v, inst.address, inst.environment)
+        d = Defaults()
+        d.row.update(
+            id=key_id,
+            vault_id=vault_id,
+            vault_name=vault_name,
+            name=_str(v.get("name")),
+            kid=uri,
+            kty=_str(v.get("key_type")),
+            key_size=_int(v.get("key_size")),
+            curve=_str(v.get("curve")),
+            key_ops=_list(v.get("key_opts")),
+            expires=_str(v.get("expiration_date")),
+            not_before=_str(v.get("not_before_date")),
+            release_policy=None,
+            tags=known(v.get("tags")),
+            managed=False,
+        )
+        d.set("enabled", None, True)
+        d.set("exportable", None, False)
+        rotation = _block(v, "rotation_policy")
+        if rotation is UNKNOWN:
+            for column in ("rotation_policy_present", "rotation_actions", "rotation_time_after_create", "rotation_expiry_time"):
+                d.row[column] = None
+        elif rotation is None:
+            d.row.update(rotation_policy_present=False, rotation_actions=[])
+        else:
+            automatic = _block(rotation, "automatic")
+            actions: list[str] | None = []
+            if automatic is UNKNOWN:
+                actions = None
+            elif automatic is not None:
+                actions.append("Rotate")
+            if actions is not None and rotation.get("notify_before_expiry") is not None:
+                actions.append("Notify")
+            d.row.update(
+                rotation_policy_present=True,
+                rotation_actions=actions,
+                rotation_time_after_create=_str(automatic.get("time_after_creation")) if isinstance(automatic, dict) else None,
+                rotation_expiry_time=_str(rotation.get("expire_after")),
+            )
+        self.rows.add("keys", inst, d.done(), self.source)
+
+    # --- access --------------------------------------------------------------------------
+
+    def access_policy(self, inst: Instance) -> None:
+        vault_id = _id(inst.values.get("key_vault_id"))
+        self._policy_row(inst, vault_id or f"terraform:{inst.address}".lower(), inst.values, None, vault_id)
+
+    def _policy_row(
+        self, inst: Instance, vault_id: str, policy: dict[str, Any], suffix: str | None, real_vault: Any = _MISSING
+    ) -> None:
+        object_id = _str(policy.get("object_id"))
+        name = object_id or suffix or inst.address
+        row = {
+            "id": f"{vault_id}/accesspolicies/{name}".lower(),
+            "vault_id": vault_id if real_vault is _MISSING else real_vault,
+            "tenant_id": _str(policy.get("tenant_id")),
+            "object_id": object_id,
+            "application_id": _str(policy.get("application_id")),
+            "key_permissions": _perm(policy.get("key_permissions")),
+            "secret_permissions": _perm(policy.get("secret_permissions")),
+            "certificate_permissions": _perm(policy.get("certificate_permissions")),
+        }
+        self.rows.add("access_policies", inst, row, self.source)
+
+    def hsm_role_assignment(self, inst: Instance) -> None:
+        v = inst.values
+        hsm_id = _id(v.get("managed_hsm_id"))
+        if hsm_id is None and _str(v.get("vault_base_url")):
+            host = _str(v.get("vault_base_url")).split("//")[-1].split("/")[0].lower()
+            hsm_id = self.vaults_by_host.get(host)
+        name = _str(v.get("name")) or inst.address
+        role_definition_id = _str(v.get("role_definition_id"))
+        role_name, data_actions, not_data_actions = self._hsm_role(role_definition_id)
+        row = {
+            "id": f"{hsm_id or 'terraform:' + inst.address}/roleassignments/{name}".lower(),
+            "plane": "managed_hsm",
+            "name": name,
+            "vault_id": hsm_id,
+            "scope": _str(v.get("scope")),
+            "principal_id": _str(v.get("principal_id")),
+            "role_definition_id": role_definition_id,
+            "role_name": role_name,
+            "data_actions": data_actions,
+            "not_data_actions": not_data_actions,
+        }
+        self.rows.add("role_assignments", inst, row, self.source)
+
+    def _hsm_role(self, role_definition_id: str | None) -> tuple[str | None, Any, Any]:
+        if not role_definition_id:
+            return None, None, None
+        guid = role_definition_id.rstrip("/").split("/")[-1].lower()
+        custom = self.role_definitions.get(guid)
+        if custom is not None:
+            permission = _block(custom, "permission")
+            perms = permission if isinstance(permission, dict) else {}
+            return _str(custom.get("role_name")), _list(perms.get("data_actions")), _list(perms.get("not_data_actions"))
+        return MHSM_BUILTIN_ROLES.get(guid), None, None
+
+    def role_assignment(self, inst: Instance) -> None:
+        v = inst.values
+        scope = _id(v.get("scope"))
+        name = _str(v.get("name")) or inst.address
+        role_definition_id = _str(v.get("role_definition_id"))
+        vault_id = None
+        if scope:
+            vault_name, _kind = split_vault_id(scope)
+            if vault_name:
+                marker = scope.split("/providers/microsoft.keyvault/")[1].split("/")
+                vault_id = scope.split("/providers/microsoft.keyvault/")[0] + "/providers/microsoft.keyvault/" + "/".join(marker[:2])
+        row = {
+            "id": f"{scope or 'terraform:' + inst.address}/providers/microsoft.authorization/roleassignments/{name}".lower(),
+            "plane": "azure",
+            "name": name,
+            "vault_id": vault_id,
+            "scope": scope,
+            "principal_id": _str(v.get("principal_id")),
+            "principal_type": _str(v.get("principal_type")),
+            "role_definition_id": role_definition_id,
+            "role_name": _str(v.get("role_definition_name")) or role_name_for(role_definition_id),
+        }
+        self.rows.add("role_assignments", inst, row, self.source)
+
+    # --- logging and network -------------------------------------------------------------
+
+    def diagnostic_setting(self, inst: Instance) -> None:
+        v = inst.values
+        target = _id(v.get("target_resource_id"))
+        if target is not None and "/providers/microsoft.keyvault/" not in target:
+            return
+        name = _str(v.get("name")) or inst.address
+        logs = _logs(v)
+        row = {
+            "id": f"{target or 'terraform:' + inst.address}/providers/microsoft.insights/diagnosticsettings/{name}".lower(),
+            "target_id": target,
+            "name": name,
+            "logs": logs,
+            "workspace_id": _id(v.get("log_analytics_workspace_id")),
+            "storage_account_id": _id(v.get("storage_account_id")),
+            "event_hub_authorization_rule_id": _id(v.get("eventhub_authorization_rule_id")),
+            "marketplace_partner_id": _id(v.get("partner_solution_id")),
+        }
+        self.rows.add("diagnostic_settings", inst, row, self.source)
+
+    def private_endpoint(self, inst: Instance) -> None:
+        v = inst.values
+        connections = v.get("private_service_connection")
+        if not isinstance(connections, list):
+            return
+        endpoint_id = arm_id(inst.type, v, inst.address)
+        for connection in connections:
+            if not isinstance(connection, dict):
+                continue
+            target = _id(connection.get("private_connection_resource_id"))
+            if target is not None and "/providers/microsoft.keyvault/" not in target:
+                continue
+            manual = connection.get("is_manual_connection")
+            state = "Pending" if manual is True else "Approved" if manual in (False, None) else None
+            name = _str(connection.get("name")) or _str(v.get("name")) or inst.address
+            row = {
+                "id": f"{target or 'terraform:' + inst.address}/privateendpointconnections/{name}".lower(),
+                "target_id": target,
+                "name": name,
+                "private_endpoint_id": None if endpoint_id.startswith("terraform:") else endpoint_id,
+                "connection_state": state,
+                "defaults": ["connection_state"] if manual is None else [],
+            }
+            self.rows.add("private_endpoints", inst, row, self.source)
+
+    # --- consumers -----------------------------------------------------------------------
+
+    def consumer(self, inst: Instance) -> None:
+        """Any other azurerm resource holding a key id (known consumers or not) references it."""
+        v = inst.values
+        consumer_id = normalise_id(arm_id(inst.type, v, inst.address))
+        arm_type, purpose = CONSUMERS.get(inst.type, (inst.type, None))
+        if inst.type == "azurerm_storage_account_customer_managed_key":
+            account = _id(v.get("storage_account_id"))
+            consumer_id = account or consumer_id
+            if _str(v.get("key_name")) and v.get("key_vault_key_id") is None and v.get("managed_hsm_key_id") is None:
+                self._named_key_reference(inst, consumer_id, arm_type, purpose)
+                return
+        for path, value in _walk(v):
+            if path.startswith(("id", "identity")):
+                continue
+            ref = self._reference(value)
+            if ref is None:
+                continue
+            row = {
+                "id": f"{consumer_id}#{path}",
+                "consumer_id": consumer_id,
+                "consumer_type": arm_type,
+                "consumer_name": _str(v.get("name")) or inst.address,
+                "purpose": purpose,
+                **ref,
+            }
+            self.rows.add("key_references", inst, row, self.source)
+
+    def _named_key_reference(self, inst: Instance, consumer_id: str, arm_type: str, purpose: str | None) -> None:
+        v = inst.values
+        vault_id = _id(v.get("key_vault_id"))
+        name = _str(v.get("key_name"))
+        version = v.get("key_version")
+        vault_name, kind = split_vault_id(vault_id)
+        host = vault_host(vault_name, kind, inst.environment) if vault_name and kind else None
+        row = {
+            "id": f"{consumer_id}#key_name",
+            "consumer_id": consumer_id,
+            "consumer_type": arm_type,
+            "consumer_name": inst.address,
+            "purpose": purpose,
+            "key_uri": f"https://{host}/keys/{name}" + (f"/{version}" if isinstance(version, str) and version else "") if host else None,
+            "vault_host": host,
+            "vault_id": vault_id,
+            "key_id": synth_key_id(vault_id, name) if vault_id and name else None,
+            "key_name": name,
+            "key_version": _str(version),
+            "pinned": None if version is UNKNOWN else bool(version),
+        }
+        self.rows.add("key_references", inst, row, self.source)
+
+    def _reference(self, value: Any) -> dict[str, Any] | None:
+        """Columns of a key reference for a KeyRef, key URI or ARM key id; None otherwise."""
+        if isinstance(value, KeyRef):
+            return {
+                "key_uri": None,
+                "vault_host": value.vault_host,
+                "vault_id": value.vault_id,
+                "key_id": value.key_id,
+                "key_name": value.key_name,
+                "key_version": value.version,
+                "pinned": value.pinned,
+            }
+        if not isinstance(value, str):
+            return None
+        uri = parse_key_uri(value)
+        if uri is not None:
+            vault_id = self.vaults_by_host.get(uri.host)
+            return {
+                "key_uri": value,
+                "vault_host": uri.host,
+                "vault_id": vault_id,
+                "key_id": synth_key_id(vault_id, uri.key_name) if vault_id else None,
+                "key_name": uri.key_name,
+                "key_version": uri.version,
+                "pinned": uri.pinned,
+            }
+        lowered = value.lower()
+        if "/providers/microsoft.keyvault/" in lowered and "/keys/" in lowered:
+            vault_part, _, rest = lowered.rstrip("/").partition("/keys/")
+            pieces = rest.split("/")
+            version = pieces[2] if len(pieces) >= 3 and pieces[1] == "versions" else None
+            vault_name, kind = split_vault_id(vault_part)
+            return {
+                "key_uri": None,
+                "vault_host": vault_host(vault_name, kind) if vault_name and kind else None,
+                "vault_id": vault_part,
+                "key_id": synth_key_id(vault_part, pieces[0]),
+                "key_name": value.rstrip("/").split("/keys/")[-1].split("/")[0],
+                "key_version": version,
+                "pinned": version is not None,
+            }
+        return None
+
+
+def _walk(value: Any, path: str = "") -> list[tuple[str, Any]]:
+    """(dotted path, leaf) for every leaf in nested attribute values."""
+    if isinstance(value, dict):
+        out: list[tuple[str, Any]] = []
+        for key, item in value.items():
+            out.extend(_walk(item, f"{path}.{key}" if path else key))
+        return out
+    if isinstance(value, list):
+        out = []
+        for index, item in enumerate(value):
+            out.extend(_walk(item, f"{path}[{index}]"))
+        return out
+    return [(path, value)]
+
+
+def _id(value: Any) -> str | None:
+    text = _str(value)
+    return normalise_id(text) if text else None
+
+
+def _id_list(value: Any) -> list | None:
+    items = _list(value)
+    return None if items is None else [normalise_id(i) if isinstance(i, str) else i for i in items]
+
+
+def _perm(value: Any) -> list | None:
+    if value is None:
+        return []
+    return _list(value)
+
+
+def _subscription(vault_id: str) -> str | None:
+    parts = vault_id.split("/")
+    if len(parts) > 2 and parts[1] == "subscriptions" and parts[2] != "iac":
+        return parts[2]
+    return None
+
+
+def _security_domain(values: dict[str, Any]) -> bool | None:
+    """Activated when certificates and a quorum are declared; not declared says nothing."""
+    certs = values.get("security_domain_key_vault_certificate_ids")
+    quorum = values.get("security_domain_quorum")
+    activate = _block(values, "activate_config")
+    if isinstance(activate, dict):
+        certs = activate.get("security_domain_certificate", certs)
+        quorum = activate.get("security_domain_quorum", quorum)
+    if isinstance(certs, list) and certs and quorum is not None and quorum is not UNKNOWN:
+        return True
+    return None
+
+
+def _logs(values: dict[str, Any]) -> list[dict[str, Any]] | None:
+    entries: list[dict[str, Any]] = []
+    for name in ("enabled_log", "log"):
+        blocks = values.get(name)
+        if blocks is None:
+            continue
+        if not isinstance(blocks, list):
+            return None
+        for block in blocks:
+            if not isinstance(block, dict):
+                return None
+            enabled = block.get("enabled", True) if name == "log" else True
+            retention = _block(block, "retention_policy")
+            days = None
+            if isinstance(retention, dict) and retention.get("enabled") is True:
+                days = _int(retention.get("days"))
+            entries.append(
+                {
+                    "category": _str(block.get("category")),
+                    "category_group": _str(block.get("category_group")),
+                    "enabled": _bool(enabled),
+                    "retention_days": days,
+                }
+            )
+    return entries
+
+
+def map_instances(instances: list[Instance], source: str) -> Rows:
+    """Rows for every Key Vault related instance, in declaration order."""
+    return Mapper(instances, source).run()
