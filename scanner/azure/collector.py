@@ -1,0 +1,168 @@
+"""The live scan: discovery, then every vault in parallel (paced), then consumers and usage.
+
+Per vault: the ARM body (properties, access policies, private endpoints), diagnostic settings,
+Azure RBAC, keys with every version, and for a managed HSM its local RBAC. A failed read
+becomes a ``collection_errors`` row and the scan goes on.
+
+A vault that discovery listed but whose ARM GET answers 404 was deleted mid-scan. It is kept
+as a collection error (status 404, every vault table affected) rather than dropped: the scan
+cannot prove the vault is gone for good (a soft-deleted vault can be recovered), and a report
+should not silently shrink.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from dataclasses import replace
+from typing import Any
+
+from scanner.azure.diagnostics import diagnostic_settings
+from scanner.azure.discovery import ALL_VAULT_TABLES, Discovered, discover, graph_query
+from scanner.azure.faults import READ_FAILURES, ErrorLog, is_not_found
+from scanner.azure.keys import KeyCollector
+from scanner.azure.options import AzureOptions
+from scanner.azure.progress import Progress
+from scanner.azure.rbac import AzureRbacCollector, hsm_local_rbac
+from scanner.azure.records import vault_records
+from scanner.azure.references import host_of, kql, reference_records
+from scanner.azure.session import API_VERSIONS, AzureSession
+from scanner.azure.shard import select
+from scanner.azure.usage import key_usage
+from scanner.inventory import Inventory, SourceInfo, normalise_id
+
+MGMT_API = API_VERSIONS["keyvault_mgmt"]
+
+
+class Scan:
+    def __init__(self, session: AzureSession, options: AzureOptions, progress: Progress) -> None:
+        self.session = session
+        self.options = options
+        self.progress = progress
+        self.errors = ErrorLog()
+        self.rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.rbac = AzureRbacCollector(session, self.errors)
+        # Vault tasks in parallel: enough to keep the request budget busy, few enough that one
+        # slow vault cannot hold every connection.
+        self._vault_slots = asyncio.Semaphore(max(1, options.max_in_flight // 2))
+        self.workspaces: dict[str, set[str]] = defaultdict(set)
+
+    async def run(self) -> dict[str, Any]:
+        found = await discover(self.session, self.options, self.errors)
+        references = asyncio.create_task(self._consumers())
+        self.progress.start(len(found.vaults))
+        await asyncio.gather(*(self._vault(d) for d in found.vaults))
+        vault_ids = [v["id"] for v in self.rows["vaults"]]
+        for workspace in self.options.workspaces:
+            self.workspaces[workspace].update(vault_ids)
+        self.rows["key_usage"] = await key_usage(self.session, self.errors, dict(self.workspaces),
+                                                 self.options.usage_days)
+        self.rows["key_references"] = self.resolve_references(await references)
+        return {"discovery": found.method, "discovery_note": found.note, "subscriptions": found.subscriptions}
+
+    async def _vault(self, found: Discovered) -> None:
+        async with self._vault_slots:
+            try:
+                await self._scan_vault(found)
+            finally:
+                self.progress.advance()
+
+    async def _arm_body(self, found: Discovered) -> dict[str, Any] | None:
+        if found.body is not None:
+            return found.body
+        client = self.session.keyvault_mgmt(found.subscription_id)
+        operation = "vaults.get" if found.kind == "vault" else "managed_hsms.get"
+        vid = normalise_id(found.id)
+        try:
+            if found.kind == "vault":
+                model = await client.vaults.get(found.resource_group, found.name)
+            else:
+                model = await client.managed_hsms.get(found.resource_group, found.name)
+        except READ_FAILURES as exc:
+            gone = is_not_found(exc)
+            self.errors.record(vid, operation, ALL_VAULT_TABLES, exc, vault_id=vid, api_version=MGMT_API,
+                               error="deleted after discovery: listed, then 404 on GET" if gone else None)
+            return None
+        if model is None:  # ManagedHsms_Get answers 204 for an HSM that is gone
+            self.errors.record(vid, operation, ALL_VAULT_TABLES, vault_id=vid, status_code=204,
+                               api_version=MGMT_API, error="deleted after discovery: listed, then 204 on GET")
+            return None
+        return model.as_dict()
+
+    async def _scan_vault(self, found: Discovered) -> None:
+        body = await self._arm_body(found)
+        if body is None:
+            return
+        records = vault_records(body, MGMT_API)
+        for table, rows in records.items():
+            self.rows[table].extend(rows)
+        vault = records["vaults"][0]
+        diag, azure_rbac, keys = await asyncio.gather(
+            diagnostic_settings(self.session, self.errors, vault),
+            self.rbac.for_vault(vault),
+            self._keys(vault),
+        )
+        self.rows["diagnostic_settings"].extend(diag)
+        for setting in diag:
+            if setting["workspace_id"]:
+                self.workspaces[setting["workspace_id"]].add(vault["id"])
+        self.rows["role_assignments"].extend(azure_rbac)
+        key_rows, version_rows = keys or ([], [])
+        self.rows["keys"].extend(key_rows)
+        self.rows["key_versions"].extend(version_rows)
+        if vault["kind"] == "managed_hsm" and vault["uri"]:
+            names = [k["name"] for k in key_rows]
+            self.rows["role_assignments"].extend(await hsm_local_rbac(self.session, self.errors, vault, names))
+
+    async def _keys(self, vault: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]] | None:
+        if not vault["uri"]:
+            self.errors.record(vault["id"], "keys.list", ("keys", "key_versions"), vault_id=vault["id"],
+                               error="the vault has no data-plane URI", api_version=MGMT_API)
+            return None
+        return await KeyCollector(self.session, self.errors, vault).collect()
+
+    async def _consumers(self) -> list[dict[str, Any]]:
+        try:
+            resources = await graph_query(self.session, self.options, kql())
+        except READ_FAILURES as exc:
+            self.errors.record("resourcegraph:key-consumers", "resource_graph.resources", ("key_references",),
+                               exc, api_version=API_VERSIONS["resource_graph"])
+            return []
+        return resources
+
+    def resolve_references(self, resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        hosts = {host_of(v["uri"]): v["id"] for v in self.rows["vaults"] if v.get("uri")}
+        return reference_records(resources, hosts)
+
+
+def _scoped(options: AzureOptions) -> AzureOptions:
+    """Options whose subscription list is already cut down to this shard."""
+    if options.subscriptions and options.shard:
+        return replace(options, subscriptions=select(options.subscriptions, options.shard))
+    return options
+
+
+async def scan(options: AzureOptions, progress: Progress) -> Inventory:
+    scoped = _scoped(options)
+    cloud = scoped.resolved_cloud()
+    scope: dict[str, Any] = {
+        "source": "azure",
+        "cloud": cloud.name,
+        "arm_endpoint": cloud.arm_endpoint,
+        "tenant": scoped.tenant,
+        "management_group": scoped.management_group,
+        "shard": str(scoped.shard) if scoped.shard else None,
+        "subscriptions": list(scoped.subscriptions),
+    }
+    if options.subscriptions and not scoped.subscriptions:
+        # Every named subscription belongs to other shards: scan nothing rather than everything.
+        return Inventory.from_records({}, sources=[SourceInfo("azure", cloud.arm_endpoint)], scope=scope)
+    async with AzureSession(scoped) as session:
+        job = Scan(session, scoped, progress)
+        try:
+            meta = await job.run()
+        finally:
+            progress.stop()
+        scope.update(meta, requests=session.pacer.requests)
+    job.rows["collection_errors"] = job.errors.rows
+    return Inventory.from_records(dict(job.rows), sources=[SourceInfo("azure", cloud.arm_endpoint)], scope=scope)
