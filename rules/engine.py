@@ -80,13 +80,17 @@ def _apply_gaps(
     needed = [gap for table in rule.needs for gap in gaps.get(table, [])]
     if not needed:
         return results
+    # A vault-level verdict built from an incomplete child listing (e.g. "no diagnostic setting
+    # found" after the listing failed) is unknown either way; a child's own FAIL stays a FAIL.
+    aggregate = rule.resource_type == "vault" and any(t in _CHILD_TABLES and gaps.get(t) for t in rule.needs)
+    demotable = [Status.PASS.value, Status.FAIL.value] if aggregate else [Status.PASS.value]
     reason_by_vault: dict[str, str] = {}
     for scope, reason in needed:
         reason_by_vault.setdefault(scope, reason)
     if len(results):
         vault_ids = results["vault_id"].astype("string").str.lower()
         missing = vault_ids.map(reason_by_vault)
-        demote = (results["status"] == Status.PASS.value) & missing.notna()
+        demote = results["status"].isin(demotable) & missing.notna()
         results = results.copy()
         results.loc[demote.to_numpy(dtype=bool), "status"] = Status.UNKNOWN.value
         results["gap"] = missing.where(missing.notna(), None)

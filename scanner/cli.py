@@ -181,7 +181,7 @@ def _write_outputs(report: dict[str, Any], outputs: Sequence[OutputSpec]) -> Non
 def _summary_line(report: dict[str, Any]) -> str:
     s = report["summary"]
     failing = ", ".join(f"{n} {sev}" for sev, n in s["failing_by_severity"].items() if n) or "none"
-    status = ", ".join(f"{n} {k}" for k, n in s["by_status"].items() if n)
+    status = ", ".join(f"{n} {k}" for k, n in s["by_status"].items() if n) or "no results"
     gaps = len(report["coverage"]["collection_errors"])
     coverage = "complete" if report["coverage"]["complete"] else f"INCOMPLETE ({gaps} collection errors)"
     return f"kvaudit: {status}; failing: {failing}; coverage: {coverage}"

@@ -1,0 +1,160 @@
+"""Engine guarantees: a raising rule is isolated, nulls become UNKNOWN, failed reads demote
+PASS to UNKNOWN, policy overrides apply, and fingerprints ignore line numbers."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from reports.model import fingerprint
+from rules.context import RuleContext, verdict
+from rules.engine import evaluate
+from rules.model import Remediation, Rule, Severity
+from rules.registry import all_rules, get
+from scanner.inventory import Inventory
+from scanner.policy import parse
+
+NOW = pd.Timestamp("2026-11-23T00:00:00Z")
+VAULT = "/subscriptions/s/resourcegroups/rg/providers/microsoft.keyvault/vaults/kv1"
+
+
+def _results(evaluation, rule_id: str) -> list[tuple[str, str]]:
+    outcome = next(o for o in evaluation.outcomes if o.rule.id == rule_id)
+    return sorted(zip(outcome.results["resource_name"], outcome.results["status"], strict=True))
+
+
+def _raising(ctx: RuleContext) -> pd.DataFrame:
+    raise RuntimeError("boom")
+
+
+BROKEN = Rule(
+    id="KV-TEST-999",
+    title="broken",
+    severity=Severity.LOW,
+    domain="test",
+    resource_type="vault",
+    rationale="r",
+    remediation=Remediation("a", "b", "c"),
+    check=_raising,
+)
+
+
+def test_a_raising_rule_becomes_error_and_others_still_run() -> None:
+    inv = Inventory.from_records({"vaults": [{"id": VAULT, "name": "kv1", "purge_protection_enabled": False}]})
+    evaluation = evaluate(inv, now=NOW, rules=[BROKEN, get("KV-REC-003")])
+    broken = evaluation.outcomes[0]
+    assert broken.results["status"].tolist() == ["ERROR"]
+    assert broken.error == "RuntimeError: boom"
+    assert _results(evaluation, "KV-REC-003") == [("kv1", "FAIL")]
+
+
+def test_null_values_become_unknown_never_pass() -> None:
+    inv = Inventory.from_records({"vaults": [{"id": VAULT, "name": "kv1"}]})
+    evaluation = evaluate(inv, now=NOW, rules=[get("KV-REC-003"), get("KV-NET-001"), get("KV-REC-002")])
+    assert _results(evaluation, "KV-REC-003") == [("kv1", "UNKNOWN")]
+    assert _results(evaluation, "KV-NET-001") == [("kv1", "UNKNOWN")]
+    assert _results(evaluation, "KV-REC-002") == [("kv1", "UNKNOWN")]
+
+
+def test_failed_read_demotes_pass_to_unknown_and_reports_unlisted_children() -> None:
+    inv = Inventory.from_records(
+        {
+            "vaults": [{"id": VAULT, "name": "kv1", "kind": "vault"}],
+            "collection_errors": [
+                {
+                    "id": VAULT,
+                    "vault_id": VAULT,
+                    "operation": "keys.list",
+                    "affects": ["keys"],
+                    "status_code": 403,
+                    "error": "Forbidden",
+                },
+                {
+                    "id": VAULT,
+                    "vault_id": VAULT,
+                    "operation": "diagnostic_settings.list",
+                    "affects": ["diagnostic_settings"],
+                    "status_code": 500,
+                    "error": "boom",
+                },
+            ],
+        }
+    )
+    evaluation = evaluate(inv, now=NOW, rules=[get("KV-LIFE-001"), get("KV-LOG-001")])
+    assert _results(evaluation, "KV-LIFE-001") == [("kv1", "UNKNOWN")]
+    # No diagnostic setting was seen, but the listing failed: that absence proves nothing.
+    assert _results(evaluation, "KV-LOG-001") == [("kv1", "UNKNOWN")]
+
+
+def test_pass_with_failed_read_becomes_unknown() -> None:
+    inv = Inventory.from_records(
+        {
+            "vaults": [{"id": VAULT, "name": "kv1", "kind": "vault"}],
+            "diagnostic_settings": [
+                {
+                    "id": VAULT + "/ds/a",
+                    "target_id": VAULT,
+                    "name": "a",
+                    "workspace_id": "/ws",
+                    "logs": [{"category_group": "audit", "enabled": True}],
+                }
+            ],
+            "collection_errors": [
+                {
+                    "id": VAULT,
+                    "vault_id": VAULT,
+                    "operation": "diagnostic_settings.list",
+                    "affects": ["diagnostic_settings"],
+                    "error": "truncated page",
+                },
+            ],
+        }
+    )
+    evaluation = evaluate(inv, now=NOW, rules=[get("KV-LOG-001")])
+    assert _results(evaluation, "KV-LOG-001") == [("kv1", "UNKNOWN")]
+
+
+def test_policy_overrides_parameters_severity_and_disables() -> None:
+    policy = parse(
+        """
+[rules.KV-REC-002]
+min_retention_days = 30
+severity = "critical"
+[rules.KV-REC-003]
+enabled = false
+""",
+        "policy.toml",
+    )
+    inv = Inventory.from_records(
+        {"vaults": [{"id": VAULT, "name": "kv1", "soft_delete_enabled": True, "soft_delete_retention_days": 28}]}
+    )
+    evaluation = evaluate(inv, policy, now=NOW, rules=[get("KV-REC-002"), get("KV-REC-003")])
+    assert [o.rule.id for o in evaluation.outcomes] == ["KV-REC-002"]
+    assert evaluation.skipped == ["KV-REC-003"]
+    assert evaluation.outcomes[0].severity == Severity.CRITICAL
+    assert evaluation.outcomes[0].params == {"min_retention_days": 30}
+    assert _results(evaluation, "KV-REC-002") == [("kv1", "FAIL")]
+
+
+def test_policy_rejects_unknown_rules_and_parameters() -> None:
+    from scanner.errors import PolicyError
+
+    catalogue = {r.id: {p.name for p in r.params} for r in all_rules()}
+    with pytest.raises(PolicyError, match="unknown rule id 'KV-NOPE-001'"):
+        parse("[rules.KV-NOPE-001]\nx = 1\n", "p.toml").validate(catalogue)
+    with pytest.raises(PolicyError, match="rule KV-REC-002 has no parameter 'min_days'"):
+        parse("[rules.KV-REC-002]\nmin_days = 1\n", "p.toml").validate(catalogue)
+    with pytest.raises(PolicyError, match="invalid TOML"):
+        parse("[rules\n", "p.toml")
+
+
+def test_fingerprint_is_case_insensitive_and_ignores_location() -> None:
+    assert fingerprint("KV-REC-003", VAULT.upper()) == fingerprint("KV-REC-003", VAULT + "/")
+    assert fingerprint("KV-REC-003", VAULT) != fingerprint("KV-REC-001", VAULT)
+
+
+def test_verdict_maps_true_false_null_and_not_applicable() -> None:
+    frame = pd.DataFrame({"id": ["a", "b", "c", "d"], "name": ["a", "b", "c", "d"]})
+    fail = pd.Series([True, False, None, True], dtype="boolean")
+    out = verdict(frame, fail=fail, applicable=pd.Series([True, True, True, False]), evidence=[], resource_type="t")
+    assert out["status"].tolist() == ["FAIL", "PASS", "UNKNOWN", "NOT_APPLICABLE"]

@@ -1,0 +1,77 @@
+"""The snapshot format round-trips the inventory exactly and rejects bad files in one line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from scanner import snapshot
+from scanner.demo import demo_estate_path
+from scanner.demo.build import build, document
+from scanner.errors import InputError
+from scanner.inventory import TABLES, InlineSuppression, Inventory, SourceInfo
+
+
+def test_round_trip_is_exact(tmp_path: Path) -> None:
+    original = build()
+    original.suppressions.append(InlineSuppression("KV-NET-001", "/x", "private link only", "main.tf", 3))
+    path = tmp_path / "snap.json"
+    snapshot.save(original, path)
+    loaded = snapshot.load(path)
+    for table in TABLES:
+        pd.testing.assert_frame_equal(original.tables[table], loaded.tables[table], check_dtype=True)
+    assert loaded.suppressions == original.suppressions
+    assert loaded.scope == original.scope
+    assert loaded.sources[0].kind == "snapshot"
+    assert loaded.sources[0].digest.startswith("sha256:")
+
+
+def test_nulls_stay_null_and_false_stays_false(tmp_path: Path) -> None:
+    inv = Inventory.from_records(
+        {"vaults": [{"id": "/v/a", "name": "a", "purge_protection_enabled": False}, {"id": "/v/b", "name": "b"}]},
+        sources=[SourceInfo("test", "inline")],
+    )
+    path = tmp_path / "s.json"
+    snapshot.save(inv, path)
+    vaults = snapshot.load(path).vaults
+    assert vaults["purge_protection_enabled"].iloc[0] is False or vaults["purge_protection_enabled"].iloc[0] == False  # noqa: E712
+    assert pd.isna(vaults["purge_protection_enabled"].iloc[1])
+
+
+def test_packaged_schema_matches_generated_schema() -> None:
+    assert snapshot.packaged_schema() == snapshot.schema()
+
+
+def test_embedded_demo_estate_matches_its_builder() -> None:
+    shipped = json.loads(demo_estate_path().read_text(encoding="utf-8"))
+    assert shipped == json.loads(json.dumps(document()))
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (
+            b'{"format": "kvaudit-snapshot", "version": 1, "tables": {"vaults": [{"id": 5}]}}',
+            "invalid snapshot at tables/vaults/0/id",
+        ),
+        (b'{"format": "kvaudit-snapshot", "version": 9, "tables": {}}', "unsupported snapshot version 9"),
+        (b'{"format": "kvaudit-snapshot", "version": 1, "tables": {"nope": []}}', "invalid snapshot"),
+        (b'{"format": "kvaudit-snapshot", "version": 1, "tables": {', "invalid JSON"),
+        (b"\xff\xfe\x00", "invalid UTF-16"),
+        (b'{"a": "\xe9t\xe9"}', "not valid UTF-8"),
+        (b"[" * 5000 + b"]" * 5000, "nesting deeper than 200 levels"),
+        (b'{"just": "json"}', "not a kvaudit snapshot"),
+    ],
+)
+def test_bad_snapshot_is_one_line_error(tmp_path: Path, content: bytes, problem: str) -> None:
+    path = tmp_path / "bad.json"
+    path.write_bytes(content)
+    with pytest.raises(InputError) as info:
+        snapshot.load(path)
+    message = str(info.value)
+    assert message.startswith(str(path))
+    assert problem in message
+    assert "\n" not in message
