@@ -23,7 +23,7 @@ from rules.registry import RULESET_VERSION
 from scanner import __version__
 from scanner.inventory import Inventory
 
-SCHEMA_VERSION = "1.0.0"
+SCHEMA_VERSION = "1.1.0"
 
 DEFAULT_MESSAGES = {
     Status.FAIL.value: "{resource_name}: {title}",
