@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -52,6 +51,14 @@ class RuleContext:
     now: pd.Timestamp
     policy: Any = None
     profiles: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: Views shared by every rule of one evaluation (the engine passes the same dict to each
+    #: context), so that joins such as :attr:`key_view` are computed once per scan, not per rule.
+    shared: dict[str, Any] = field(default_factory=dict)
+
+    def _shared(self, name: str, build: Any) -> Any:
+        if name not in self.shared:
+            self.shared[name] = build()
+        return self.shared[name]
 
     def __getattr__(self, name: str) -> pd.DataFrame:
         inventory = self.__dict__.get("inventory")
@@ -59,11 +66,15 @@ class RuleContext:
             return inventory.tables[name]
         raise AttributeError(name)
 
-    @cached_property
+    @property
     def vault_kind(self) -> pd.Series:
         """Vault id -> kind (vault | managed_hsm), for typing keys and versions."""
-        vaults = self.inventory.tables["vaults"]
-        return pd.Series(vaults["kind"].to_numpy(), index=vaults["id"].to_numpy())
+
+        def build() -> pd.Series:
+            vaults = self.inventory.tables["vaults"]
+            return pd.Series(vaults["kind"].to_numpy(), index=vaults["id"].to_numpy())
+
+        return self._shared("vault_kind", build)
 
     def arm_type(self, logical: str, vault_ids: pd.Series) -> pd.Series:
         """ARM resource type of keys or versions, from the kind of the vault that holds them."""
@@ -73,11 +84,14 @@ class RuleContext:
     @property
     def vault_types(self) -> pd.Series:
         """ARM type of each row of the vaults table (vaults or managedHSMs)."""
-        return self.arm_type("vault", self.inventory.tables["vaults"]["id"])
+        return self._shared("vault_types", lambda: self.arm_type("vault", self.inventory.tables["vaults"]["id"]))
 
-    @cached_property
+    @property
     def keys_with_profiles(self) -> pd.DataFrame:
         """Keys joined with their assigned profile (``profile`` null when none applies)."""
+        return self._shared("keys_with_profiles", self._keys_with_profiles)
+
+    def _keys_with_profiles(self) -> pd.DataFrame:
         keys = self.inventory.tables["keys"]
         if self.profiles.empty:
             out = keys.copy()
@@ -86,10 +100,13 @@ class RuleContext:
             return out
         return keys.merge(self.profiles, how="left", left_on="id", right_on="key_id", suffixes=("", "_p"))
 
-    @cached_property
+    @property
     def key_view(self) -> pd.DataFrame:
-        """Keys with their profile, the profile's spec, a display name and their ARM type:
-        the frame most key rules start from."""
+        """Keys with their profile, a display name, vault kind and ARM type: the frame most key
+        rules start from. Shared across rules; rules must not modify it in place."""
+        return self._shared("key_view", self._key_view)
+
+    def _key_view(self) -> pd.DataFrame:
         view = self.keys_with_profiles.copy()
         view["display_name"] = view["vault_name"].fillna("?") + "/" + view["name"].fillna("?")
         view["arm_type"] = self.arm_type("key", view["vault_id"])

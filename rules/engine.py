@@ -151,13 +151,14 @@ def evaluate(
     gaps = _collection_gaps(inventory)
     outcomes: list[RuleOutcome] = []
     skipped: list[str] = []
+    shared: dict[str, Any] = {}
     for rule in catalogue:
         if rule.id in policy.disabled:
             skipped.append(rule.id)
             continue
         params = policy.params_for(rule.id, rule.defaults())
         severity = Severity(policy.severity_overrides.get(rule.id, rule.severity.value))
-        ctx = RuleContext(inventory=inventory, params=params, now=now, policy=policy, profiles=profiles)
+        ctx = RuleContext(inventory=inventory, params=params, now=now, policy=policy, profiles=profiles, shared=shared)
         try:
             results = rule.check(ctx)
             if results is None or not isinstance(results, pd.DataFrame):

@@ -7,12 +7,13 @@ reason travel into every finding's evidence so an auditor can see why a key was 
 
 from __future__ import annotations
 
+import fnmatch
 import tomllib
-from fnmatch import fnmatchcase
 from functools import cache
 from importlib import resources
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from scanner.inventory import Inventory
@@ -36,57 +37,69 @@ def all_profiles(policy: Policy | None) -> dict[str, dict[str, Any]]:
     return merged
 
 
-def _infer(key: dict[str, Any], purposes: set[str]) -> tuple[str, str] | None:
-    kty = str(key.get("kty") or "")
-    curve = str(key.get("curve") or "")
-    if kty.startswith("OKP"):
-        return "ed25519-signer", f"kty {kty} is only used for Ed25519 signing"
-    if kty.startswith("oct"):
-        return "aes-kek", f"kty {kty} is a symmetric key-wrapping key"
-    if curve.upper() == "P-256K":
-        return "ethereum-signer", "curve P-256K (secp256k1) is used for Ethereum signing"
-    if key.get("exportable") is True and key.get("release_policy") is not None:
-        return "skr-release", "exportable key with a release policy"
-    if "sign" in purposes:
-        return "artifact-signing", "a consumer uses it to sign"
-    return None
+def _inference(keys: pd.DataFrame, purposes: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Vectorised inference: (profile, reason) per key, null where nothing can be inferred."""
+    kty = keys["kty"].fillna("").astype(str)
+    curve = keys["curve"].fillna("").astype(str).str.upper()
+    releasable = keys["exportable"].fillna(False).astype(bool) & keys["release_policy"].notna()
+    signs = purposes.reindex(keys["id"]).fillna(False).to_numpy(dtype=bool)
+    conditions = [
+        kty.str.startswith("OKP").to_numpy(),
+        kty.str.startswith("oct").to_numpy(),
+        (curve == "P-256K").to_numpy(),
+        releasable.to_numpy(),
+        signs,
+    ]
+    profiles = ["ed25519-signer", "aes-kek", "ethereum-signer", "skr-release", "artifact-signing"]
+    reasons = [
+        "kty " + kty + " is only used for Ed25519 signing",
+        "kty " + kty + " is a symmetric key-wrapping key",
+        pd.Series("curve P-256K (secp256k1) is used for Ethereum signing", index=keys.index),
+        pd.Series("exportable key with a release policy", index=keys.index),
+        pd.Series("a consumer uses it to sign", index=keys.index),
+    ]
+    profile = np.select(conditions, profiles, default=None)
+    reason = np.select(conditions, [r.to_numpy(dtype=object) for r in reasons], default=None)
+    return pd.Series(profile, index=keys.index, dtype="object"), pd.Series(reason, index=keys.index, dtype="object")
 
 
 def assign_profiles(inventory: Inventory, policy: Policy | None) -> pd.DataFrame:
-    """One row per key that has a profile: key_id, profile, profile_source, profile_reason."""
+    """One row per key that has a profile: key_id, profile, profile_source, profile_reason.
+
+    Vectorised: this runs over every key of the estate before any rule does."""
     keys = inventory.tables["keys"]
     if keys.empty:
         return pd.DataFrame(columns=PROFILE_COLUMNS)
     known = all_profiles(policy)
     tag_name = policy.profile_tag if policy else "kvaudit-profile"
     assignments = policy.assignments if policy else []
+
+    profile = pd.Series([None] * len(keys), index=keys.index, dtype="object")
+    source = profile.copy()
+    reason = profile.copy()
+
+    def take(mask: pd.Series, values: pd.Series | str, origin: str, why: pd.Series | str) -> None:
+        mask = mask & profile.isna()
+        profile[mask] = values[mask] if isinstance(values, pd.Series) else values
+        source[mask] = origin
+        reason[mask] = why[mask] if isinstance(why, pd.Series) else why
+
+    tagged = keys["tags"].map(lambda t: t.get(tag_name) if isinstance(t, dict) else None)
+    take(tagged.notna(), tagged.astype("object"), "tag", "tag " + tag_name + "=" + tagged.fillna("").astype(str))
+    vault_names = keys["vault_name"].fillna("").astype(str).str.lower()
+    key_names = keys["name"].fillna("").astype(str).str.lower()
+    for rule in assignments:
+        matches = vault_names.str.match(fnmatch.translate(rule.vault.lower())) & key_names.str.match(
+            fnmatch.translate(rule.key.lower())
+        )
+        take(matches, rule.profile, "policy", f"policy assigns vault {rule.vault!r} key {rule.key!r}")
     refs = inventory.tables["key_references"]
-    purposes: dict[str, set[str]] = {}
-    for key_id, purpose in zip(refs["key_id"], refs["purpose"], strict=True):
-        if isinstance(key_id, str) and isinstance(purpose, str):
-            purposes.setdefault(key_id, set()).add(purpose)
-    rows = []
-    columns = ["id", "vault_name", "name", "kty", "curve", "exportable", "release_policy", "tags"]
-    for record in keys[columns].to_dict(orient="records"):
-        key = {k: (None if v is pd.NA else v) for k, v in record.items()}
-        tags = key.get("tags") if isinstance(key.get("tags"), dict) else {}
-        chosen: tuple[str, str, str] | None = None
-        tagged = tags.get(tag_name)
-        if tagged:
-            chosen = (str(tagged), "tag", f"tag {tag_name}={tagged}")
-        if chosen is None:
-            for rule in assignments:
-                vault = str(key.get("vault_name") or "").lower()
-                name = str(key.get("name") or "").lower()
-                if fnmatchcase(vault, rule.vault.lower()) and fnmatchcase(name, rule.key.lower()):
-                    chosen = (rule.profile, "policy", f"policy assigns vault {rule.vault!r} key {rule.key!r}")
-                    break
-        if chosen is None:
-            inferred = _infer(key, purposes.get(key["id"], set()))
-            if inferred:
-                chosen = (inferred[0], "inference", inferred[1])
-        if chosen is not None and chosen[0] in known:
-            rows.append(
-                {"key_id": key["id"], "profile": chosen[0], "profile_source": chosen[1], "profile_reason": chosen[2]}
-            )
-    return pd.DataFrame(rows, columns=PROFILE_COLUMNS)
+    signing = refs.loc[refs["purpose"].eq("sign").fillna(False).to_numpy(dtype=bool), "key_id"].dropna()
+    purposes = pd.Series(True, index=pd.Index(signing.unique()))
+    inferred, why = _inference(keys, purposes)
+    take(inferred.notna(), inferred, "inference", why)
+    chosen = profile.notna() & profile.isin(list(known))
+    out = pd.DataFrame({"key_id": keys["id"], "profile": profile, "profile_source": source, "profile_reason": reason})[
+        chosen.to_numpy(dtype=bool)
+    ]
+    return out.reset_index(drop=True)
