@@ -135,6 +135,15 @@ class Scan:
         return reference_records(resources, hosts)
 
 
+def _unique(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """First row per id: an assignment inherited from a subscription reaches every vault in it,
+    and each vault's ``list_for_scope`` returns it again."""
+    seen: dict[Any, dict[str, Any]] = {}
+    for row in rows:
+        seen.setdefault(row.get("id"), row)
+    return list(seen.values())
+
+
 def _scoped(options: AzureOptions) -> AzureOptions:
     """Options whose subscription list is already cut down to this shard."""
     if options.subscriptions and options.shard:
@@ -164,5 +173,6 @@ async def scan(options: AzureOptions, progress: Progress) -> Inventory:
         finally:
             progress.stop()
         scope.update(meta, requests=session.pacer.requests)
-    job.rows["collection_errors"] = job.errors.rows
-    return Inventory.from_records(dict(job.rows), sources=[SourceInfo("azure", cloud.arm_endpoint)], scope=scope)
+    tables = {name: _unique(rows) for name, rows in job.rows.items()}
+    tables["collection_errors"] = job.errors.rows
+    return Inventory.from_records(tables, sources=[SourceInfo("azure", cloud.arm_endpoint)], scope=scope)

@@ -51,8 +51,10 @@ def version_record(key_id: str, vault_id: str, name: str, key: Any) -> dict[str,
 
 
 def _rotation(policy: Any) -> dict[str, Any]:
+    """Rotation columns from a policy. A key that never had a policy still answers 200 with the
+    service default (no id, no timestamps, only a Notify action): that counts as absent."""
     actions = list(policy.lifetime_actions or [])
-    present = bool(actions) or policy.created_on is not None or policy.updated_on is not None
+    present = policy.id is not None or policy.created_on is not None or policy.updated_on is not None
     rotate = next((a for a in actions if str(_text(a.action)).lower() == "rotate"), None)
     return {
         "rotation_policy_present": present,

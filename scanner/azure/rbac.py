@@ -69,13 +69,15 @@ class AzureRbacCollector:
         if not definition_id:
             return None
         client = self.session.authorization(vault["subscription_id"])
-        key = normalise_id(definition_id)
+        # A role definition's GUID is unique across scopes (built-ins are the same in every
+        # subscription), so one read serves every spelling of its id.
+        key = _guid(definition_id)
 
         async def fetch() -> dict[str, Any] | None:
             try:
                 return rest_dict(await client.role_definitions.get_by_id(definition_id))
             except READ_FAILURES as exc:
-                self.errors.record(key, "role_definitions.get_by_id", ("role_assignments",), exc,
+                self.errors.record(normalise_id(definition_id), "role_definitions.get_by_id", ("role_assignments",), exc,
                                    api_version=ARM_API)
                 return None
 

@@ -107,6 +107,7 @@ def vault_records(resource: dict[str, Any], api_version: str | None) -> dict[str
         "tenant_id": props.get("tenantId"),
         "sku": sku,
         "uri": props.get("vaultUri") if kind == "vault" else props.get("hsmUri"),
+        "rbac_authorization_enabled": None,  # vaults only; managed HSMs always use local RBAC
         **observed,
         "ip_rules": [r.get("value") for r in get(acls, "ipRules") or [] if isinstance(r, dict)],
         "virtual_network_rules": [
