@@ -269,7 +269,10 @@ class TemplateWalker:
             scope_value = "".join(
                 [f"{namespace}"] + [f"/{t}/{render(n) or '{unknown}'}" for t, n in zip(types, base_names, strict=False)]
             )
-        body = {k: ctx.value(v) for k, v in res.items() if k.lower() not in _STRUCTURAL}
+        if rtype.lower() == "microsoft.resources/deployments":
+            body: dict[str, Any] = {}  # the inner template is evaluated in its own scope later
+        else:
+            body = {k: ctx.value(v) for k, v in res.items() if k.lower() not in _STRUCTURAL}
         api = _ci(res, "apiVersion")
         return Declared(
             type=rtype,
