@@ -345,12 +345,14 @@ class Evaluator:
     def _traversal(self, node: Any) -> Any:
         ops: list[Op] = []
         current = node
-        while _is_tree(current) and current.data in (
-            "get_attr_expr_term",
-            "index_expr_term",
-            "attr_splat_expr_term",
-            "full_splat_expr_term",
-        ):
+        while True:
+            if _is_tree(current) and current.data == "expr_term" and len(_trees(current)) == 1:
+                inner_node = _trees(current)[0]
+                if inner_node.data in _TRAVERSALS:
+                    current = inner_node
+                    continue
+            if not (_is_tree(current) and current.data in _TRAVERSALS):
+                break
             base, op_node = _trees(current)[:2]
             ops.insert(0, self._op(op_node))
             current = base
@@ -400,6 +402,9 @@ class Evaluator:
 
     def _e_interpolation(self, node: Any) -> Any:
         return self._eval(_trees(node)[0])
+
+
+_TRAVERSALS = ("get_attr_expr_term", "index_expr_term", "attr_splat_expr_term", "full_splat_expr_term")
 
 
 def _attr_name(op_node: Any) -> str:
