@@ -139,7 +139,7 @@ class BicepLoader:
         for name, param in _entries(tree, "parameters"):
             if name in supplied:
                 env.values[name] = supplied[name]
-            elif "default" in param:
+            elif param.get("default") is not None:
                 env.lazy[name] = _deferred(env, param["default"])
             else:
                 env.values[name] = Unknown(label=f"parameters('{name}')")
