@@ -329,12 +329,10 @@ def default(now: int | None = None) -> dict[str, Any]:
         ],
     }
     plant("too_many_hsm_administrators", sign["id"])
-    plant("administrator_and_crypto_officer", sign["id"] + "/providers/microsoft.authorization/roleassignments/"
-                                                           "c1000000-0000-4000-8000-000000000004")
-    plant("hsm_crypto_role_at_broad_scope", sign["id"] + "/providers/microsoft.authorization/roleassignments/"
-                                                         "c1000000-0000-4000-8000-000000000006")
-    plant("hsm_crypto_role_at_broad_scope", kek["id"] + "/providers/microsoft.authorization/roleassignments/"
-                                                        "c2000000-0000-4000-8000-000000000003")
+    # local assignments are identified as <hsm id>/roleassignments/<name> (the inventory's convention)
+    plant("administrator_and_crypto_officer", sign["id"] + "/roleassignments/c1000000-0000-4000-8000-000000000004")
+    plant("hsm_crypto_role_at_broad_scope", sign["id"] + "/roleassignments/c1000000-0000-4000-8000-000000000006")
+    plant("hsm_crypto_role_at_broad_scope", kek["id"] + "/roleassignments/c2000000-0000-4000-8000-000000000003")
 
     # --- diagnostic settings ---------------------------------------------------------------
     ds = P.diagnostic_setting

@@ -34,3 +34,18 @@ def key_client(fake: FakeAzure, name: str, credential: object, **kwargs: object)
 
     return KeyClient(fake.vault_uri(name), credential, verify_challenge_resource=False,
                      connection_verify=fake.ca_bundle, **kwargs)
+
+
+def raw_get(fake: FakeAzure, url: str, token: str | None) -> tuple[int, dict[str, str], bytes]:
+    """One GET with no SDK in the way: (status, headers, body), errors included."""
+    import ssl
+    import urllib.error
+    import urllib.request
+
+    context = ssl.create_default_context(cafile=fake.ca_bundle)
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
+    try:
+        with urllib.request.urlopen(request, context=context, timeout=10) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers), exc.read()
