@@ -47,6 +47,12 @@ CONSUMERS: dict[str, tuple[str, str | None]] = {
     "azurerm_cosmosdb_account": ("Microsoft.DocumentDB/databaseAccounts", "wrap"),
 }
 
+#: Consumers that configure another resource: the row belongs to that resource.
+PARENT_ATTRIBUTE: dict[str, str] = {
+    "azurerm_storage_account_customer_managed_key": "storage_account_id",
+    "azurerm_mssql_server_transparent_data_encryption": "server_id",
+}
+
 
 @dataclass
 class Rows:
@@ -414,11 +420,12 @@ class Mapper:
         v = inst.values
         consumer_id = normalise_id(arm_id(inst.type, v, inst.address))
         arm_type, purpose = CONSUMERS.get(inst.type, (inst.type, None))
+        parent = _id(v.get(PARENT_ATTRIBUTE.get(inst.type, "")))
+        consumer_id = parent or consumer_id
+        consumer_name = _str(v.get("name")) or (parent.rsplit("/", 1)[-1] if parent else inst.address)
         if inst.type == "azurerm_storage_account_customer_managed_key":
-            account = _id(v.get("storage_account_id"))
-            consumer_id = account or consumer_id
             if _str(v.get("key_name")) and v.get("key_vault_key_id") is None and v.get("managed_hsm_key_id") is None:
-                self._named_key_reference(inst, consumer_id, arm_type, purpose)
+                self._named_key_reference(inst, consumer_id, consumer_name, arm_type, purpose)
                 return
         for path, value in _walk(v):
             if path.startswith(("id", "identity")):
@@ -430,13 +437,15 @@ class Mapper:
                 "id": f"{consumer_id}#{path}",
                 "consumer_id": consumer_id,
                 "consumer_type": arm_type,
-                "consumer_name": _str(v.get("name")) or inst.address,
+                "consumer_name": consumer_name,
                 "purpose": purpose,
                 **ref,
             }
             self.rows.add("key_references", inst, row, self.source)
 
-    def _named_key_reference(self, inst: Instance, consumer_id: str, arm_type: str, purpose: str | None) -> None:
+    def _named_key_reference(
+        self, inst: Instance, consumer_id: str, consumer_name: str, arm_type: str, purpose: str | None
+    ) -> None:
         v = inst.values
         vault_id = _id(v.get("key_vault_id"))
         name = _str(v.get("key_name"))
@@ -447,7 +456,7 @@ class Mapper:
             "id": f"{consumer_id}#key_name",
             "consumer_id": consumer_id,
             "consumer_type": arm_type,
-            "consumer_name": inst.address,
+            "consumer_name": consumer_name,
             "purpose": purpose,
             "key_uri": f"https://{host}/keys/{name}" + (f"/{version}" if isinstance(version, str) and version else "") if host else None,
             "vault_host": host,
@@ -572,8 +581,8 @@ def _logs(values: dict[str, Any]) -> list[dict[str, Any]] | None:
                 days = _int(retention.get("days"))
             entries.append(
                 {
-                    "category": _str(block.get("category")),
-                    "category_group": _str(block.get("category_group")),
+                    "category": _str(block.get("category")) or None,
+                    "category_group": _str(block.get("category_group")) or None,
                     "enabled": _bool(enabled),
                     "retention_days": days,
                 }

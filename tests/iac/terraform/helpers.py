@@ -1,0 +1,36 @@
+"""Test helpers: fixture paths and rows of an inventory table as plain dicts (NA -> None)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from scanner.inventory import Inventory
+
+REPO = Path(__file__).resolve().parents[3]
+FIXTURES = REPO / "tests" / "fixtures" / "terraform"
+
+
+def plain(value: Any) -> Any:
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float) and pd.isna(value):
+        return None
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def rows(inv: Inventory, table: str) -> list[dict[str, Any]]:
+    df = inv.tables[table]
+    return [{k: plain(v) for k, v in rec.items()} for rec in df.to_dict("records")]
+
+
+def row(inv: Inventory, table: str, **match: Any) -> dict[str, Any]:
+    found = [r for r in rows(inv, table) if all(r.get(k) == v for k, v in match.items())]
+    assert len(found) == 1, f"{table} {match}: {len(found)} rows"
+    return found[0]

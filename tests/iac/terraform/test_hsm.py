@@ -1,0 +1,111 @@
+"""Exact rows for the Managed HSM fixtures: security domain, local RBAC, HSM keys."""
+
+from __future__ import annotations
+
+from .helpers import row, rows
+
+HSM = "/subscriptions/iac/resourcegroups/rg-hsm/providers/microsoft.keyvault/managedhsms/mhsm-signing"
+SHARED = "/subscriptions/iac/resourcegroups/rg-hsm/providers/microsoft.keyvault/managedhsms/mhsm-shared"
+ROLE_PREFIX = "/Microsoft.KeyVault/providers/Microsoft.Authorization/roleDefinitions/"
+
+
+def test_compliant_hsm_row(load):
+    inv = load("hsm_compliant")
+    hsm = row(inv, "vaults", kind="managed_hsm")
+    assert hsm["id"] == HSM
+    assert hsm["uri"] == "https://mhsm-signing.managedhsm.azure.net/"
+    assert (hsm["sku"], hsm["purge_protection_enabled"], hsm["soft_delete_retention_days"]) == ("Standard_B1", True, 90)
+    assert (hsm["public_network_access"], hsm["network_default_action"], hsm["network_bypass"]) == ("Disabled", "Deny", "None")
+    assert hsm["security_domain_activated"] is True
+    assert hsm["rbac_authorization_enabled"] is None
+    assert (hsm["ip_rules"], hsm["virtual_network_rules"]) == (None, None)
+    assert hsm["defaults"] == ["soft_delete_enabled"]
+
+
+def test_compliant_hsm_keys(load):
+    inv = load("hsm_compliant")
+    assert [(k["id"], k["kty"], k["curve"], k["key_size"], k["key_ops"]) for k in rows(inv, "keys")] == [
+        (HSM + "/keys/bootstrap-signer", "EC-HSM", "P-256", None, ["sign", "verify"]),
+        (HSM + "/keys/envelope-kek", "oct-HSM", None, 256, ["wrapKey", "unwrapKey"]),
+    ]
+    signer = row(inv, "keys", name="bootstrap-signer")
+    assert signer["kid"] == "https://mhsm-signing.managedhsm.azure.net/keys/bootstrap-signer"
+    assert (signer["rotation_actions"], signer["rotation_time_after_create"], signer["rotation_expiry_time"]) == (
+        ["Rotate"],
+        "P90D",
+        "P180D",
+    )
+
+
+def test_compliant_local_rbac_builtin_and_custom(load):
+    inv = load("hsm_compliant")
+    assignments = [
+        (r["id"], r["plane"], r["vault_id"], r["scope"], r["role_definition_id"], r["role_name"], r["data_actions"])
+        for r in rows(inv, "role_assignments")
+    ]
+    assert assignments == [
+        (
+            HSM + "/roleassignments/1e243909-064c-6ac3-84e9-1c8bf8d6ad22",
+            "managed_hsm",
+            HSM,
+            "/keys/bootstrap-signer",
+            ROLE_PREFIX + "21dbd100-6940-42c2-9190-5d6cb909625b",
+            "Managed HSM Crypto User",
+            None,
+        ),
+        (
+            HSM + "/roleassignments/1e243909-064c-6ac3-84e9-1c8bf8d6ad23",
+            "managed_hsm",
+            HSM,
+            "/keys/bootstrap-signer",
+            ROLE_PREFIX + "7c0b3f4e-4e2c-4b7a-9e5d-1a2b3c4d5e6f",
+            "Bootstrap Signer",
+            [
+                "Microsoft.KeyVault/managedHsm/keys/read/action",
+                "Microsoft.KeyVault/managedHsm/keys/sign/action",
+                "Microsoft.KeyVault/managedHsm/keys/verify/action",
+            ],
+        ),
+    ]
+
+
+def test_compliant_hsm_logging_and_consumer(load):
+    inv = load("hsm_compliant")
+    diag = row(inv, "diagnostic_settings", name="hsm-audit")
+    assert diag["target_id"] == HSM
+    assert diag["logs"] == [{"category": "AuditEvent", "category_group": None, "enabled": True, "retention_days": None}]
+    ref = row(inv, "key_references", consumer_name="stsigned")
+    assert ref["id"].endswith("/storageaccounts/stsigned#customer_managed_key[0].managed_hsm_key_id")
+    assert (ref["key_id"], ref["vault_host"], ref["pinned"]) == (
+        HSM + "/keys/envelope-kek",
+        "mhsm-signing.managedhsm.azure.net",
+        True,
+    )
+
+
+def test_misconfigured_hsm(load):
+    inv = load("hsm_misconfigured")
+    hsm = row(inv, "vaults", kind="managed_hsm")
+    assert hsm["id"] == SHARED
+    assert hsm["security_domain_activated"] is None  # not declared: unknown, never False
+    assert (hsm["purge_protection_enabled"], hsm["public_network_access"], hsm["network_default_action"]) == (
+        False,
+        "Enabled",
+        "Allow",
+    )
+    assert hsm["defaults"] == [
+        "network_bypass",
+        "network_default_action",
+        "public_network_access",
+        "purge_protection_enabled",
+        "soft_delete_enabled",
+        "soft_delete_retention_days",
+    ]
+    assert [(r["scope"], r["principal_id"][:4], r["role_name"]) for r in rows(inv, "role_assignments")] == [
+        ("/", "bbbb", "Managed HSM Crypto Officer"),
+        ("/keys", "cccc", "Managed HSM Crypto User"),
+        ("/", "bbbb", "Managed HSM Administrator"),
+    ]
+    ref = row(inv, "key_references", consumer_name="des-hsm")
+    assert ref["key_uri"] == "https://mhsm-shared.managedhsm.azure.net/keys/wide-open"
+    assert (ref["pinned"], ref["key_id"]) == (False, SHARED + "/keys/wide-open")

@@ -1,0 +1,52 @@
+"""Module calls with for_each, tfvars, optional() object defaults and dynamic blocks."""
+
+from __future__ import annotations
+
+from .helpers import rows
+
+PAYMENTS = "/subscriptions/iac/resourcegroups/rg-vaults/providers/microsoft.keyvault/vaults/kv-payments-prod"
+LEGACY = "/subscriptions/iac/resourcegroups/rg-vaults/providers/microsoft.keyvault/vaults/kv-legacy-prod"
+MODULE_FILE = "tests/fixtures/terraform/module_for_each/modules/kv/main.tf"
+
+
+def test_for_each_module_expands_per_key_with_tfvars(load):
+    inv = load("module_for_each")
+    got = [
+        (
+            r["id"],
+            r["sku"],
+            r["purge_protection_enabled"],
+            r["public_network_access"],
+            r["network_default_action"],
+            r["network_bypass"],
+            r["ip_rules"],
+            r["file"],
+            r["line"],
+        )
+        for r in rows(inv, "vaults")
+    ]
+    assert got == [
+        (PAYMENTS, "premium", True, "Disabled", "Deny", "None", [], MODULE_FILE, 44),
+        (LEGACY, "standard", False, "Enabled", "Allow", "AzureServices", ["198.51.100.7/32"], MODULE_FILE, 44),
+    ]
+
+
+def test_keys_inside_module_join_their_vault(load):
+    inv = load("module_for_each")
+    assert [(k["id"], k["kty"], k["key_size"]) for k in rows(inv, "keys")] == [
+        (PAYMENTS + "/keys/data", "RSA-HSM", 4096),
+        (LEGACY + "/keys/data", "RSA-HSM", 4096),
+    ]
+
+
+def test_module_outputs_feed_root_resources(load):
+    inv = load("module_for_each")
+    assert [(d["name"], d["target_id"]) for d in rows(inv, "diagnostic_settings")] == [
+        ("diag-payments", PAYMENTS),
+        ("diag-legacy", LEGACY),
+    ]
+
+
+def test_child_module_is_not_scanned_as_its_own_root(load):
+    inv = load("module_for_each")
+    assert len(inv.tables["vaults"]) == 2  # no third vault with an unknown name from modules/kv alone
