@@ -15,8 +15,8 @@ from pathlib import Path
 from scanner.errors import InputError
 from scanner.jsonio import decode_text
 
-#: A real Terraform file is kilobytes; refuse anything that would make the parser crawl.
-MAX_TF_BYTES = 4 * 1024 * 1024
+#: A real Terraform file is kilobytes; the Lark parser manages ~200 KB/s, so larger is refused.
+MAX_TF_BYTES = 1024 * 1024
 #: Bracket nesting deeper than this is refused before parsing: the evaluator recurses per level.
 MAX_NESTING = 64
 
@@ -95,7 +95,9 @@ def _describe(exc: Exception) -> str:
     if isinstance(exc, UnexpectedToken):
         if exc.token.type == "$END":
             return "invalid HCL: unexpected end of file"
-        value = str(exc.token.value).strip() or repr(str(exc.token.value))
+        value = str(exc.token.value).strip()
+        if not value:
+            return "invalid HCL: unexpected end of line"
         return f"invalid HCL: unexpected {value[:40]!r}"
     if isinstance(exc, UnexpectedCharacters):
         return f"invalid HCL: unexpected character {exc.char!r}"
@@ -125,11 +127,14 @@ def parse_text(text: str, origin: str) -> HclFile:
     except (LarkError, RecursionError, ValueError) as exc:
         raise InputError(origin, _describe(exc)) from None
     result = HclFile(path=origin)
-    body = _child(tree, "body")
-    if body is not None:
-        result.blocks = _blocks_of(body, origin)
-        result.attrs = _attrs_of(body)
-    result.comments = _comments(tree)
+    try:
+        body = _child(tree, "body")
+        if body is not None:
+            result.blocks = _blocks_of(body, origin)
+            result.attrs = _attrs_of(body)
+        result.comments = _comments(tree)
+    except RecursionError:
+        raise InputError(origin, "blocks nested too deeply") from None
     return result
 
 
@@ -208,8 +213,14 @@ def _block(tree: object, origin: str) -> Block:
 def _comments(tree: object) -> list[tuple[int, str]]:
     """Every comment token with its line; suppressions are looked for among these."""
     found: list[tuple[int, str]] = []
-    for token in tree.scan_values(lambda v: getattr(v, "type", None) == "NL_OR_COMMENT"):  # type: ignore[attr-defined]
-        text = str(token).strip()
-        if text.startswith(("#", "//", "/*")):
-            found.append((token.line, text))
-    return found
+    stack = [tree]  # iterative: Lark's own scan_values recurses once per nesting level
+    while stack:
+        node = stack.pop()
+        for kid in node.children:  # type: ignore[attr-defined]
+            if _is_tree(kid):
+                stack.append(kid)
+            elif getattr(kid, "type", None) == "NL_OR_COMMENT":
+                text = str(kid).strip()
+                if text.startswith(("#", "//", "/*")):
+                    found.append((kid.line, text))
+    return sorted(found)
