@@ -83,3 +83,26 @@ def test_standalone_runner_writes_ready_file(tmp_path: Path) -> None:
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(10) == 0
+
+
+SUBPROCESS_SCRIPT = """
+import sys
+from azure.identity import DefaultAzureCredential
+from azure.keyvault.keys import KeyClient
+from azure.mgmt.keyvault import KeyVaultManagementClient
+
+credential = DefaultAzureCredential()
+vaults = KeyVaultManagementClient(credential, sys.argv[2], base_url=sys.argv[1]).vaults.list_by_subscription()
+uri = next(v.properties.vault_uri for v in vaults if v.name == "kv-prod-apps")
+keys = KeyClient(uri, credential, verify_challenge_resource=False).list_properties_of_keys()
+print(",".join(sorted(k.name for k in keys)))
+"""
+
+
+def test_env_alone_lets_a_subprocess_authenticate_and_trust_the_fake(fake: FakeAzure) -> None:
+    """No connection_verify in the child: the CA comes from REQUESTS_CA_BUNDLE, tokens from the fake."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AZURE_", "IDENTITY_", "MSI_"))}
+    result = subprocess.run([sys.executable, "-c", SUBPROCESS_SCRIPT, fake.arm_endpoint, build_estate.SUB_PROD],
+                            env={**env, **fake.env()}, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "app-rsa,des-key"
