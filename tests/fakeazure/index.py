@@ -86,8 +86,8 @@ class EstateIndex:
     # -- ownership and hierarchy --------------------------------------------------------------
 
     def keys_of(self, owner: Owner) -> list[dict[str, Any]]:
-        keys: Mapping[str, list[dict[str, Any]]] = self.estate.get("keys", {})
-        return keys.get(owner.arm_id.lower(), []) if hasattr(keys, "get") else []
+        keys: Mapping[str, list[dict[str, Any]]] = self.estate.get("keys") or {}
+        return keys.get(owner.arm_id.lower(), [])
 
     def subscriptions(self) -> list[dict[str, Any]]:
         return list(self.estate.get("subscriptions", []))
