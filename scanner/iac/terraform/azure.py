@@ -179,6 +179,8 @@ def computed_attribute(
             key_id = key_identity(rtype, values, address)[0]
             return UNKNOWN if key_id.startswith("terraform:") else key_id
         return UNKNOWN
+    if rtype == "azapi_resource" and attr == "id":
+        return azapi_id(values)
     if rtype == HSM_ROLE_DEFINITION and attr == "resource_manager_id" and name:
         return f"/Microsoft.KeyVault/providers/Microsoft.Authorization/roleDefinitions/{name}"
     if rtype == HSM_ROLE_DEFINITION and attr == "role_name" and mode == "data" and name:
@@ -192,3 +194,14 @@ def computed_attribute(
         result = arm_id(rtype, values, address)
         return UNKNOWN if result.startswith("terraform:") else result
     return UNKNOWN
+
+
+def azapi_id(values: dict[str, Any]) -> Any:
+    """ARM id of an azapi resource: its parent id plus its type and name."""
+    type_text, parent, name = values.get("type"), known_str(values.get("parent_id")), known_str(values.get("name"))
+    if not isinstance(type_text, str) or parent is None or name is None:
+        return UNKNOWN
+    namespace, *types = type_text.partition("@")[0].split("/")
+    if len(types) == 1:
+        return f"{parent.rstrip('/')}/providers/{namespace}/{types[0]}/{name}"
+    return f"{parent.rstrip('/')}/{types[-1]}/{name}"

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scanner.iac.common import parse_key_uri, role_name_for, synth_key_id
+from scanner.iac.terraform.azapi import AZAPI_TYPES, declared_from
 from scanner.iac.terraform.azure import (
     HSM,
     HSM_KEY,
@@ -173,15 +174,34 @@ class Mapper:
             "azurerm_monitor_diagnostic_setting": self.diagnostic_setting,
             "azurerm_private_endpoint": self.private_endpoint,
         }
+        azapi: list[Instance] = []
         for inst in self.instances:
             if inst.mode != "managed":
                 continue
             handler = handlers.get(inst.type)
             if handler is not None:
                 handler(inst)
+            elif inst.type in AZAPI_TYPES:
+                azapi.append(inst)
             elif inst.type.startswith("azurerm_"):
                 self.consumer(inst)
+        if azapi:
+            self.azapi(azapi)
         return self.rows
+
+    def azapi(self, instances: list[Instance]) -> None:
+        """azapi resources go through the ARM mapping (imported only when there are some)."""
+        from scanner.iac.arm.mapping import map_declared
+
+        pairs = [(inst, declared_from(inst)) for inst in instances]
+        pairs = [(inst, decl) for inst, decl in pairs if decl is not None]
+        records, _ = map_declared([decl for _, decl in pairs])
+        for table, table_rows in records.items():
+            for table_row in table_rows:
+                table_row["source"] = self.source
+                self.rows.tables.setdefault(table, []).append(table_row)
+        for inst, decl in pairs:
+            self.rows.declared.setdefault(inst.address, []).append(decl.id)
 
     # --- vaults and HSMs -----------------------------------------------------------------
 

@@ -50,3 +50,22 @@ def test_module_outputs_feed_root_resources(load):
 def test_child_module_is_not_scanned_as_its_own_root(load):
     inv = load("module_for_each")
     assert len(inv.tables["vaults"]) == 2  # no third vault with an unknown name from modules/kv alone
+
+
+AZAPI_KV = "/subscriptions/iac/resourcegroups/rg-azapi/providers/microsoft.keyvault/vaults/kv-azapi"
+
+
+def test_azapi_resources_go_through_the_arm_mapping(load):
+    from .helpers import row
+
+    inv = load("azapi")
+    vault = row(inv, "vaults", id=AZAPI_KV)
+    assert (vault["sku"], vault["soft_delete_retention_days"], vault["purge_protection_enabled"]) == ("premium", 30, True)
+    assert (vault["public_network_access"], vault["network_default_action"], vault["network_bypass"]) == (
+        "Disabled",
+        "Deny",
+        "None",
+    )
+    assert (vault["source"], vault["api_version"], vault["line"]) == ("terraform", "2023-07-01", 7)
+    key = row(inv, "keys", name="wrap")
+    assert (key["id"], key["vault_id"], key["kty"], key["key_size"]) == (AZAPI_KV + "/keys/wrap", AZAPI_KV, "RSA-HSM", 3072)

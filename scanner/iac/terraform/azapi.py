@@ -1,0 +1,98 @@
+"""``azapi_resource`` blocks: raw ARM bodies inside Terraform, mapped by the ARM mapping.
+
+An azapi resource is an ARM resource in everything but syntax (``type = "Microsoft.KeyVault/
+vaults@2023-07-01"``, ``parent_id``, ``body = { properties = ... }``), so rather than a third
+property-to-row mapping it is converted into the ARM loader's :class:`Declared` and handed to
+:func:`scanner.iac.arm.mapping.map_declared`. Terraform's UNKNOWN becomes the ARM loader's
+``Unknown`` so "unresolvable is null" holds on both sides.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from scanner.iac.common import UNKNOWN_SCOPE
+from scanner.iac.terraform.module import Instance
+from scanner.iac.terraform.values import UNKNOWN, KeyRef
+
+AZAPI_TYPES = {"azapi_resource"}
+
+
+def _to_arm(value: Any) -> Any:
+    """Terraform values -> ARM loader values (UNKNOWN and KeyRef become ``Unknown``)."""
+    from scanner.iac.arm.values import UNKNOWN as ARM_UNKNOWN
+
+    if value is UNKNOWN or isinstance(value, KeyRef):
+        return ARM_UNKNOWN
+    if isinstance(value, dict):
+        return {k: _to_arm(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_to_arm(v) for v in value]
+    return value
+
+
+def _scope_of(parent_id: str | None) -> tuple[str | None, str | None]:
+    """(subscription, resource group) named by a parent id; the ``iac`` placeholder is None."""
+    if not parent_id:
+        return None, None
+    parts = parent_id.strip("/").split("/")
+    lowered = [p.lower() for p in parts]
+    sub = parts[lowered.index("subscriptions") + 1] if "subscriptions" in lowered[:1] and len(parts) > 1 else None
+    group = parts[lowered.index("resourcegroups") + 1] if "resourcegroups" in lowered and lowered.index("resourcegroups") + 1 < len(parts) else None
+    return (None if sub == UNKNOWN_SCOPE else sub), (None if group == UNKNOWN_SCOPE else group)
+
+
+def declared_from(inst: Instance) -> Any:
+    """The ARM :class:`Declared` for one azapi resource, or None when its type is unknown."""
+    from scanner.iac.arm.functions import DeploymentScope
+    from scanner.iac.arm.resources import Declared
+
+    v = inst.values
+    type_text = v.get("type")
+    if not isinstance(type_text, str) or "/" not in type_text:
+        return None
+    rtype, _, api_version = type_text.partition("@")
+    body = v.get("body")
+    if isinstance(body, str):
+        try:
+            body = json.loads(body)
+        except ValueError:
+            body = UNKNOWN
+    if body is None:
+        body = {}
+    if not isinstance(body, dict):
+        body = {"properties": UNKNOWN}
+    body = dict(body)
+    for attr in ("location", "tags", "identity"):
+        if attr in v and attr not in body:
+            body[attr] = v[attr]
+    parent_id = v.get("parent_id") if isinstance(v.get("parent_id"), str) else None
+    subscription, group = _scope_of(parent_id)
+    segments = len(rtype.split("/")) - 1
+    name = v.get("name", UNKNOWN)
+    names: list[Any] = [name]
+    scope = None
+    lowered_parent = (parent_id or "").lower()
+    if segments > 1 and parent_id:
+        parent_names = parent_id.rstrip("/").split("/")[-2 * (segments - 1) :: 2][: segments - 1]
+        parent_names = [parent_id.rstrip("/").split("/")[-1]] if segments == 2 else parent_names
+        names = [*parent_names, name]
+    elif segments == 1 and "/providers/" in lowered_parent and rtype.lower().split("/")[0] in (
+        "microsoft.insights",
+        "microsoft.authorization",
+    ):
+        scope = parent_id
+    elif segments > 1 and not parent_id:
+        names = [UNKNOWN] * (segments - 1) + [name]
+    return Declared(
+        type=rtype,
+        names=_to_arm(names),
+        body=_to_arm(body),
+        deployment=DeploymentScope(subscription_id=subscription, resource_group=group),
+        source="terraform",
+        file=inst.file or "",
+        line=inst.line,
+        api_version=api_version or None,
+        scope=scope,
+    )
