@@ -66,13 +66,17 @@ def _line_col(text: str, offset: int) -> tuple[int, int]:
     return line, col
 
 
-def load_json_text(text: str, origin: str) -> Any:
-    """Parse JSON text with depth protection and a positioned one-line error."""
-    if "[" * (MAX_DEPTH + 1) in text or "{" * (MAX_DEPTH + 1) in text or text.count("[") + text.count("{") > MAX_DEPTH:
-        offset = _depth_exceeds(text, MAX_DEPTH)
+def load_json_text(text: str, origin: str, max_depth: int | None = MAX_DEPTH) -> Any:
+    """Parse JSON text with a positioned one-line error.
+
+    ``max_depth`` bounds nesting for inputs that recursive walkers will descend (IaC); formats
+    with a fixed shallow structure (snapshots) pass None and rely on the C decoder's own
+    recursion guard, since the bracket scan costs seconds on a file of hundreds of megabytes."""
+    if max_depth is not None and text.count("[") + text.count("{") > max_depth:
+        offset = _depth_exceeds(text, max_depth)
         if offset is not None:
             line, col = _line_col(text, offset)
-            raise InputError(origin, f"nesting deeper than {MAX_DEPTH} levels", line, col)
+            raise InputError(origin, f"nesting deeper than {max_depth} levels", line, col)
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
@@ -81,7 +85,7 @@ def load_json_text(text: str, origin: str) -> Any:
         raise InputError(origin, "nesting too deep to parse") from None
 
 
-def load_json_bytes(data: bytes, origin: str) -> Any:
-    if len(data) > MAX_BYTES:
-        raise InputError(origin, f"file is {len(data)} bytes, larger than the {MAX_BYTES}-byte limit")
-    return load_json_text(decode_text(data, origin), origin)
+def load_json_bytes(data: bytes, origin: str, max_bytes: int = MAX_BYTES, max_depth: int | None = MAX_DEPTH) -> Any:
+    if len(data) > max_bytes:
+        raise InputError(origin, f"file is {len(data)} bytes, larger than the {max_bytes}-byte limit")
+    return load_json_text(decode_text(data, origin), origin, max_depth)

@@ -14,6 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from scanner.errors import InputError
@@ -28,44 +29,44 @@ from scanner.inventory import (
     Inventory,
     SourceInfo,
     columns_of,
+    conform,
 )
 from scanner.jsonio import digest_bytes, load_json_bytes
 
 FORMAT = "kvaudit-snapshot"
 VERSION = 1
+#: Snapshots below this many rows are indented so that they read and diff well.
+SMALL_ROWS = 20_000
+#: Snapshots may be far larger than IaC files (a million key versions is ~400 MB).
+MAX_SNAPSHOT_BYTES = 4 * 1024 * 1024 * 1024
 
 
-def _json_value(value: Any, kind: str) -> Any:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, float) and math.isnan(value):
-        return None
+def _column_values(series: pd.Series, kind: str) -> list[Any]:
+    """One column as JSON values, vectorised: a million-row table must not go row by row."""
     if kind == TIME:
-        return pd.Timestamp(value).isoformat()
-    if kind == INT:
-        return int(value)
-    if kind == BOOL:
-        return bool(value)
-    if kind == STRING:
-        return str(value)
-    return value
+        naive = series.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
+        text = np.datetime_as_string(naive, unit="s")
+        out = np.char.add(text.astype(str), "Z").astype(object)
+        out[pd.isna(series).to_numpy()] = None
+        return out.tolist()
+    if kind in (STRING, BOOL, INT):
+        return series.astype(object).where(series.notna(), None).tolist()
+    return [None if (v is None or (isinstance(v, float) and math.isnan(v))) else v for v in series.tolist()]
 
 
 def to_document(inventory: Inventory, created: datetime | None = None) -> dict[str, Any]:
-    """The JSON document for an inventory (pure; :func:`save` writes it)."""
-    tables: dict[str, list[dict[str, Any]]] = {}
+    """The JSON document for an inventory (pure; :func:`save` writes it).
+
+    Tables are stored column by column (``{"rows": n, "columns": {name: [values]}}``): compact
+    and fast for estates with a million key versions; all-null columns are left out."""
+    tables: dict[str, dict[str, Any]] = {}
     for name in TABLES:
-        spec = columns_of(name)
         df = inventory.tables[name]
-        rows = []
-        for record in df.to_dict(orient="records"):
-            row = {}
-            for col, kind in spec.items():
-                value = _json_value(record.get(col), kind)
-                if value is not None:
-                    row[col] = value
-            rows.append(row)
-        tables[name] = rows
+        columns: dict[str, list[Any]] = {}
+        for col, kind in columns_of(name).items():
+            if col in df.columns and df[col].notna().any():
+                columns[col] = _column_values(df[col], kind)
+        tables[name] = {"rows": int(len(df)), "columns": columns}
     return {
         "format": FORMAT,
         "version": VERSION,
@@ -80,7 +81,9 @@ def to_document(inventory: Inventory, created: datetime | None = None) -> dict[s
 def save(inventory: Inventory, path: Path, created: datetime | None = None) -> None:
     """Write a snapshot with stable key order so that diffs between snapshots stay readable."""
     doc = to_document(inventory, created)
-    path.write_text(json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+    small = sum(t["rows"] for t in doc["tables"].values()) < SMALL_ROWS
+    text = json.dumps(doc, indent=1 if small else None, sort_keys=True, ensure_ascii=False)
+    path.write_text(text + "\n", encoding="utf-8")
 
 
 def schema() -> dict[str, Any]:
@@ -94,10 +97,18 @@ def schema() -> dict[str, Any]:
     }
     table_schemas = {}
     for name in TABLES:
-        props = {col: type_of[kind] for col, kind in columns_of(name).items()}
+        props = {
+            col: {"type": "array", "items": {"anyOf": [type_of[kind], {"type": "null"}]}}
+            for col, kind in columns_of(name).items()
+        }
         table_schemas[name] = {
-            "type": "array",
-            "items": {"type": "object", "properties": props, "additionalProperties": False},
+            "type": "object",
+            "required": ["rows", "columns"],
+            "properties": {
+                "rows": {"type": "integer", "minimum": 0},
+                "columns": {"type": "object", "properties": props, "additionalProperties": False},
+            },
+            "additionalProperties": False,
         }
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -157,6 +168,53 @@ def is_snapshot(doc: Any) -> bool:
     return isinstance(doc, dict) and doc.get("format") == FORMAT
 
 
+def _skeleton_schema() -> dict[str, Any]:
+    """The schema with column items left unchecked: values are checked per column, vectorised,
+    because jsonschema walking a million-element array per column would dominate load time."""
+    full = schema()
+    for table in full["properties"]["tables"]["properties"].values():
+        for column in table["properties"]["columns"]["properties"].values():
+            column.pop("items", None)
+    return full
+
+
+_PYTHON_TYPES: dict[str, tuple[type, ...]] = {
+    STRING: (str,),
+    BOOL: (bool,),
+    INT: (int,),
+    TIME: (str,),
+    OBJ: (list, dict, str, int, float, bool),
+}
+
+
+def _check_column(origin: str, table: str, col: str, kind: str, values: list[Any], rows: int) -> None:
+    if len(values) != rows:
+        raise InputError(
+            origin, f"invalid snapshot at tables/{table}/columns/{col}: {len(values)} values for {rows} rows"
+        )
+    allowed = _PYTHON_TYPES[kind]
+    seen = set(map(type, values))  # C speed; the slow loop below only runs to locate an error
+    if seen <= {*allowed, type(None)} and not (kind == INT and bool in seen):
+        return
+    for index, value in enumerate(values):
+        if value is None:
+            continue
+        if not isinstance(value, allowed) or (kind == INT and isinstance(value, bool)):
+            raise InputError(
+                origin,
+                f"invalid snapshot at tables/{table}/columns/{col}/{index}: {type(value).__name__} is not a {kind} value",
+            )
+
+
+def _column_series(origin: str, table: str, col: str, kind: str, values: list[Any]) -> pd.Series:
+    if kind != TIME:
+        return pd.Series(values, dtype="object")
+    try:  # ISO 8601 parsing is several times faster than pandas' "mixed" inference
+        return pd.to_datetime(pd.Series(values, dtype="object"), utc=True, format="ISO8601")
+    except (ValueError, TypeError) as exc:
+        raise InputError(origin, f"invalid snapshot at tables/{table}/columns/{col}: {exc}") from None
+
+
 def from_document(doc: Any, origin: str) -> Inventory:
     """Validate a parsed snapshot document and build the inventory it describes."""
     import jsonschema
@@ -165,22 +223,35 @@ def from_document(doc: Any, origin: str) -> Inventory:
         raise InputError(origin, 'not a kvaudit snapshot (missing "format": "kvaudit-snapshot")')
     if doc.get("version") != VERSION:
         raise InputError(origin, f"unsupported snapshot version {doc.get('version')!r} (expected {VERSION})")
-    validator = jsonschema.Draft202012Validator(schema())
+    validator = jsonschema.Draft202012Validator(_skeleton_schema())
     error = jsonschema.exceptions.best_match(validator.iter_errors(doc))
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "(root)"
         raise InputError(origin, f"invalid snapshot at {where}: {error.message[:200]}")
+    tables: dict[str, pd.DataFrame] = {}
+    for name in TABLES:
+        spec = columns_of(name)
+        stored = doc["tables"].get(name, {"rows": 0, "columns": {}})
+        rows = stored["rows"]
+        for col, values in stored["columns"].items():
+            _check_column(origin, name, col, spec[col], values, rows)
+        raw = pd.DataFrame(
+            {col: _column_series(origin, name, col, spec[col], values) for col, values in stored["columns"].items()},
+            index=range(rows),
+        )
+        try:
+            tables[name] = conform(name, raw)
+        except (ValueError, TypeError) as exc:
+            raise InputError(origin, f"invalid snapshot at tables/{name}: {exc}") from None
     sources = [SourceInfo(**s) for s in doc.get("sources", [])]
     suppressions = [InlineSuppression(**s) for s in doc.get("suppressions", [])]
-    return Inventory.from_records(
-        doc["tables"], sources=sources, scope=doc.get("scope") or {}, suppressions=suppressions
-    )
+    return Inventory(tables=tables, sources=sources, scope=doc.get("scope") or {}, suppressions=suppressions)
 
 
 def load(path: Path) -> Inventory:
     """Read a snapshot file; any problem becomes a one-line :class:`InputError`."""
     data = _read(path)
-    doc = load_json_bytes(data, str(path))
+    doc = load_json_bytes(data, str(path), MAX_SNAPSHOT_BYTES, max_depth=None)
     inventory = from_document(doc, str(path))
     inventory.sources = [SourceInfo("snapshot", str(path), digest_bytes(data))] + [
         s for s in inventory.sources if s.kind != "snapshot"

@@ -45,6 +45,13 @@ def test_packaged_schema_matches_generated_schema() -> None:
     assert snapshot.packaged_schema() == snapshot.schema()
 
 
+def test_demo_snapshot_validates_against_the_full_published_schema() -> None:
+    import jsonschema
+
+    doc = json.loads(demo_estate_path().read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator(snapshot.packaged_schema()).validate(doc)
+
+
 def test_embedded_demo_estate_matches_its_builder() -> None:
     shipped = json.loads(demo_estate_path().read_text(encoding="utf-8"))
     assert shipped == json.loads(json.dumps(document()))
@@ -54,15 +61,23 @@ def test_embedded_demo_estate_matches_its_builder() -> None:
     ("content", "problem"),
     [
         (
-            b'{"format": "kvaudit-snapshot", "version": 1, "tables": {"vaults": [{"id": 5}]}}',
-            "invalid snapshot at tables/vaults/0/id",
+            b'{"format": "kvaudit-snapshot", "version": 1, "tables": {"vaults": {"rows": 1, "columns": {"id": [5]}}}}',
+            "invalid snapshot at tables/vaults/columns/id/0: int is not a string value",
+        ),
+        (
+            b'{"format": "kvaudit-snapshot", "version": 1, "tables": {"vaults": {"rows": 2, "columns": {"id": ["a"]}}}}',
+            "invalid snapshot at tables/vaults/columns/id: 1 values for 2 rows",
+        ),
+        (
+            b'{"format": "kvaudit-snapshot", "version": 1, "tables": {"vaults": {"rows": 1, "columns": {"nope": [1]}}}}',
+            "invalid snapshot at tables/vaults/columns",
         ),
         (b'{"format": "kvaudit-snapshot", "version": 9, "tables": {}}', "unsupported snapshot version 9"),
         (b'{"format": "kvaudit-snapshot", "version": 1, "tables": {"nope": []}}', "invalid snapshot"),
         (b'{"format": "kvaudit-snapshot", "version": 1, "tables": {', "invalid JSON"),
         (b"\xff\xfe\x00", "invalid UTF-16"),
         (b'{"a": "\xe9t\xe9"}', "not valid UTF-8"),
-        (b"[" * 5000 + b"]" * 5000, "nesting deeper than 200 levels"),
+        (b"[" * 5000 + b"]" * 5000, "nesting too deep to parse"),
         (b'{"just": "json"}', "not a kvaudit snapshot"),
     ],
 )
