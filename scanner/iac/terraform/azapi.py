@@ -39,7 +39,11 @@ def _scope_of(parent_id: str | None) -> tuple[str | None, str | None]:
     parts = parent_id.strip("/").split("/")
     lowered = [p.lower() for p in parts]
     sub = parts[lowered.index("subscriptions") + 1] if "subscriptions" in lowered[:1] and len(parts) > 1 else None
-    group = parts[lowered.index("resourcegroups") + 1] if "resourcegroups" in lowered and lowered.index("resourcegroups") + 1 < len(parts) else None
+    group = (
+        parts[lowered.index("resourcegroups") + 1]
+        if "resourcegroups" in lowered and lowered.index("resourcegroups") + 1 < len(parts)
+        else None
+    )
     return (None if sub == UNKNOWN_SCOPE else sub), (None if group == UNKNOWN_SCOPE else group)
 
 
@@ -78,9 +82,14 @@ def declared_from(inst: Instance) -> Any:
         parent_names = parent_id.rstrip("/").split("/")[-2 * (segments - 1) :: 2][: segments - 1]
         parent_names = [parent_id.rstrip("/").split("/")[-1]] if segments == 2 else parent_names
         names = [*parent_names, name]
-    elif segments == 1 and "/providers/" in lowered_parent and rtype.lower().split("/")[0] in (
-        "microsoft.insights",
-        "microsoft.authorization",
+    elif (
+        segments == 1
+        and "/providers/" in lowered_parent
+        and rtype.lower().split("/")[0]
+        in (
+            "microsoft.insights",
+            "microsoft.authorization",
+        )
     ):
         scope = parent_id
     elif segments > 1 and not parent_id:

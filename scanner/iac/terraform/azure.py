@@ -155,7 +155,9 @@ def _key_ref(rtype: str, values: dict[str, Any], address: str, pinned: bool, env
     key_id, vault_id, vault_name, uri = key_identity(rtype, values, address, environment)
     host = uri.split("/")[2] if uri else None
     known_key = key_id if not key_id.startswith("terraform:") else None
-    return KeyRef(key_id=known_key, vault_id=vault_id, vault_host=host, key_name=known_str(values.get("name")), pinned=pinned)
+    return KeyRef(
+        key_id=known_key, vault_id=vault_id, vault_host=host, key_name=known_str(values.get("name")), pinned=pinned
+    )
 
 
 def computed_attribute(

@@ -89,7 +89,10 @@ def _format(fmt: str, *args: Any) -> str:
         elif verb == "v":
             out.append(to_str(arg) if not isinstance(arg, list | dict) else json.dumps(arg))
         elif verb in "fg":
-            out.append(("%" + match.group(1) + match.group(2) + (f".{match.group(3)}" if match.group(3) else "") + verb) % float(_to_number(arg)))
+            out.append(
+                ("%" + match.group(1) + match.group(2) + (f".{match.group(3)}" if match.group(3) else "") + verb)
+                % float(_to_number(arg))
+            )
         else:
             raise EvalError(f"unsupported format verb %{verb}")
     return "".join(out)

@@ -123,7 +123,9 @@ def parse_text(text: str, origin: str) -> HclFile:
     except UnexpectedInput as exc:
         line = getattr(exc, "line", None)
         column = getattr(exc, "column", None)
-        raise InputError(origin, _describe(exc), line if line and line > 0 else None, column if column and column > 0 else None) from None
+        raise InputError(
+            origin, _describe(exc), line if line and line > 0 else None, column if column and column > 0 else None
+        ) from None
     except (LarkError, RecursionError, ValueError) as exc:
         raise InputError(origin, _describe(exc)) from None
     result = HclFile(path=origin)
@@ -168,7 +170,11 @@ def label_text(node: object) -> str:
     """A block type or label: an identifier, keyword or quoted string."""
     if _is_tree(node):
         if node.data == "string":
-            return "".join(str(part.children[0]) for part in node.children if _is_tree(part) and part.children and not _is_tree(part.children[0]))
+            return "".join(
+                str(part.children[0])
+                for part in node.children
+                if _is_tree(part) and part.children and not _is_tree(part.children[0])
+            )
         return "".join(label_text(kid) for kid in node.children)
     return str(node)
 

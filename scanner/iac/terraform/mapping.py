@@ -285,7 +285,12 @@ class Mapper:
         d.set("exportable", None, False)
         rotation = _block(v, "rotation_policy")
         if rotation is UNKNOWN:
-            for column in ("rotation_policy_present", "rotation_actions", "rotation_time_after_create", "rotation_expiry_time"):
+            for column in (
+                "rotation_policy_present",
+                "rotation_actions",
+                "rotation_time_after_create",
+                "rotation_expiry_time",
+            ):
                 d.row[column] = None
         elif rotation is None:
             d.row.update(rotation_policy_present=False, rotation_actions=[])
@@ -301,7 +306,9 @@ class Mapper:
             d.row.update(
                 rotation_policy_present=True,
                 rotation_actions=actions,
-                rotation_time_after_create=_str(automatic.get("time_after_creation")) if isinstance(automatic, dict) else None,
+                rotation_time_after_create=_str(automatic.get("time_after_creation"))
+                if isinstance(automatic, dict)
+                else None,
                 rotation_expiry_time=_str(rotation.get("expire_after")),
             )
         self.rows.add("keys", inst, d.done(), self.source)
@@ -373,7 +380,11 @@ class Mapper:
             vault_name, _kind = split_vault_id(scope)
             if vault_name:
                 marker = scope.split("/providers/microsoft.keyvault/")[1].split("/")
-                vault_id = scope.split("/providers/microsoft.keyvault/")[0] + "/providers/microsoft.keyvault/" + "/".join(marker[:2])
+                vault_id = (
+                    scope.split("/providers/microsoft.keyvault/")[0]
+                    + "/providers/microsoft.keyvault/"
+                    + "/".join(marker[:2])
+                )
         row = {
             "id": f"{scope or 'terraform:' + inst.address}/providers/microsoft.authorization/roleassignments/{name}".lower(),
             "plane": "azure",
@@ -478,7 +489,9 @@ class Mapper:
             "consumer_type": arm_type,
             "consumer_name": consumer_name,
             "purpose": purpose,
-            "key_uri": f"https://{host}/keys/{name}" + (f"/{version}" if isinstance(version, str) and version else "") if host else None,
+            "key_uri": f"https://{host}/keys/{name}" + (f"/{version}" if isinstance(version, str) and version else "")
+            if host
+            else None,
             "vault_host": host,
             "vault_id": vault_id,
             "key_id": synth_key_id(vault_id, name) if vault_id and name else None,

@@ -175,7 +175,9 @@ def local_source(caller: Path, block: Block, evaluator: Evaluator) -> Path | Non
 class ModuleInstance:
     """One call of a module (or the root module) with its input values."""
 
-    def __init__(self, loader: Loader, source: ModuleSource, prefix: str, inputs: dict[str, Any], stack: tuple[Path, ...]):
+    def __init__(
+        self, loader: Loader, source: ModuleSource, prefix: str, inputs: dict[str, Any], stack: tuple[Path, ...]
+    ):
         self.loader = loader
         self.source = source
         self.prefix = prefix
@@ -476,5 +478,3 @@ def _bare_name(expr: Any) -> str | None:
     if hasattr(node, "data") and node.data == "identifier":
         return str(node.children[0])
     return None
-
-

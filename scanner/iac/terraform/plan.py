@@ -86,9 +86,7 @@ class PlanReader:
         self.environment = self._environment()
         changes = doc.get("resource_changes") or []
         self.unknown = {
-            c.get("address"): (c.get("change") or {}).get("after_unknown")
-            for c in changes
-            if isinstance(c, dict)
+            c.get("address"): (c.get("change") or {}).get("after_unknown") for c in changes if isinstance(c, dict)
         }
         self.instances: list[Instance] = []
 

@@ -1,8 +1,9 @@
 """Inline ``# kvaudit:ignore RULE reason`` comments attached to the rows a block declares.
 
 A comment counts when it sits inside the resource block or in the run of comment lines
-directly above it. It suppresses the rule for every row the block declared (a vault and its
-inline access policies), because the author wrote it next to all of them.
+directly above it. It suppresses the rule for the block's own row (the vault, the key ...),
+as the ARM and Bicep loaders do; rows a block declares in passing (inline access policies)
+are not targeted, so a suppression never "matches no finding" just by being spread wide.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ def suppressions_for(
             if parsed is None:
                 continue
             rule_id, reason = parsed
-            for row_id in ids:
-                found.append(InlineSuppression(rule_id=rule_id, resource_id=row_id, reason=reason, file=inst.file, line=line))
+            found.append(
+                InlineSuppression(rule_id=rule_id, resource_id=ids[0], reason=reason, file=inst.file, line=line)
+            )
     return found

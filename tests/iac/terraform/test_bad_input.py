@@ -32,13 +32,16 @@ def test_invalid_hcl_reports_line_and_column_and_other_modules_load():
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
-        (b"resource \"azurerm_key_vault\" \"x\" {\n  name = \"\xff\xfe\"\n}\n", "bad.tf: not valid UTF-8 (byte 0xff at offset 45)"),
-        (b"a = 1\nb = \"x\x00y\"\n", "bad.tf:2:7: NUL byte in HCL file"),
+        (
+            b'resource "azurerm_key_vault" "x" {\n  name = "\xff\xfe"\n}\n',
+            "bad.tf: not valid UTF-8 (byte 0xff at offset 45)",
+        ),
+        (b'a = 1\nb = "x\x00y"\n', "bad.tf:2:7: NUL byte in HCL file"),
         (("locals {\n  x = " + "[" * 70 + "]" * 70 + "\n}\n").encode(), "bad.tf:2:70: nesting deeper than 64 levels"),
         (b"locals {\n  x = <<EOT\nnever closed\n}\n", "bad.tf:2:"),
-        (b"/* unterminated comment\nresource \"a\" \"b\" {}\n", "bad.tf:1:1: invalid HCL"),
-        (b"resource \"azurerm_key_vault\" \"x\" {\n", "bad.tf:2:1: invalid HCL: unexpected end of file"),
-        (b"x = \"${\"\n", "bad.tf:1:"),
+        (b'/* unterminated comment\nresource "a" "b" {}\n', "bad.tf:1:1: invalid HCL"),
+        (b'resource "azurerm_key_vault" "x" {\n', "bad.tf:2:1: invalid HCL: unexpected end of file"),
+        (b'x = "${"\n', "bad.tf:1:"),
     ],
 )
 def test_broken_file_is_one_line_error_and_sibling_file_still_scanned(tmp_path, content, expected):
@@ -76,7 +79,10 @@ def test_pathological_expressions_do_not_hang_or_crash(tmp_path):
 
 def test_odd_unicode_bom_and_crlf_are_preserved(tmp_path):
     name = "kv-\u202etxt.exe\u200b-\U0001f511"
-    content = "\ufeff" + f'resource "azurerm_key_vault" "u" {{\r\n  name = "{name}"\r\n  tags = {{ "\u00e9t\u00e9" = "\u6f22\u5b57" }}\r\n}}\r\n'
+    content = (
+        "\ufeff"
+        + f'resource "azurerm_key_vault" "u" {{\r\n  name = "{name}"\r\n  tags = {{ "\u00e9t\u00e9" = "\u6f22\u5b57" }}\r\n}}\r\n'
+    )
     inv, errors = _scan(tmp_path, {"main.tf": content.encode("utf-8")})
     assert errors == []
     vault = rows(inv, "vaults")[0]

@@ -15,7 +15,11 @@ def test_compliant_hsm_row(load):
     assert hsm["id"] == HSM
     assert hsm["uri"] == "https://mhsm-signing.managedhsm.azure.net/"
     assert (hsm["sku"], hsm["purge_protection_enabled"], hsm["soft_delete_retention_days"]) == ("Standard_B1", True, 90)
-    assert (hsm["public_network_access"], hsm["network_default_action"], hsm["network_bypass"]) == ("Disabled", "Deny", "None")
+    assert (hsm["public_network_access"], hsm["network_default_action"], hsm["network_bypass"]) == (
+        "Disabled",
+        "Deny",
+        "None",
+    )
     assert hsm["security_domain_activated"] is True
     assert hsm["rbac_authorization_enabled"] is None
     assert (hsm["ip_rules"], hsm["virtual_network_rules"]) == (None, None)

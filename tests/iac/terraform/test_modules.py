@@ -60,7 +60,11 @@ def test_azapi_resources_go_through_the_arm_mapping(load):
 
     inv = load("azapi")
     vault = row(inv, "vaults", id=AZAPI_KV)
-    assert (vault["sku"], vault["soft_delete_retention_days"], vault["purge_protection_enabled"]) == ("premium", 30, True)
+    assert (vault["sku"], vault["soft_delete_retention_days"], vault["purge_protection_enabled"]) == (
+        "premium",
+        30,
+        True,
+    )
     assert (vault["public_network_access"], vault["network_default_action"], vault["network_bypass"]) == (
         "Disabled",
         "Deny",
@@ -68,4 +72,9 @@ def test_azapi_resources_go_through_the_arm_mapping(load):
     )
     assert (vault["source"], vault["api_version"], vault["line"]) == ("terraform", "2023-07-01", 7)
     key = row(inv, "keys", name="wrap")
-    assert (key["id"], key["vault_id"], key["kty"], key["key_size"]) == (AZAPI_KV + "/keys/wrap", AZAPI_KV, "RSA-HSM", 3072)
+    assert (key["id"], key["vault_id"], key["kty"], key["key_size"]) == (
+        AZAPI_KV + "/keys/wrap",
+        AZAPI_KV,
+        "RSA-HSM",
+        3072,
+    )

@@ -164,15 +164,36 @@ def test_misconfigured_consumers(load):
     assert (aks["vault_id"], aks["purpose"]) == (LEGACY, "encrypt")
 
 
-def test_inline_suppression_applies_to_every_row_of_the_block(load):
+def test_inline_suppression_targets_the_block_row(load):
     inv = load("vault_misconfigured")
     assert [(s.rule_id, s.resource_id, s.reason, s.file, s.line) for s in inv.suppressions] == [
         ("KV-NET-001", LEGACY, "legacy vault, network lockdown tracked in JIRA-42", FILE_BAD, 11),
-        (
-            "KV-NET-001",
-            LEGACY + "/accesspolicies/22222222-2222-2222-2222-222222222222",
-            "legacy vault, network lockdown tracked in JIRA-42",
-            FILE_BAD,
-            11,
-        ),
+    ]
+
+
+def test_suppression_inside_block_and_without_reason(tmp_path):
+    from scanner.iac.terraform import load_terraform
+
+    (tmp_path / "main.tf").write_text(
+        'resource "azurerm_key_vault" "a" {\n'
+        '  name = "kv-a" # kvaudit:ignore KV-REC-002 -- dev vault, recreated nightly\n'
+        "}\n"
+        "// kvaudit:ignore KV-NET-001\n"
+        "/* kvaudit:ignore KV-LOG-001 logs go to the central hub */\n"
+        'resource "azurerm_key_vault" "b" {\n'
+        '  name = "kv-b"\n'
+        "}\n"
+        "# kvaudit:ignore KV-NET-002 detached comment\n"
+        "\n"
+        'resource "azurerm_key_vault" "c" {\n'
+        '  name = "kv-c"\n'
+        "}\n"
+    )
+    inv, errors = load_terraform([tmp_path], tmp_path)
+    assert errors == []
+    base = "/subscriptions/iac/resourcegroups/iac/providers/microsoft.keyvault/vaults/"
+    assert [(s.rule_id, s.resource_id, s.reason, s.file, s.line) for s in inv.suppressions] == [
+        ("KV-REC-002", base + "kv-a", "dev vault, recreated nightly", "main.tf", 2),
+        ("KV-NET-001", base + "kv-b", None, "main.tf", 4),
+        ("KV-LOG-001", base + "kv-b", "logs go to the central hub", "main.tf", 5),
     ]
