@@ -14,7 +14,7 @@ from typing import Any
 
 from scanner.iac.common import UNKNOWN_SCOPE
 from scanner.iac.terraform.module import Instance
-from scanner.iac.terraform.values import UNKNOWN, KeyRef
+from scanner.iac.terraform.values import UNKNOWN, EncodedJson, KeyRef
 
 AZAPI_TYPES = {"azapi_resource"}
 
@@ -23,7 +23,7 @@ def _to_arm(value: Any) -> Any:
     """Terraform values -> ARM loader values (UNKNOWN and KeyRef become ``Unknown``)."""
     from scanner.iac.arm.values import UNKNOWN as ARM_UNKNOWN
 
-    if value is UNKNOWN or isinstance(value, KeyRef):
+    if value is UNKNOWN or isinstance(value, KeyRef | EncodedJson):
         return ARM_UNKNOWN
     if isinstance(value, dict):
         return {k: _to_arm(v) for k, v in value.items()}
@@ -58,6 +58,8 @@ def declared_from(inst: Instance) -> Any:
         return None
     rtype, _, api_version = type_text.partition("@")
     body = v.get("body")
+    if isinstance(body, EncodedJson):
+        body = body.value
     if isinstance(body, str):
         try:
             body = json.loads(body)

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from hcl2.utils import process_escape_sequences
 
 from scanner.iac.terraform.functions import EvalError, call, to_str
-from scanner.iac.terraform.values import UNKNOWN, KeyRef
+from scanner.iac.terraform.values import UNKNOWN, EncodedJson, KeyRef, contains_unknown
 
 #: An operation applied after the root of a traversal: ("attr", name), ("index", tree),
 #: ("splat", [ops]).
@@ -143,7 +143,7 @@ class Evaluator:
                     parts.append(str(piece)[1:])
         if len(parts) == 1 and len(_trees(node)) == 1 and _is_tree(_trees(node)[0].children[0]):
             return parts[0]  # "${x}" keeps the type of x
-        if any(p is UNKNOWN or isinstance(p, KeyRef) for p in parts):
+        if any(p is UNKNOWN or isinstance(p, KeyRef | EncodedJson) for p in parts):
             return UNKNOWN
         if any(p is None for p in parts):
             raise EvalError("null in string template")
@@ -262,6 +262,8 @@ class Evaluator:
             if not isinstance(args[-1], list):
                 raise EvalError("... needs a list")
             args = args[:-1] + list(args[-1])
+        if name == "jsonencode" and len(args) == 1 and contains_unknown(args[0]):
+            return EncodedJson(args[0])
         return call(name, args)
 
     # try() must catch errors while evaluating its arguments, so it is handled before them.

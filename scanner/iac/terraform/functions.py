@@ -80,10 +80,11 @@ def _format(fmt: str, *args: Any) -> str:
             raise EvalError("not enough arguments for format")
         arg = args[arg_index]
         arg_index += 1
+        spec = "%" + match.group(1) + match.group(2)
         if verb == "s":
-            out.append(to_str(arg))
+            out.append((spec.replace("0", "") + "s") % to_str(arg))
         elif verb == "d":
-            out.append(str(int(_to_number(arg))))
+            out.append((spec + "d") % int(_to_number(arg)))
         elif verb == "q":
             out.append(json.dumps(to_str(arg)))
         elif verb == "v":

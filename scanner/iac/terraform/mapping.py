@@ -32,7 +32,7 @@ from scanner.iac.terraform.azure import (
     vault_kind,
 )
 from scanner.iac.terraform.module import Instance
-from scanner.iac.terraform.values import UNKNOWN, KeyRef, contains_unknown
+from scanner.iac.terraform.values import UNKNOWN, EncodedJson, KeyRef, contains_unknown
 from scanner.inventory import normalise_id
 
 _MISSING = object()
@@ -72,7 +72,7 @@ class Rows:
 
 def known(value: Any) -> Any:
     """The value for a column: UNKNOWN and KeyRef become null; lists with unknowns too."""
-    if value is UNKNOWN or isinstance(value, KeyRef) or contains_unknown(value):
+    if value is UNKNOWN or isinstance(value, KeyRef | EncodedJson) or contains_unknown(value):
         return None
     return value
 

@@ -50,6 +50,17 @@ class KeyRef:
     version: str | None = None
 
 
+@dataclass(frozen=True)
+class EncodedJson:
+    """``jsonencode(x)`` where ``x`` holds unknowns: no text yet, but the structure is known.
+
+    azapi 1.x bodies are written this way, and a single unknown ``tenantId`` must not hide
+    every other property of the vault.
+    """
+
+    value: Any
+
+
 def is_unknown(value: Any) -> bool:
     return value is UNKNOWN
 

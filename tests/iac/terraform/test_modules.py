@@ -78,3 +78,13 @@ def test_azapi_resources_go_through_the_arm_mapping(load):
         "RSA-HSM",
         3072,
     )
+
+
+def test_azapi_v1_jsonencode_body_with_unknowns_keeps_known_properties(load):
+    from .helpers import row
+
+    inv = load("azapi")
+    vault = row(inv, "vaults", name="kv-azapi-v1")
+    assert (vault["tenant_id"], vault["sku"], vault["rbac_authorization_enabled"]) == (None, "standard", False)
+    assert (vault["purge_protection_enabled"], vault["public_network_access"]) == (False, "Enabled")
+    assert "purge_protection_enabled" in vault["defaults"]
