@@ -17,6 +17,7 @@ from scanner.iac.terraform.module import Instance
 from scanner.iac.terraform.values import UNKNOWN, EncodedJson, KeyRef
 
 AZAPI_TYPES = {"azapi_resource"}
+_EXTENSION_NAMESPACES = ("microsoft.insights/", "microsoft.authorization/")
 
 
 def _to_arm(value: Any) -> Any:
@@ -79,23 +80,13 @@ def declared_from(inst: Instance) -> Any:
     name = v.get("name", UNKNOWN)
     names: list[Any] = [name]
     scope = None
-    lowered_parent = (parent_id or "").lower()
-    if segments > 1 and parent_id:
-        parent_names = parent_id.rstrip("/").split("/")[-2 * (segments - 1) :: 2][: segments - 1]
-        parent_names = [parent_id.rstrip("/").split("/")[-1]] if segments == 2 else parent_names
-        names = [*parent_names, name]
-    elif (
-        segments == 1
-        and "/providers/" in lowered_parent
-        and rtype.lower().split("/")[0]
-        in (
-            "microsoft.insights",
-            "microsoft.authorization",
-        )
-    ):
-        scope = parent_id
-    elif segments > 1 and not parent_id:
-        names = [UNKNOWN] * (segments - 1) + [name]
+    if segments > 1:
+        # A child resource: its parent id ends with .../<type>/<name> for every parent segment.
+        tail = parent_id.rstrip("/").split("/")[-2 * (segments - 1) :] if parent_id else []
+        parents = tail[1::2] if len(tail) == 2 * (segments - 1) else [UNKNOWN] * (segments - 1)
+        names = [*parents, name]
+    elif parent_id and "/providers/" in parent_id.lower() and rtype.lower().startswith(_EXTENSION_NAMESPACES):
+        scope = parent_id  # diagnostic settings, role assignments: extension of their parent
     return Declared(
         type=rtype,
         names=_to_arm(names),

@@ -82,7 +82,7 @@ def _format(fmt: str, *args: Any) -> str:
         arg_index += 1
         spec = "%" + match.group(1) + match.group(2)
         if verb == "s":
-            out.append((spec.replace("0", "") + "s") % to_str(arg))
+            out.append(("%" + match.group(1).replace("0", "") + match.group(2) + "s") % to_str(arg))
         elif verb == "d":
             out.append((spec + "d") % int(_to_number(arg)))
         elif verb == "q":

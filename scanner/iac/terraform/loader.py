@@ -73,15 +73,8 @@ def load_hcl(paths: list[Path], root: Path) -> tuple[Inventory, list[InputError]
         root_module = ModuleInstance(loader, module, "", dict(module.tfvars), ())
         instances.extend(root_module.instances())
     rows = map_instances(instances, "terraform")
-    comments = {f.path: f.comments for d in dirs for f in loader.source(d).files}
-    for source in loader._sources.values():
-        for parsed in source.files:
-            comments.setdefault(parsed.path, parsed.comments)
-    suppressions = suppressions_for(instances, rows.declared, comments)
-    sources = [
-        SourceInfo(kind="terraform", location=parsed.path, digest=_digest(root / parsed.path))
-        for source in loader._sources.values()
-        for parsed in source.files
-    ]
+    files = loader.parsed_files()
+    suppressions = suppressions_for(instances, rows.declared, {f.path: f.comments for f in files})
+    sources = [SourceInfo(kind="terraform", location=f.path, digest=_digest(root / f.path)) for f in files]
     inventory = Inventory.from_records(rows.tables, sources=sources, suppressions=suppressions)
     return inventory, loader.errors

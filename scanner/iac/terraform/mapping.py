@@ -375,16 +375,7 @@ class Mapper:
         scope = _id(v.get("scope"))
         name = _str(v.get("name")) or inst.address
         role_definition_id = _str(v.get("role_definition_id"))
-        vault_id = None
-        if scope:
-            vault_name, _kind = split_vault_id(scope)
-            if vault_name:
-                marker = scope.split("/providers/microsoft.keyvault/")[1].split("/")
-                vault_id = (
-                    scope.split("/providers/microsoft.keyvault/")[0]
-                    + "/providers/microsoft.keyvault/"
-                    + "/".join(marker[:2])
-                )
+        vault_id = _vault_scope(scope)
         row = {
             "id": f"{scope or 'terraform:' + inst.address}/providers/microsoft.authorization/roleassignments/{name}".lower(),
             "plane": "azure",
@@ -574,6 +565,15 @@ def _perm(value: Any) -> list | None:
     if value is None:
         return []
     return _list(value)
+
+
+def _vault_scope(scope: str | None) -> str | None:
+    """The vault or HSM id when ``scope`` is that vault or something inside it (a key)."""
+    if not scope or "/providers/microsoft.keyvault/" not in scope:
+        return None
+    base, _, rest = scope.partition("/providers/microsoft.keyvault/")
+    parts = rest.split("/")
+    return f"{base}/providers/microsoft.keyvault/{parts[0]}/{parts[1]}" if len(parts) >= 2 else None
 
 
 def _subscription(vault_id: str) -> str | None:

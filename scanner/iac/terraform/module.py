@@ -80,6 +80,10 @@ class Loader:
         self.errors: list[InputError] = []
         self._sources: dict[Path, ModuleSource] = {}
 
+    def parsed_files(self) -> list[HclFile]:
+        """Every ``.tf`` file parsed so far (root and called modules), for comments and digests."""
+        return [parsed for module in self._sources.values() for parsed in module.files]
+
     def source(self, directory: Path) -> ModuleSource:
         directory = directory.resolve()
         cached = self._sources.get(directory)
