@@ -88,4 +88,15 @@ def load_json_text(text: str, origin: str, max_depth: int | None = MAX_DEPTH) ->
 def load_json_bytes(data: bytes, origin: str, max_bytes: int = MAX_BYTES, max_depth: int | None = MAX_DEPTH) -> Any:
     if len(data) > max_bytes:
         raise InputError(origin, f"file is {len(data)} bytes, larger than the {max_bytes}-byte limit")
+    if max_depth is None and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        # Large shallow documents: let the C decoder read the bytes directly instead of holding
+        # a decoded copy of a file that may be hundreds of megabytes.
+        try:
+            return json.loads(data.removeprefix(b"\xef\xbb\xbf"))
+        except UnicodeDecodeError as exc:
+            raise InputError(origin, f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})") from None
+        except json.JSONDecodeError as exc:
+            raise InputError(origin, f"invalid JSON: {exc.msg}", exc.lineno, exc.colno) from None
+        except RecursionError:
+            raise InputError(origin, "nesting too deep to parse") from None
     return load_json_text(decode_text(data, origin), origin, max_depth)

@@ -41,7 +41,7 @@ SMALL_ROWS = 20_000
 MAX_SNAPSHOT_BYTES = 4 * 1024 * 1024 * 1024
 
 
-def _column_values(series: pd.Series, kind: str) -> list[Any]:
+def _column_values(series: pd.Series, kind: str) -> list[Any] | dict[str, list[Any]]:
     """One column as JSON values, vectorised: a million-row table must not go row by row."""
     if kind == TIME:
         naive = series.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
@@ -49,6 +49,12 @@ def _column_values(series: pd.Series, kind: str) -> list[Any]:
         out = np.char.add(text.astype(str), "Z").astype(object)
         out[pd.isna(series).to_numpy()] = None
         return out.tolist()
+    if kind == STRING and len(series) >= SMALL_ROWS:
+        codes, uniques = pd.factorize(series, use_na_sentinel=True)
+        if len(uniques) <= len(series) // 2:
+            # Dictionary encoding: a vault id repeated on a million key versions is stored once,
+            # which keeps both the file and the parsed document (peak memory) small.
+            return {"dictionary": [str(u) for u in uniques], "codes": codes.tolist()}
     if kind in (STRING, BOOL, INT):
         return series.astype(object).where(series.notna(), None).tolist()
     return [None if (v is None or (isinstance(v, float) and math.isnan(v))) else v for v in series.tolist()]
@@ -86,6 +92,22 @@ def save(inventory: Inventory, path: Path, created: datetime | None = None) -> N
     path.write_text(text + "\n", encoding="utf-8")
 
 
+def _column_schema(value_type: dict[str, Any], kind: str) -> dict[str, Any]:
+    plain = {"type": "array", "items": {"anyOf": [value_type, {"type": "null"}]}}
+    if kind != STRING:
+        return plain
+    encoded = {
+        "type": "object",
+        "required": ["dictionary", "codes"],
+        "properties": {
+            "dictionary": {"type": "array", "items": {"type": "string"}},
+            "codes": {"type": "array", "items": {"type": "integer", "minimum": -1}},
+        },
+        "additionalProperties": False,
+    }
+    return {"anyOf": [plain, encoded]}
+
+
 def schema() -> dict[str, Any]:
     """The JSON Schema of the snapshot format, generated from the inventory's table spec."""
     type_of = {
@@ -97,10 +119,7 @@ def schema() -> dict[str, Any]:
     }
     table_schemas = {}
     for name in TABLES:
-        props = {
-            col: {"type": "array", "items": {"anyOf": [type_of[kind], {"type": "null"}]}}
-            for col, kind in columns_of(name).items()
-        }
+        props = {col: _column_schema(type_of[kind], kind) for col, kind in columns_of(name).items()}
         table_schemas[name] = {
             "type": "object",
             "required": ["rows", "columns"],
@@ -173,8 +192,9 @@ def _skeleton_schema() -> dict[str, Any]:
     because jsonschema walking a million-element array per column would dominate load time."""
     full = schema()
     for table in full["properties"]["tables"]["properties"].values():
-        for column in table["properties"]["columns"]["properties"].values():
-            column.pop("items", None)
+        columns = table["properties"]["columns"]["properties"]
+        for name in columns:
+            columns[name] = {"type": ["array", "object"]}
     return full
 
 
@@ -185,6 +205,21 @@ _PYTHON_TYPES: dict[str, tuple[type, ...]] = {
     TIME: (str,),
     OBJ: (list, dict, str, int, float, bool),
 }
+
+
+def _decode_dictionary(origin: str, table: str, col: str, stored: dict[str, Any]) -> list[Any]:
+    """Expand a dictionary-encoded string column (codes index the dictionary; -1 is null)."""
+    where = f"invalid snapshot at tables/{table}/columns/{col}"
+    dictionary, codes = stored.get("dictionary"), stored.get("codes")
+    if not isinstance(dictionary, list) or not isinstance(codes, list) or set(stored) != {"dictionary", "codes"}:
+        raise InputError(origin, f"{where}: expected an array or {{dictionary, codes}}")
+    if not set(map(type, dictionary)) <= {str} or not set(map(type, codes)) <= {int}:
+        raise InputError(origin, f"{where}: dictionary must hold strings and codes integers")
+    index = np.asarray(codes, dtype=np.int64)
+    if len(index) and (index.min() < -1 or index.max() >= len(dictionary)):
+        raise InputError(origin, f"{where}: code out of range")
+    lookup = np.asarray([*dictionary, None], dtype=object)
+    return lookup[index].tolist()
 
 
 def _check_column(origin: str, table: str, col: str, kind: str, values: list[Any], rows: int) -> None:
@@ -233,7 +268,9 @@ def from_document(doc: Any, origin: str) -> Inventory:
         spec = columns_of(name)
         stored = doc["tables"].get(name, {"rows": 0, "columns": {}})
         rows = stored["rows"]
-        for col, values in stored["columns"].items():
+        for col, values in list(stored["columns"].items()):
+            if isinstance(values, dict):
+                values = stored["columns"][col] = _decode_dictionary(origin, name, col, values)
             _check_column(origin, name, col, spec[col], values, rows)
         raw = pd.DataFrame(
             {col: _column_series(origin, name, col, spec[col], values) for col, values in stored["columns"].items()},
@@ -251,9 +288,12 @@ def from_document(doc: Any, origin: str) -> Inventory:
 def load(path: Path) -> Inventory:
     """Read a snapshot file; any problem becomes a one-line :class:`InputError`."""
     data = _read(path)
+    digest = digest_bytes(data)
     doc = load_json_bytes(data, str(path), MAX_SNAPSHOT_BYTES, max_depth=None)
+    del data  # the parsed document is large enough on its own
     inventory = from_document(doc, str(path))
-    inventory.sources = [SourceInfo("snapshot", str(path), digest_bytes(data))] + [
+    del doc
+    inventory.sources = [SourceInfo("snapshot", str(path), digest)] + [
         s for s in inventory.sources if s.kind != "snapshot"
     ]
     return inventory

@@ -90,3 +90,27 @@ def test_bad_snapshot_is_one_line_error(tmp_path: Path, content: bytes, problem:
     assert message.startswith(str(path))
     assert problem in message
     assert "\n" not in message
+
+
+def test_large_tables_are_dictionary_encoded_and_round_trip_exactly(tmp_path: Path) -> None:
+    from bench.scale_inventory import Scale, generate
+
+    original = generate(Scale(vaults=50, hsms=5, keys=2_000, versions=20_000, role_assignments=2_000))
+    doc = snapshot.to_document(original)
+    encoded = doc["tables"]["key_versions"]["columns"]["vault_id"]
+    assert set(encoded) == {"dictionary", "codes"} and len(encoded["dictionary"]) <= 50
+    path = tmp_path / "big.json"
+    snapshot.save(original, path)
+    loaded = snapshot.load(path)
+    for table in TABLES:
+        pd.testing.assert_frame_equal(original.tables[table], loaded.tables[table], check_dtype=True)
+
+
+def test_bad_dictionary_codes_are_one_line_errors(tmp_path: Path) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(
+        '{"format": "kvaudit-snapshot", "version": 1, "tables": {"vaults": {"rows": 1, '
+        '"columns": {"id": {"dictionary": ["a"], "codes": [3]}}}}}'
+    )
+    with pytest.raises(InputError, match=r"invalid snapshot at tables/vaults/columns/id: code out of range"):
+        snapshot.load(path)
