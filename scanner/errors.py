@@ -28,6 +28,10 @@ class InputError(KvauditError):
                 where += f":{column}"
         super().__init__(f"{where}: {self.problem}")
 
+    def __reduce__(self) -> tuple[type, tuple[str, str, int | None, int | None]]:
+        """Pickle by constructor arguments, so errors cross process boundaries (parallel loaders)."""
+        return (self.__class__, (self.origin, self.problem, self.line, self.column))
+
 
 class PolicyError(InputError):
     """The policy file is malformed or names unknown rules or parameters."""
