@@ -78,7 +78,7 @@ class KeyCollector:
         """(keys rows, key_versions rows), or None when the key list itself could not be read."""
         ok, listed = await self.errors.guard(
             lambda: collect_list(self.client.list_properties_of_keys()), self.vault_id, "keys.list",
-            ("keys", "key_versions", "key_references"), vault_id=self.vault_id, api_version=API,
+            ("keys", "key_versions"), vault_id=self.vault_id, api_version=API,
         )
         if not ok:
             return None

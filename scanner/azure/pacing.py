@@ -5,9 +5,10 @@ never be the reason an application gets throttled. Limits are enforced inside ea
 HTTP pipeline, *after* the retry policy, so retries and the Key Vault authentication challenge
 count against the same budget as first attempts.
 
-The limiter is a sliding one-second window: at most ``rate`` requests start in any one-second
-interval for one key (a vault host, or a subscription on ARM). That is stricter than a token
-bucket with a burst, which can let through twice the rate across a window boundary.
+The limiter is a sliding one-second window per key (a vault host, or a subscription on ARM):
+at most ``rate`` requests reach the service in any one-second interval, whatever the network
+does to their timing (see :class:`SlidingWindowLimiter`). That is stricter than a token bucket
+with a burst, which can let through twice the rate across a window boundary.
 """
 
 from __future__ import annotations
@@ -26,24 +27,46 @@ RETRY_STATUS = (408, 429, 500, 502, 503, 504)
 
 
 class SlidingWindowLimiter:
-    """At most ``rate`` starts in any window of ``window`` seconds."""
+    """At most ``rate * window`` requests *received by the service* in any window of that length.
+
+    The client cannot see when the service receives a request, only that it happens between the
+    request's start and its response. So a request counts against the window from its start
+    until ``window`` seconds after its response: a new request may start only while fewer than
+    the capacity are in flight or finished less than ``window`` ago. Then however the network
+    delays or bunches requests, no window at the service holds more than the capacity; counting
+    start times only would not survive a slow TLS handshake followed by a fast one.
+    """
 
     def __init__(self, rate: float, window: float = 1.0) -> None:
         self.capacity = max(1, int(rate * window))
         self.window = window
-        self._starts: deque[float] = deque()
-        self._lock = asyncio.Lock()
+        self._in_flight = 0
+        self._finished: deque[float] = deque()
+        self._changed = asyncio.Condition()
+
+    def _prune(self, now: float) -> None:
+        while self._finished and now - self._finished[0] >= self.window:
+            self._finished.popleft()
 
     async def acquire(self) -> None:
-        async with self._lock:
+        async with self._changed:
             while True:
                 now = time.monotonic()
-                while self._starts and now - self._starts[0] >= self.window:
-                    self._starts.popleft()
-                if len(self._starts) < self.capacity:
-                    self._starts.append(now)
+                self._prune(now)
+                if self._in_flight + len(self._finished) < self.capacity:
+                    self._in_flight += 1
                     return
-                await asyncio.sleep(self.window - (now - self._starts[0]) + 0.001)
+                wait = self.window - (now - self._finished[0]) if self._finished else None
+                try:
+                    await asyncio.wait_for(self._changed.wait(), timeout=wait)
+                except TimeoutError:
+                    pass
+
+    async def release(self) -> None:
+        async with self._changed:
+            self._in_flight -= 1
+            self._finished.append(time.monotonic())
+            self._changed.notify_all()
 
 
 class Pacer:
@@ -81,10 +104,14 @@ class Pacer:
         return limiter
 
     async def send(self, policy: AsyncHTTPPolicy, request: PipelineRequest) -> PipelineResponse:
-        await self._limiter(self.key_for(request.http_request.url)).acquire()
-        async with self._in_flight:
-            self.requests += 1
-            return await policy.next.send(request)
+        limiter = self._limiter(self.key_for(request.http_request.url))
+        await limiter.acquire()
+        try:
+            async with self._in_flight:
+                self.requests += 1
+                return await policy.next.send(request)
+        finally:
+            await limiter.release()
 
 
 class PacingPolicy(AsyncHTTPPolicy):
