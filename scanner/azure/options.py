@@ -163,8 +163,8 @@ _FLAGS: dict[str, tuple[str, str]] = {
 _REPEATABLE = {"subscription", "workspace"}
 
 
-def add_azure_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
-    """Add the live-Azure flags (not ``--azure`` itself, which the CLI owns) as a group.
+def add_azure_arguments(parser: argparse.ArgumentParser, switch: bool = True) -> argparse._ArgumentGroup:
+    """Add the live-Azure flags as a group; ``switch`` adds ``--azure`` itself (``args.azure``).
 
     Defaults are ``None`` so that :func:`options_from_args` can tell "not given" from a value and
     fall back to the environment.
@@ -173,6 +173,8 @@ def add_azure_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGr
         "live Azure", "Credentials come from the environment (DefaultAzureCredential). "
         "Each flag has a KVAUDIT_* environment variable."
     )
+    if switch:
+        group.add_argument("--azure", action="store_true", help="scan live Azure (Resource Graph discovery)")
     for flag, (env, help_text) in _FLAGS.items():
         dest = "azure_" + flag.replace("-", "_")
         kwargs: dict[str, Any] = {"dest": dest, "default": None, "help": f"{help_text} [{env}]"}

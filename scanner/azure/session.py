@@ -19,6 +19,7 @@ from azure.core.pipeline.transport import AioHttpTransport
 
 from scanner.azure.options import AzureOptions
 from scanner.azure.pacing import Pacer, PacingPolicy, retry_policy
+from scanner.errors import UsageError
 
 API_VERSIONS: dict[str, str] = {
     "keyvault_mgmt": "2026-05-15",
@@ -72,7 +73,26 @@ class AzureSession:
         if opts.ca_bundle:
             cred_kwargs["connection_verify"] = opts.ca_bundle
         self.credential = DefaultAzureCredential(**cred_kwargs)
+        await self._check_credential()
         return self
+
+    async def _check_credential(self) -> None:
+        """Fail fast, as a configuration error, when no credential in the chain works.
+
+        Otherwise every read would fail on its own and the scan would end as one long list of
+        collection errors. The token is cached, so the first ARM call reuses it.
+        """
+        from azure.core.exceptions import ClientAuthenticationError
+
+        try:
+            await self.credential.get_token(self.cloud.arm_scope)
+        except ClientAuthenticationError as exc:
+            await self.__aexit__(None, None, None)
+            first = next((line.strip() for line in str(exc.message or exc).splitlines() if line.strip()), "")
+            raise UsageError(
+                "no usable Azure credential (managed identity, workload identity, AZURE_CLIENT_* "
+                f"variables or az login): {first}"
+            ) from None
 
     async def __aexit__(self, *exc: Any) -> None:
         for client in self._clients.values():
