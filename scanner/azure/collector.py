@@ -17,6 +17,7 @@ from collections import defaultdict
 from dataclasses import replace
 from typing import Any
 
+from scanner.azure.apiversions import API_VERSIONS
 from scanner.azure.diagnostics import diagnostic_settings
 from scanner.azure.discovery import ALL_VAULT_TABLES, Discovered, discover, graph_query
 from scanner.azure.faults import READ_FAILURES, ErrorLog, is_not_found
@@ -24,10 +25,10 @@ from scanner.azure.keys import KeyCollector
 from scanner.azure.options import AzureOptions
 from scanner.azure.progress import Progress
 from scanner.azure.rbac import AzureRbacCollector, hsm_local_rbac
-from scanner.azure.records import vault_records
+from scanner.azure.records import arm_parts, vault_records
 from scanner.azure.references import host_of, kql, reference_records
-from scanner.azure.session import API_VERSIONS, AzureSession
-from scanner.azure.shard import select
+from scanner.azure.session import AzureSession
+from scanner.azure.shard import in_shard, select
 from scanner.azure.usage import key_usage
 from scanner.inventory import Inventory, SourceInfo, normalise_id
 
@@ -55,8 +56,9 @@ class Scan:
         vault_ids = [v["id"] for v in self.rows["vaults"]]
         for workspace in self.options.workspaces:
             self.workspaces[workspace].update(vault_ids)
-        self.rows["key_usage"] = await key_usage(self.session, self.errors, dict(self.workspaces),
-                                                 self.options.usage_days)
+        self.rows["key_usage"] = await key_usage(
+            self.session, self.errors, dict(self.workspaces), self.options.usage_days
+        )
         self.rows["key_references"] = self.resolve_references(await references)
         return {"discovery": found.method, "discovery_note": found.note, "subscriptions": found.subscriptions}
 
@@ -80,12 +82,26 @@ class Scan:
                 model = await client.managed_hsms.get(found.resource_group, found.name)
         except READ_FAILURES as exc:
             gone = is_not_found(exc)
-            self.errors.record(vid, operation, ALL_VAULT_TABLES, exc, vault_id=vid, api_version=MGMT_API,
-                               error="deleted after discovery: listed, then 404 on GET" if gone else None)
+            self.errors.record(
+                vid,
+                operation,
+                ALL_VAULT_TABLES,
+                exc,
+                vault_id=vid,
+                api_version=MGMT_API,
+                error="deleted after discovery: listed, then 404 on GET" if gone else None,
+            )
             return None
         if model is None:  # ManagedHsms_Get answers 204 for an HSM that is gone
-            self.errors.record(vid, operation, ALL_VAULT_TABLES, vault_id=vid, status_code=204,
-                               api_version=MGMT_API, error="deleted after discovery: listed, then 204 on GET")
+            self.errors.record(
+                vid,
+                operation,
+                ALL_VAULT_TABLES,
+                vault_id=vid,
+                status_code=204,
+                api_version=MGMT_API,
+                error="deleted after discovery: listed, then 204 on GET",
+            )
             return None
         return model.as_dict()
 
@@ -116,8 +132,14 @@ class Scan:
 
     async def _keys(self, vault: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]] | None:
         if not vault["uri"]:
-            self.errors.record(vault["id"], "keys.list", ("keys", "key_versions"), vault_id=vault["id"],
-                               error="the vault has no data-plane URI", api_version=MGMT_API)
+            self.errors.record(
+                vault["id"],
+                "keys.list",
+                ("keys", "key_versions"),
+                vault_id=vault["id"],
+                error="the vault has no data-plane URI",
+                api_version=MGMT_API,
+            )
             return None
         return await KeyCollector(self.session, self.errors, vault).collect()
 
@@ -125,10 +147,16 @@ class Scan:
         try:
             resources = await graph_query(self.session, self.options, kql())
         except READ_FAILURES as exc:
-            self.errors.record("resourcegraph:key-consumers", "resource_graph.resources", ("key_references",),
-                               exc, api_version=API_VERSIONS["resource_graph"])
+            self.errors.record(
+                "resourcegraph:key-consumers",
+                "resource_graph.resources",
+                ("key_references",),
+                exc,
+                api_version=API_VERSIONS["resource_graph"],
+            )
             return []
-        return resources
+        # Each consumer belongs to the shard of its own subscription, like the vaults.
+        return [r for r in resources if in_shard(arm_parts(str(r.get("id") or ""))[0] or "", self.options.shard)]
 
     def resolve_references(self, resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
         hosts = {host_of(v["uri"]): v["id"] for v in self.rows["vaults"] if v.get("uri")}

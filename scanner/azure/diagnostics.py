@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from scanner.azure.apiversions import API_VERSIONS
 from scanner.azure.faults import ErrorLog
 from scanner.azure.records import diagnostic_setting_record
-from scanner.azure.session import API_VERSIONS, AzureSession
+from scanner.azure.session import AzureSession
 from scanner.azure.util import collect_list, rest_dict
 
 API = API_VERSIONS["monitor_diagnostic_settings"]
@@ -18,7 +19,11 @@ API = API_VERSIONS["monitor_diagnostic_settings"]
 async def diagnostic_settings(session: AzureSession, errors: ErrorLog, vault: dict[str, Any]) -> list[dict[str, Any]]:
     client = session.monitor(vault["subscription_id"])
     ok, settings = await errors.guard(
-        lambda: collect_list(client.diagnostic_settings.list(vault["display_id"])), vault["id"],
-        "diagnostic_settings.list", ("diagnostic_settings", "key_usage"), vault_id=vault["id"], api_version=API,
+        lambda: collect_list(client.diagnostic_settings.list(vault["display_id"])),
+        vault["id"],
+        "diagnostic_settings.list",
+        ("diagnostic_settings", "key_usage"),
+        vault_id=vault["id"],
+        api_version=API,
     )
     return [diagnostic_setting_record(vault["id"], rest_dict(s), API) for s in settings or []]

@@ -13,18 +13,25 @@ from typing import Any
 
 from azure.core.rest import HttpRequest
 
+from scanner.azure.apiversions import API_VERSIONS
 from scanner.azure.faults import READ_FAILURES, ErrorLog, describe
 from scanner.azure.options import AzureOptions
 from scanner.azure.records import arm_parts, kind_of
-from scanner.azure.session import API_VERSIONS, AzureSession
+from scanner.azure.session import AzureSession
 from scanner.azure.shard import in_shard, select
 from scanner.azure.util import collect_list, rest_dict
 
 VAULT_TYPES = ("microsoft.keyvault/vaults", "microsoft.keyvault/managedhsms")
 #: Tables that stay incomplete for a whole subscription whose vaults could not be listed.
 ALL_VAULT_TABLES = (
-    "vaults", "keys", "key_versions", "role_assignments", "access_policies", "diagnostic_settings",
-    "private_endpoints", "key_usage",
+    "vaults",
+    "keys",
+    "key_versions",
+    "role_assignments",
+    "access_policies",
+    "diagnostic_settings",
+    "private_endpoints",
+    "key_usage",
 )
 
 
@@ -78,9 +85,7 @@ async def graph_query(session: AzureSession, options: AzureOptions, kql: str) ->
         token = response.skip_token
         if not token:
             if str(response.result_truncated).lower() == "true":
-                raise ValueError(
-                    f"Resource Graph truncated the result after {len(rows)} rows and gave no skip token"
-                )
+                raise ValueError(f"Resource Graph truncated the result after {len(rows)} rows and gave no skip token")
             return rows
 
 
@@ -90,13 +95,21 @@ def _from_row(row: dict[str, Any], body: dict[str, Any] | None = None) -> Discov
     sub, rg = arm_parts(rid)
     if not rid or not kind or not sub or not rg:
         return None
-    return Discovered(id=rid, kind=kind, subscription_id=sub, resource_group=rg,
-                      name=str(row.get("name") or rid.rsplit("/", 1)[-1]), body=body)
+    return Discovered(
+        id=rid,
+        kind=kind,
+        subscription_id=sub,
+        resource_group=rg,
+        name=str(row.get("name") or rid.rsplit("/", 1)[-1]),
+        body=body,
+    )
 
 
 async def discover(session: AzureSession, options: AzureOptions, errors: ErrorLog) -> Discovery:
-    kql = (f"resources | where type in~ {kql_types(VAULT_TYPES)} "
-           "| project id, name, type, subscriptionId, resourceGroup, location | order by id asc")
+    kql = (
+        f"resources | where type in~ {kql_types(VAULT_TYPES)} "
+        "| project id, name, type, subscriptionId, resourceGroup, location | order by id asc"
+    )
     try:
         rows = await graph_query(session, options, kql)
     except READ_FAILURES as exc:
@@ -122,15 +135,14 @@ async def _list_subscriptions(session: AzureSession, options: AzureOptions) -> l
     return subs
 
 
-async def _discover_by_arm(
-    session: AzureSession, options: AzureOptions, errors: ErrorLog, note: str
-) -> Discovery:
+async def _discover_by_arm(session: AzureSession, options: AzureOptions, errors: ErrorLog, note: str) -> Discovery:
     result = Discovery(method="arm", note=note)
     try:
         subs = await _list_subscriptions(session, options)
     except READ_FAILURES as exc:
-        errors.record("/subscriptions", "subscriptions.list", ALL_VAULT_TABLES, exc,
-                      api_version=API_VERSIONS["resources"])
+        errors.record(
+            "/subscriptions", "subscriptions.list", ALL_VAULT_TABLES, exc, api_version=API_VERSIONS["resources"]
+        )
         return result
     result.subscriptions = select(subs, options.shard)
     for sub in result.subscriptions:
@@ -140,7 +152,10 @@ async def _discover_by_arm(
             ("managed_hsms.list_by_subscription", client.managed_hsms.list_by_subscription),
         ):
             ok, items = await errors.guard(
-                lambda pager=pager: collect_list(pager()), f"/subscriptions/{sub}", operation, ALL_VAULT_TABLES,
+                lambda pager=pager: collect_list(pager()),
+                f"/subscriptions/{sub}",
+                operation,
+                ALL_VAULT_TABLES,
                 api_version=API_VERSIONS["keyvault_mgmt"],
             )
             for item in items or []:

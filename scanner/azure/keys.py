@@ -11,9 +11,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from scanner.azure.apiversions import API_VERSIONS
 from scanner.azure.faults import READ_FAILURES, ErrorLog, is_not_found
 from scanner.azure.records import as_utc, decode_release_policy, provenance, rsa_size
-from scanner.azure.session import API_VERSIONS, AzureSession
+from scanner.azure.session import AzureSession
 from scanner.azure.util import collect_list, rest_dict
 
 API = API_VERSIONS["keyvault_data"]
@@ -77,8 +78,12 @@ class KeyCollector:
     async def collect(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]] | None:
         """(keys rows, key_versions rows), or None when the key list itself could not be read."""
         ok, listed = await self.errors.guard(
-            lambda: collect_list(self.client.list_properties_of_keys()), self.vault_id, "keys.list",
-            ("keys", "key_versions"), vault_id=self.vault_id, api_version=API,
+            lambda: collect_list(self.client.list_properties_of_keys()),
+            self.vault_id,
+            "keys.list",
+            ("keys", "key_versions"),
+            vault_id=self.vault_id,
+            api_version=API,
         )
         if not ok:
             return None
@@ -91,8 +96,12 @@ class KeyCollector:
         name: str = listed.name
         key_id = f"{self.vault_id}/keys/{name.lower()}"
         ok, version_props = await self.errors.guard(
-            lambda: collect_list(self.client.list_properties_of_key_versions(name)), key_id,
-            "keys.list_versions", ("keys", "key_versions"), vault_id=self.vault_id, api_version=API,
+            lambda: collect_list(self.client.list_properties_of_key_versions(name)),
+            key_id,
+            "keys.list_versions",
+            ("keys", "key_versions"),
+            vault_id=self.vault_id,
+            api_version=API,
         )
         if not ok:
             return None, []
@@ -101,8 +110,15 @@ class KeyCollector:
         rotation = await self._rotation_policy(name, key_id)
         if not keys:
             return None, []
-        latest = max(keys, key=lambda k: (k.properties.created_on is not None, k.properties.created_on,
-                                          k.properties.updated_on is not None, k.properties.updated_on))
+        latest = max(
+            keys,
+            key=lambda k: (
+                k.properties.created_on is not None,
+                k.properties.created_on,
+                k.properties.updated_on is not None,
+                k.properties.updated_on,
+            ),
+        )
         versions = [version_record(key_id, self.vault_id, name, k) for k in keys]
         current = version_record(key_id, self.vault_id, name, latest)
         if current["kty"] and current["kty"].startswith("oct") and self.vault["kind"] == "managed_hsm":
@@ -120,8 +136,20 @@ class KeyCollector:
             "name": name,
             "kid": listed.id,
             "current_version": latest.properties.version,
-            **{c: current[c] for c in ("kty", "key_size", "curve", "key_ops", "enabled", "expires",
-                                        "not_before", "created", "exportable")},
+            **{
+                c: current[c]
+                for c in (
+                    "kty",
+                    "key_size",
+                    "curve",
+                    "key_ops",
+                    "enabled",
+                    "expires",
+                    "not_before",
+                    "created",
+                    "exportable",
+                )
+            },
             "updated": as_utc(latest.properties.updated_on),
             "release_policy": decode_release_policy(policy.encoded_policy) if policy else None,
             "release_policy_immutable": policy.immutable if policy else None,
@@ -135,22 +163,31 @@ class KeyCollector:
     async def _version(self, name: str, key_id: str, version: str) -> Any:
         version_id = f"{key_id}/versions/{str(version).lower()}"
         ok, key = await self.errors.guard(
-            lambda: self.client.get_key(name, version), version_id, "keys.get",
-            ("keys", "key_versions"), vault_id=self.vault_id, api_version=API,
+            lambda: self.client.get_key(name, version),
+            version_id,
+            "keys.get",
+            ("keys", "key_versions"),
+            vault_id=self.vault_id,
+            api_version=API,
         )
         return key if ok else None
 
     async def _rotation_policy(self, name: str, key_id: str) -> dict[str, Any]:
         """Rotation columns; 404 means no policy (False), any other failure leaves them null."""
-        unknown = {"rotation_policy_present": None, "rotation_actions": None,
-                   "rotation_time_after_create": None, "rotation_expiry_time": None}
+        unknown = {
+            "rotation_policy_present": None,
+            "rotation_actions": None,
+            "rotation_time_after_create": None,
+            "rotation_expiry_time": None,
+        }
         try:
             policy = await self.client.get_key_rotation_policy(name)
         except READ_FAILURES as exc:
             if is_not_found(exc):
                 return {**unknown, "rotation_policy_present": False, "rotation_actions": []}
-            self.errors.record(key_id, "keys.get_rotation_policy", ("keys",), exc, vault_id=self.vault_id,
-                               api_version=API)
+            self.errors.record(
+                key_id, "keys.get_rotation_policy", ("keys",), exc, vault_id=self.vault_id, api_version=API
+            )
             return unknown
         if policy is None:
             return {**unknown, "rotation_policy_present": False, "rotation_actions": []}
@@ -161,10 +198,14 @@ class KeyCollector:
         try:
             key = await mgmt.managed_hsm_keys.get(self.vault["resource_group"], self.vault["name"], name)
         except READ_FAILURES as exc:
-            self.errors.record(key_id, "managed_hsm_keys.get", ("keys", "key_versions"), exc,
-                               vault_id=self.vault_id, api_version=API_VERSIONS["keyvault_mgmt"])
+            self.errors.record(
+                key_id,
+                "managed_hsm_keys.get",
+                ("keys", "key_versions"),
+                exc,
+                vault_id=self.vault_id,
+                api_version=API_VERSIONS["keyvault_mgmt"],
+            )
             return None
         size = (rest_dict(key).get("properties") or {}).get("keySize")
         return int(size) if isinstance(size, int) else None
-
-

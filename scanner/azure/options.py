@@ -170,8 +170,9 @@ def add_azure_arguments(parser: argparse.ArgumentParser, switch: bool = True) ->
     fall back to the environment.
     """
     group = parser.add_argument_group(
-        "live Azure", "Credentials come from the environment (DefaultAzureCredential). "
-        "Each flag has a KVAUDIT_* environment variable."
+        "live Azure",
+        "Credentials come from the environment (DefaultAzureCredential). "
+        "Each flag has a KVAUDIT_* environment variable.",
     )
     if switch:
         group.add_argument("--azure", action="store_true", help="scan live Azure (Resource Graph discovery)")

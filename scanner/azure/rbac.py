@@ -12,9 +12,10 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from scanner.azure.apiversions import API_VERSIONS
 from scanner.azure.faults import READ_FAILURES, ErrorLog
 from scanner.azure.records import role_assignment_record
-from scanner.azure.session import API_VERSIONS, AzureSession
+from scanner.azure.session import AzureSession
 from scanner.azure.util import collect_list, rest_dict
 from scanner.inventory import normalise_id
 
@@ -50,8 +51,12 @@ class AzureRbacCollector:
     async def for_vault(self, vault: dict[str, Any]) -> list[dict[str, Any]]:
         client = self.session.authorization(vault["subscription_id"])
         ok, assignments = await self.errors.guard(
-            lambda: collect_list(client.role_assignments.list_for_scope(vault["display_id"])), vault["id"],
-            "role_assignments.list_for_scope", ("role_assignments",), vault_id=vault["id"], api_version=ARM_API,
+            lambda: collect_list(client.role_assignments.list_for_scope(vault["display_id"])),
+            vault["id"],
+            "role_assignments.list_for_scope",
+            ("role_assignments",),
+            vault_id=vault["id"],
+            api_version=ARM_API,
         )
         if not ok:
             return []
@@ -60,8 +65,9 @@ class AzureRbacCollector:
             *(self._definition(vault, (b.get("properties") or {}).get("roleDefinitionId")) for b in bodies)
         )
         return [
-            role_assignment_record(b, d, "azure", _vault_of_scope((b.get("properties") or {}).get("scope"),
-                                                                  vault["id"]), ARM_API)
+            role_assignment_record(
+                b, d, "azure", _vault_of_scope((b.get("properties") or {}).get("scope"), vault["id"]), ARM_API
+            )
             for b, d in zip(bodies, definitions, strict=True)
         ]
 
@@ -77,8 +83,13 @@ class AzureRbacCollector:
             try:
                 return rest_dict(await client.role_definitions.get_by_id(definition_id))
             except READ_FAILURES as exc:
-                self.errors.record(normalise_id(definition_id), "role_definitions.get_by_id", ("role_assignments",), exc,
-                                   api_version=ARM_API)
+                self.errors.record(
+                    normalise_id(definition_id),
+                    "role_definitions.get_by_id",
+                    ("role_assignments",),
+                    exc,
+                    api_version=ARM_API,
+                )
                 return None
 
         return await self._definitions.get(key, fetch)
@@ -89,8 +100,11 @@ def _hsm_assignment(a: Any) -> dict[str, Any]:
     return {
         "id": a.role_assignment_id,
         "name": a.name,
-        "properties": {"principalId": props.principal_id, "roleDefinitionId": props.role_definition_id,
-                       "scope": _text(props.scope)},
+        "properties": {
+            "principalId": props.principal_id,
+            "roleDefinitionId": props.role_definition_id,
+            "scope": _text(props.scope),
+        },
     }
 
 
@@ -101,9 +115,12 @@ def _hsm_definition(d: Any) -> dict[str, Any]:
         "properties": {
             "roleName": d.role_name,
             "permissions": [
-                {"actions": p.actions or [], "notActions": p.not_actions or [],
-                 "dataActions": [_text(x) for x in p.data_actions or []],
-                 "notDataActions": [_text(x) for x in p.not_data_actions or []]}
+                {
+                    "actions": p.actions or [],
+                    "notActions": p.not_actions or [],
+                    "dataActions": [_text(x) for x in p.data_actions or []],
+                    "notDataActions": [_text(x) for x in p.not_data_actions or []],
+                }
                 for p in d.permissions or []
             ],
         },
@@ -125,16 +142,24 @@ async def hsm_local_rbac(
     client = session.hsm_access_control(hsm["uri"])
     hid = hsm["id"]
     ok, defs = await errors.guard(
-        lambda: collect_list(client.list_role_definitions("/")), hid, "hsm.role_definitions.list",
-        ("role_assignments",), vault_id=hid, api_version=HSM_API,
+        lambda: collect_list(client.list_role_definitions("/")),
+        hid,
+        "hsm.role_definitions.list",
+        ("role_assignments",),
+        vault_id=hid,
+        api_version=HSM_API,
     )
     definitions = {_guid(d.id): _hsm_definition(d) for d in defs or []}
     scopes = ["/", "/keys", *(f"/keys/{name}" for name in key_names)]
 
     async def list_scope(scope: str) -> list[Any]:
         ok, found = await errors.guard(
-            lambda: collect_list(client.list_role_assignments(scope)), f"{hid}{scope.rstrip('/')}",
-            "hsm.role_assignments.list", ("role_assignments",), vault_id=hid, api_version=HSM_API,
+            lambda: collect_list(client.list_role_assignments(scope)),
+            f"{hid}{scope.rstrip('/')}",
+            "hsm.role_assignments.list",
+            ("role_assignments",),
+            vault_id=hid,
+            api_version=HSM_API,
         )
         return found or []
 

@@ -154,7 +154,10 @@ def private_endpoint_record(target_id: str, conn: dict[str, Any], api_version: s
 
 
 def role_assignment_record(
-    assignment: dict[str, Any], definition: dict[str, Any] | None, plane: str, vault_id: str | None,
+    assignment: dict[str, Any],
+    definition: dict[str, Any] | None,
+    plane: str,
+    vault_id: str | None,
     api_version: str | None,
 ) -> dict[str, Any]:
     """A role assignment row on either plane, joined with its role definition when it was readable."""
@@ -207,8 +210,8 @@ def diagnostic_setting_record(target_id: str, setting: dict[str, Any], api_versi
         for entry in props.get("logs") or []
     ]
     return {
-        "id": normalise_id(setting.get("id")) or f"{target_id}/providers/microsoft.insights/diagnosticsettings/"
-        + str(setting.get("name")).lower(),
+        "id": normalise_id(setting.get("id"))
+        or f"{target_id}/providers/microsoft.insights/diagnosticsettings/" + str(setting.get("name")).lower(),
         "target_id": target_id,
         "name": setting.get("name"),
         "logs": logs,

@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
+from scanner.azure.apiversions import API_VERSIONS
 from scanner.azure.records import provenance
-from scanner.azure.session import API_VERSIONS
 from scanner.inventory import normalise_id
 
 API = API_VERSIONS["resource_graph"]
@@ -125,20 +125,23 @@ def reference_records(resources: list[dict[str, Any]], vault_uris: dict[str, str
             host, name, version = parsed
             vault_id = vault_uris.get(host)
             row_id = f"{consumer}#{path}"
-            rows.setdefault(row_id, {
-                "id": row_id,
-                "consumer_id": consumer,
-                "consumer_type": rtype,
-                "consumer_name": resource.get("name"),
-                "principal_id": _principal(resource),
-                "key_uri": uri,
-                "vault_host": host,
-                "vault_id": vault_id,
-                "key_id": f"{vault_id}/keys/{name.lower()}" if vault_id else None,
-                "key_name": name,
-                "key_version": version,
-                "pinned": version is not None,
-                "purpose": CONSUMER_TYPES.get(rtype.lower()),
-                **provenance(API),
-            })
+            rows.setdefault(
+                row_id,
+                {
+                    "id": row_id,
+                    "consumer_id": consumer,
+                    "consumer_type": rtype,
+                    "consumer_name": resource.get("name"),
+                    "principal_id": _principal(resource),
+                    "key_uri": uri,
+                    "vault_host": host,
+                    "vault_id": vault_id,
+                    "key_id": f"{vault_id}/keys/{name.lower()}" if vault_id else None,
+                    "key_name": name,
+                    "key_version": version,
+                    "pinned": version is not None,
+                    "purpose": CONSUMER_TYPES.get(rtype.lower()),
+                    **provenance(API),
+                },
+            )
     return list(rows.values())

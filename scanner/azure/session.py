@@ -5,8 +5,7 @@ really bounds the sockets), one TLS configuration (``--ca-bundle``) and one plac
 per-request timeout is set. Clients are cached: one management client per subscription, one
 data-plane client per vault.
 
-API versions are pinned here, so every row can name the api-version it was read with and a
-new SDK release cannot silently change what a scan observes.
+API versions are pinned (:mod:`scanner.azure.apiversions`) and passed to every client.
 """
 
 from __future__ import annotations
@@ -17,20 +16,10 @@ from urllib.parse import urlsplit
 import aiohttp
 from azure.core.pipeline.transport import AioHttpTransport
 
+from scanner.azure.apiversions import API_VERSIONS
 from scanner.azure.options import AzureOptions
 from scanner.azure.pacing import Pacer, PacingPolicy, retry_policy
 from scanner.errors import UsageError
-
-API_VERSIONS: dict[str, str] = {
-    "keyvault_mgmt": "2026-05-15",
-    "authorization": "2022-04-01",
-    "monitor_diagnostic_settings": "2021-05-01-preview",
-    "resource_graph": "2021-03-01",
-    "keyvault_data": "2025-07-01",
-    "loganalytics": "v1",
-    "loganalytics_workspace": "2023-09-01",
-    "resources": "2022-09-01",
-}
 
 
 def _netloc(url: str | None) -> str | None:
@@ -43,8 +32,13 @@ class AzureSession:
     def __init__(self, options: AzureOptions) -> None:
         self.options = options
         self.cloud = options.resolved_cloud()
-        arm_hosts = {h for h in map(_netloc, (self.cloud.arm_endpoint, self.cloud.graph_endpoint,
-                                              self.cloud.loganalytics_endpoint)) if h}
+        arm_hosts = {
+            h
+            for h in map(
+                _netloc, (self.cloud.arm_endpoint, self.cloud.graph_endpoint, self.cloud.loganalytics_endpoint)
+            )
+            if h
+        }
         self.pacer = Pacer(options.vault_rps, options.subscription_rps, options.max_in_flight, arm_hosts)
         self._clients: dict[tuple[str, str], Any] = {}
         self._session: aiohttp.ClientSession | None = None
@@ -119,49 +113,88 @@ class AzureSession:
         return client
 
     def _arm_kwargs(self) -> dict[str, Any]:
-        return {"base_url": self.cloud.arm_endpoint, "credential_scopes": [self.cloud.arm_scope],
-                **self.pipeline_kwargs()}
+        return {
+            "base_url": self.cloud.arm_endpoint,
+            "credential_scopes": [self.cloud.arm_scope],
+            **self.pipeline_kwargs(),
+        }
 
     def keyvault_mgmt(self, subscription_id: str) -> Any:
         from azure.mgmt.keyvault.aio import KeyVaultManagementClient
 
-        return self._cached("kv", subscription_id, lambda: KeyVaultManagementClient(
-            self.credential, subscription_id, api_version=API_VERSIONS["keyvault_mgmt"], **self._arm_kwargs()))
+        return self._cached(
+            "kv",
+            subscription_id,
+            lambda: KeyVaultManagementClient(
+                self.credential, subscription_id, api_version=API_VERSIONS["keyvault_mgmt"], **self._arm_kwargs()
+            ),
+        )
 
     def authorization(self, subscription_id: str) -> Any:
         from azure.mgmt.authorization.aio import AuthorizationManagementClient
 
-        return self._cached("authz", subscription_id, lambda: AuthorizationManagementClient(
-            self.credential, subscription_id, api_version=API_VERSIONS["authorization"], **self._arm_kwargs()))
+        return self._cached(
+            "authz",
+            subscription_id,
+            lambda: AuthorizationManagementClient(
+                self.credential, subscription_id, api_version=API_VERSIONS["authorization"], **self._arm_kwargs()
+            ),
+        )
 
     def monitor(self, subscription_id: str) -> Any:
         from azure.mgmt.monitor.aio import MonitorManagementClient
 
-        return self._cached("monitor", subscription_id, lambda: MonitorManagementClient(
-            self.credential, subscription_id, api_version=API_VERSIONS["monitor_diagnostic_settings"],
-            **self._arm_kwargs()))
+        return self._cached(
+            "monitor",
+            subscription_id,
+            lambda: MonitorManagementClient(
+                self.credential,
+                subscription_id,
+                api_version=API_VERSIONS["monitor_diagnostic_settings"],
+                **self._arm_kwargs(),
+            ),
+        )
 
     def resource_graph(self) -> Any:
         from azure.mgmt.resourcegraph.aio import ResourceGraphClient
 
         kwargs = self._arm_kwargs()
         kwargs["base_url"] = self.cloud.graph_endpoint
-        return self._cached("graph", "", lambda: ResourceGraphClient(
-            self.credential, api_version=API_VERSIONS["resource_graph"], **kwargs))
+        return self._cached(
+            "graph",
+            "",
+            lambda: ResourceGraphClient(self.credential, api_version=API_VERSIONS["resource_graph"], **kwargs),
+        )
 
     def keys(self, vault_url: str) -> Any:
         from azure.keyvault.keys.aio import KeyClient
 
-        return self._cached("keys", vault_url, lambda: KeyClient(
-            vault_url, self.credential, api_version=API_VERSIONS["keyvault_data"],
-            verify_challenge_resource=self._verify_challenge(vault_url), **self.pipeline_kwargs()))
+        return self._cached(
+            "keys",
+            vault_url,
+            lambda: KeyClient(
+                vault_url,
+                self.credential,
+                api_version=API_VERSIONS["keyvault_data"],
+                verify_challenge_resource=self._verify_challenge(vault_url),
+                **self.pipeline_kwargs(),
+            ),
+        )
 
     def hsm_access_control(self, hsm_url: str) -> Any:
         from azure.keyvault.administration.aio import KeyVaultAccessControlClient
 
-        return self._cached("hsmrbac", hsm_url, lambda: KeyVaultAccessControlClient(
-            hsm_url, self.credential, api_version=API_VERSIONS["keyvault_data"],
-            verify_challenge_resource=self._verify_challenge(hsm_url), **self.pipeline_kwargs()))
+        return self._cached(
+            "hsmrbac",
+            hsm_url,
+            lambda: KeyVaultAccessControlClient(
+                hsm_url,
+                self.credential,
+                api_version=API_VERSIONS["keyvault_data"],
+                verify_challenge_resource=self._verify_challenge(hsm_url),
+                **self.pipeline_kwargs(),
+            ),
+        )
 
     def logs(self) -> Any:
         from azure.monitor.query.aio import LogsQueryClient
@@ -169,8 +202,9 @@ class AzureSession:
         endpoint = self.cloud.loganalytics_endpoint
         if not endpoint:
             raise ValueError("no Log Analytics endpoint for this cloud (--loganalytics-endpoint)")
-        return self._cached("logs", "", lambda: LogsQueryClient(
-            self.credential, endpoint=endpoint, **self.pipeline_kwargs()))
+        return self._cached(
+            "logs", "", lambda: LogsQueryClient(self.credential, endpoint=endpoint, **self.pipeline_kwargs())
+        )
 
     def _verify_challenge(self, vault_url: str) -> bool:
         """Check the challenge's resource against the vault's DNS name, except off the cloud's DNS.

@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 
+import pandas as pd
+
 from scanner.azure.options import Shard
 from scanner.inventory import Inventory
 
@@ -50,8 +52,28 @@ def merge_snapshots(inventories: Iterable[Inventory]) -> Inventory:
         shard = inv.scope.get("shard")
         if shard and shard not in shards:
             shards.append(shard)
+    merged.tables["key_references"] = resolve_references(merged)
     merged.scope = {**merged.scope, "subscriptions": subs}
     if shards:
         merged.scope["shard"] = None
         merged.scope["shards"] = shards
     return merged
+
+
+def resolve_references(inventory: Inventory) -> pd.DataFrame:
+    """Key references whose vault was scanned by another shard, resolved against all vaults.
+
+    Each shard resolves a consumer's key URI only against its own vaults; after the merge every
+    vault is known, so the unresolved ones are matched by host again.
+    """
+    from scanner.azure.references import host_of
+
+    refs = inventory.tables["key_references"].copy()
+    vaults = inventory.tables["vaults"]
+    hosts = {host_of(str(u)): v for u, v in zip(vaults["uri"], vaults["id"], strict=True) if pd.notna(u)}
+    for i in refs.index[refs["vault_id"].isna()]:
+        vault_id = hosts.get(str(refs.at[i, "vault_host"]))
+        if vault_id is not None:
+            refs.at[i, "vault_id"] = vault_id
+            refs.at[i, "key_id"] = f"{vault_id}/keys/{str(refs.at[i, 'key_name']).lower()}"
+    return refs

@@ -16,9 +16,10 @@ from typing import Any
 
 from azure.core.rest import HttpRequest
 
+from scanner.azure.apiversions import API_VERSIONS
 from scanner.azure.faults import READ_FAILURES, ErrorLog
 from scanner.azure.records import arm_parts, as_utc, provenance
-from scanner.azure.session import API_VERSIONS, AzureSession
+from scanner.azure.session import AzureSession
 from scanner.inventory import normalise_id
 
 API = API_VERSIONS["loganalytics"]
@@ -86,8 +87,14 @@ async def key_usage(
             customer = await resolve_workspace(session, workspace)
         except READ_FAILURES as exc:
             for vid in sorted(vaults):
-                errors.record(wid, "workspaces.get", ("key_usage",), exc, vault_id=vid,
-                              api_version=API_VERSIONS["loganalytics_workspace"])
+                errors.record(
+                    wid,
+                    "workspaces.get",
+                    ("key_usage",),
+                    exc,
+                    vault_id=vid,
+                    api_version=API_VERSIONS["loganalytics_workspace"],
+                )
             continue
         try:
             result = await client.query_workspace(customer, QUERY, timespan=timedelta(days=days))
@@ -98,8 +105,14 @@ async def key_usage(
         tables = getattr(result, "tables", None) or getattr(result, "partial_data", None) or []
         if getattr(result, "partial_error", None) is not None:
             for vid in sorted(vaults):
-                errors.record(wid, "loganalytics.query", ("key_usage",), vault_id=vid, api_version=API,
-                              error=f"partial result: {result.partial_error.message}")
+                errors.record(
+                    wid,
+                    "loganalytics.query",
+                    ("key_usage",),
+                    vault_id=vid,
+                    api_version=API,
+                    error=f"partial result: {result.partial_error.message}",
+                )
         for vid in vaults:
             per_vault.setdefault(vid, {"last_event": None, "event_count": 0})
         for table in tables:
@@ -117,21 +130,40 @@ async def key_usage(
                 name = _value(row, "KeyName")
                 if not name:
                     continue
-                key = per_key.setdefault(f"{vid}/keys/{str(name).lower()}", {"vault_id": vid, "last_used": None,
-                                                                "operations": [], "event_count": 0})
+                key = per_key.setdefault(
+                    f"{vid}/keys/{str(name).lower()}",
+                    {"vault_id": vid, "last_used": None, "operations": [], "event_count": 0},
+                )
                 key["event_count"] += count
                 key["operations"] = sorted(set(key["operations"]) | set(ops))
                 if last and (key["last_used"] is None or last > key["last_used"]):
                     key["last_used"] = last
     rows = [
-        {"id": vid, "key_id": None, "vault_id": vid, "last_used": None, "operations": None,
-         "event_count": v["event_count"], "window_days": days, "last_event": v["last_event"], **provenance(API)}
+        {
+            "id": vid,
+            "key_id": None,
+            "vault_id": vid,
+            "last_used": None,
+            "operations": None,
+            "event_count": v["event_count"],
+            "window_days": days,
+            "last_event": v["last_event"],
+            **provenance(API),
+        }
         for vid, v in sorted(per_vault.items())
     ]
     rows += [
-        {"id": kid, "key_id": kid, "vault_id": k["vault_id"], "last_used": k["last_used"],
-         "operations": k["operations"], "event_count": k["event_count"], "window_days": days,
-         "last_event": per_vault[k["vault_id"]]["last_event"], **provenance(API)}
+        {
+            "id": kid,
+            "key_id": kid,
+            "vault_id": k["vault_id"],
+            "last_used": k["last_used"],
+            "operations": k["operations"],
+            "event_count": k["event_count"],
+            "window_days": days,
+            "last_event": per_vault[k["vault_id"]]["last_event"],
+            **provenance(API),
+        }
         for kid, k in sorted(per_key.items())
     ]
     return rows

@@ -26,8 +26,13 @@ class Scanned:
 
 
 def options_for(fake: FakeAzure, **overrides: Any) -> AzureOptions:
-    cloud = resolve_cloud("custom", arm_endpoint=fake.arm_endpoint, loganalytics_endpoint=fake.arm_endpoint,
-                          keyvault_dns_suffix="vault.azure.net", managedhsm_dns_suffix="managedhsm.azure.net")
+    cloud = resolve_cloud(
+        "custom",
+        arm_endpoint=fake.arm_endpoint,
+        loganalytics_endpoint=fake.arm_endpoint,
+        keyvault_dns_suffix="vault.azure.net",
+        managedhsm_dns_suffix="managedhsm.azure.net",
+    )
     return AzureOptions(cloud=cloud, ca_bundle=fake.ca_bundle, **{**FAST_RETRY, **overrides})
 
 

@@ -41,15 +41,29 @@ def estate() -> dict[str, Any]:
 
 
 def azure_args(fake: FakeAzure, *extra: str) -> list[str]:
-    return ["scan", "--azure", "--arm-endpoint", fake.arm_endpoint, "--loganalytics-endpoint", fake.arm_endpoint,
-            "--ca-bundle", fake.ca_bundle, "--retry-backoff", "0.05", *extra]
+    return [
+        "scan",
+        "--azure",
+        "--arm-endpoint",
+        fake.arm_endpoint,
+        "--loganalytics-endpoint",
+        fake.arm_endpoint,
+        "--ca-bundle",
+        fake.ca_bundle,
+        "--retry-backoff",
+        "0.05",
+        *extra,
+    ]
 
 
 def identity(resource_id: str) -> str:
     """Planted ids spell HSM local assignments with their provider path; the inventory does not."""
     rid = resource_id.lower()
-    return rid.replace("/providers/microsoft.authorization/roleassignments/", "/roleassignments/") \
-        if "/managedhsms/" in rid else rid
+    return (
+        rid.replace("/providers/microsoft.authorization/roleassignments/", "/roleassignments/")
+        if "/managedhsms/" in rid
+        else rid
+    )
 
 
 def test_scan_finds_the_planted_misconfigurations(estate: dict[str, Any], tmp_path: Path) -> None:
@@ -88,13 +102,22 @@ def test_usage_errors_exit_2_in_one_line(estate: dict[str, Any]) -> None:
 
 
 def test_no_credential_is_a_usage_error(estate: dict[str, Any]) -> None:
-    keep = {k: v for k, v in os.environ.items()
-            if not k.startswith(("AZURE_", "IDENTITY_", "MSI_", "IMDS_")) and k != "PATH"}
+    keep = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AZURE_", "IDENTITY_", "MSI_", "IMDS_")) and k != "PATH"
+    }
     keep["PATH"] = "/nonexistent"  # no az, azd or pwsh to fall back on
     keep["PYTHONPATH"] = str(REPO)
     with FakeAzure(estate, faults=Faults()) as fake:
-        done = subprocess.run([sys.executable, "-m", "scanner", *azure_args(fake)], env=keep, cwd=REPO,
-                              capture_output=True, text=True, timeout=120)
+        done = subprocess.run(
+            [sys.executable, "-m", "scanner", *azure_args(fake)],
+            env=keep,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         arm_requests = [r for r in fake.requests if r.plane == "arm"]
     assert done.returncode == 2, done.stderr
     [line] = done.stderr.strip().splitlines()
@@ -103,9 +126,17 @@ def test_no_credential_is_a_usage_error(estate: dict[str, Any]) -> None:
 
 
 def test_cli_start_up_does_not_import_the_azure_sdk() -> None:
-    code = ("import sys, scanner.cli; scanner.cli.build_parser(); "
-            "print(sorted(m for m in sys.modules if m == 'azure' or m.startswith('azure.')))")
-    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=60)
+    code = (
+        "import sys, scanner.cli; scanner.cli.build_parser(); "
+        "print(sorted(m for m in sys.modules if m == 'azure' or m.startswith('azure.')))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"

@@ -79,7 +79,8 @@ def test_vaults_equal_estate(clean: Scanned, estate: dict[str, Any]) -> None:
         if hsm:
             assert row["rbac_authorization_enabled"] is None
             assert row["security_domain_activated"] is (
-                props["securityDomainProperties"]["activationStatus"] == "Active")
+                props["securityDomainProperties"]["activationStatus"] == "Active"
+            )
         else:
             assert row["rbac_authorization_enabled"] is props["enableRbacAuthorization"]
             assert row["security_domain_activated"] is None
@@ -88,16 +89,22 @@ def test_vaults_equal_estate(clean: Scanned, estate: dict[str, Any]) -> None:
 
 
 def test_access_policies(clean: Scanned) -> None:
-    got = {(r["object_id"], tuple(r["key_permissions"]), tuple(r["secret_permissions"])) for r in
-           rows(clean, "access_policies")}
-    assert got == {(PRINCIPALS["apps-sp"], ("all",), ("get", "list")),
-                   (PRINCIPALS["payments-app"], ("get", "list", "sign", "verify", "purge"), ())}
+    got = {
+        (r["object_id"], tuple(r["key_permissions"]), tuple(r["secret_permissions"]))
+        for r in rows(clean, "access_policies")
+    }
+    assert got == {
+        (PRINCIPALS["apps-sp"], ("all",), ("get", "list")),
+        (PRINCIPALS["payments-app"], ("get", "list", "sign", "verify", "purge"), ()),
+    }
     assert {r["vault_id"].rsplit("/", 1)[-1] for r in rows(clean, "access_policies")} == {"kv-prod-legacy"}
 
 
 def test_private_endpoints(clean: Scanned) -> None:
-    got = sorted((r["target_id"].rsplit("/", 1)[-1], r["private_endpoint_id"].rsplit("/", 1)[-1],
-                  r["connection_state"]) for r in rows(clean, "private_endpoints"))
+    got = sorted(
+        (r["target_id"].rsplit("/", 1)[-1], r["private_endpoint_id"].rsplit("/", 1)[-1], r["connection_state"])
+        for r in rows(clean, "private_endpoints")
+    )
     assert got == [
         ("kv-dev-02", "pe-kv-dev-02", "Approved"),
         ("kv-dev-02", "pe-kv-dev-02-old", "Rejected"),
@@ -134,7 +141,11 @@ def test_keys_and_versions_equal_estate(clean: Scanned, estate: dict[str, Any]) 
             for v in entry["versions"]:
                 got = got_versions[v["version"]]
                 assert (got["kty"], got["curve"], got["enabled"], got["key_ops"]) == (
-                    v["kty"], v.get("crv"), v["attributes"]["enabled"], v["key_ops"])
+                    v["kty"],
+                    v.get("crv"),
+                    v["attributes"]["enabled"],
+                    v["key_ops"],
+                )
                 if v["kty"].startswith("RSA"):
                     assert got["key_size"] == v["key_size"]
                 expires = v["attributes"].get("exp")
@@ -150,48 +161,76 @@ def test_key_type_details(clean: Scanned) -> None:
     assert (keys["envelope-kek"]["kty"], keys["envelope-kek"]["key_size"]) == ("oct-HSM", 256)  # via ARM
     assert keys["envelope-kek"]["rotation_policy_present"] is False
     assert keys["envelope-kek"]["rotation_actions"] == ["Notify"]  # the service default policy
-    assert (keys["payments-rsa"]["rotation_actions"], keys["payments-rsa"]["rotation_time_after_create"],
-            keys["payments-rsa"]["rotation_expiry_time"]) == (["Rotate", "Notify"], "P180D", "P1Y")
+    assert (
+        keys["payments-rsa"]["rotation_actions"],
+        keys["payments-rsa"]["rotation_time_after_create"],
+        keys["payments-rsa"]["rotation_expiry_time"],
+    ) == (["Rotate", "Notify"], "P180D", "P1Y")
     skr = keys["skr-cvm"]
     assert skr["exportable"] is True and skr["release_policy_immutable"] is False
     assert skr["release_policy"]["anyOf"][0]["allOf"] == [
         {"claim": "x-ms-isolation-tee.x-ms-attestation-type", "equals": "sevsnpvm"},
-        {"claim": "x-ms-isolation-tee.x-ms-compliance-status", "equals": "azure-compliant-cvm"}]
+        {"claim": "x-ms-isolation-tee.x-ms-compliance-status", "equals": "azure-compliant-cvm"},
+    ]
     assert keys["skr-weak"]["release_policy_immutable"] is True
     assert keys["payments-rsa"]["release_policy"] is None and keys["payments-rsa"]["release_policy_immutable"] is None
 
 
 def test_role_assignments_on_both_planes(clean: Scanned) -> None:
-    got = sorted((r["plane"], r["name"][:2] + r["name"][-2:], r["scope"], r["role_name"], r["principal_type"])
-                 for r in rows(clean, "role_assignments"))
+    got = sorted(
+        (r["plane"], r["name"][:2] + r["name"][-2:], r["scope"], r["role_name"], r["principal_type"])
+        for r in rows(clean, "role_assignments")
+    )
     mg = "/providers/microsoft.management/managementgroups/mg-contoso"
     prod = f"/subscriptions/{SUB_PROD}"
     dev2 = f"/subscriptions/{SUB_DEV}/resourcegroups/rg-dev/providers/{KV}/vaults/kv-dev-02"
-    assert got == sorted([
-        ("azure", "b101", mg, "Key Vault Administrator", "Group"),
-        ("azure", "b102", prod, "Owner", "User"),
-        ("azure", "b103", prod, "Reader", "User"),
-        ("azure", "b104", f"{prod}/resourcegroups/rg-apps", "Key Vault Crypto Officer", "ServicePrincipal"),
-        ("azure", "b105", f"{prod}/resourcegroups/rg-security/providers/{KV}/vaults/kv-prod-payments",
-         "Key Vault Crypto User", "ServicePrincipal"),
-        ("azure", "b106", f"{prod}/resourcegroups/rg-security/providers/{KV}/vaults/kv-prod-payments",
-         "Key Vault Crypto Service Encryption User", "ServicePrincipal"),
-        ("azure", "b107", f"{prod}/resourcegroups/rg-apps/providers/{KV}/vaults/kv-prod-apps",
-         "Key Vault Administrator", "Unknown"),
-        ("azure", "b108", dev2, "Key Vault Crypto Service Encryption User", "ServicePrincipal"),
-        ("azure", "b109", f"{prod}/resourcegroups/rg-security/providers/{KV}/managedhsms/mhsm-prod-signing",
-         "Managed HSM contributor", "Group"),
-        ("managed_hsm", "c101", "/", "Managed HSM Administrator", None),
-        ("managed_hsm", "c102", "/", "Managed HSM Administrator", None),
-        ("managed_hsm", "c103", "/", "Managed HSM Administrator", None),
-        ("managed_hsm", "c104", "/", "Managed HSM Crypto Officer", None),
-        ("managed_hsm", "c105", "/keys/bootstrap-signer", "Managed HSM Crypto User", None),
-        ("managed_hsm", "c106", "/keys", "Managed HSM Crypto User", None),
-        ("managed_hsm", "c107", "/keys", "Managed HSM Crypto Auditor", None),
-        ("managed_hsm", "c201", "/", "Managed HSM Administrator", None),
-        ("managed_hsm", "c202", "/keys/envelope-kek", "Managed HSM Crypto Service Encryption User", None),
-        ("managed_hsm", "c203", "/keys", "Managed HSM Crypto Officer", None),
-    ])
+    assert got == sorted(
+        [
+            ("azure", "b101", mg, "Key Vault Administrator", "Group"),
+            ("azure", "b102", prod, "Owner", "User"),
+            ("azure", "b103", prod, "Reader", "User"),
+            ("azure", "b104", f"{prod}/resourcegroups/rg-apps", "Key Vault Crypto Officer", "ServicePrincipal"),
+            (
+                "azure",
+                "b105",
+                f"{prod}/resourcegroups/rg-security/providers/{KV}/vaults/kv-prod-payments",
+                "Key Vault Crypto User",
+                "ServicePrincipal",
+            ),
+            (
+                "azure",
+                "b106",
+                f"{prod}/resourcegroups/rg-security/providers/{KV}/vaults/kv-prod-payments",
+                "Key Vault Crypto Service Encryption User",
+                "ServicePrincipal",
+            ),
+            (
+                "azure",
+                "b107",
+                f"{prod}/resourcegroups/rg-apps/providers/{KV}/vaults/kv-prod-apps",
+                "Key Vault Administrator",
+                "Unknown",
+            ),
+            ("azure", "b108", dev2, "Key Vault Crypto Service Encryption User", "ServicePrincipal"),
+            (
+                "azure",
+                "b109",
+                f"{prod}/resourcegroups/rg-security/providers/{KV}/managedhsms/mhsm-prod-signing",
+                "Managed HSM contributor",
+                "Group",
+            ),
+            ("managed_hsm", "c101", "/", "Managed HSM Administrator", None),
+            ("managed_hsm", "c102", "/", "Managed HSM Administrator", None),
+            ("managed_hsm", "c103", "/", "Managed HSM Administrator", None),
+            ("managed_hsm", "c104", "/", "Managed HSM Crypto Officer", None),
+            ("managed_hsm", "c105", "/keys/bootstrap-signer", "Managed HSM Crypto User", None),
+            ("managed_hsm", "c106", "/keys", "Managed HSM Crypto User", None),
+            ("managed_hsm", "c107", "/keys", "Managed HSM Crypto Auditor", None),
+            ("managed_hsm", "c201", "/", "Managed HSM Administrator", None),
+            ("managed_hsm", "c202", "/keys/envelope-kek", "Managed HSM Crypto Service Encryption User", None),
+            ("managed_hsm", "c203", "/keys", "Managed HSM Crypto Officer", None),
+        ]
+    )
     by = {r["name"]: r for r in rows(clean, "role_assignments")}
     inherited = by["b1000000-0000-4000-8000-000000000002"]
     assert inherited["vault_id"] is None and inherited["actions"] == ["*"]
@@ -206,13 +245,22 @@ def test_role_assignments_on_both_planes(clean: Scanned) -> None:
 
 def test_diagnostic_settings(clean: Scanned) -> None:
     got = {r["target_id"].rsplit("/", 1)[-1]: r for r in rows(clean, "diagnostic_settings")}
-    assert sorted(got) == ["kv-dev-01", "kv-dev-02", "kv-prod-empty", "kv-prod-legacy", "kv-prod-payments",
-                           "mhsm-prod-kek", "mhsm-prod-signing"]
-    assert got["kv-prod-payments"]["logs"] == [{"category": "AuditEvent", "category_group": None, "enabled": True,
-                                                "retention_days": None}]
+    assert sorted(got) == [
+        "kv-dev-01",
+        "kv-dev-02",
+        "kv-prod-empty",
+        "kv-prod-legacy",
+        "kv-prod-payments",
+        "mhsm-prod-kek",
+        "mhsm-prod-signing",
+    ]
+    assert got["kv-prod-payments"]["logs"] == [
+        {"category": "AuditEvent", "category_group": None, "enabled": True, "retention_days": None}
+    ]
     assert got["kv-prod-payments"]["workspace_id"].endswith("/workspaces/law-security")
-    assert got["kv-dev-01"]["logs"] == [{"category": None, "category_group": "audit", "enabled": True,
-                                         "retention_days": 30}]
+    assert got["kv-dev-01"]["logs"] == [
+        {"category": None, "category_group": "audit", "enabled": True, "retention_days": 30}
+    ]
     assert got["kv-dev-01"]["workspace_id"] is None
     assert got["kv-dev-01"]["storage_account_id"].endswith("/storageaccounts/stauditlogs")
     assert got["kv-dev-02"]["logs"][0]["enabled"] is False
@@ -220,8 +268,16 @@ def test_diagnostic_settings(clean: Scanned) -> None:
 
 
 def test_key_references(clean: Scanned) -> None:
-    got = sorted((r["consumer_name"], r["key_name"], r["pinned"], r["vault_id"].rsplit("/", 1)[-1],
-                  r["key_id"].rsplit("/", 1)[-1]) for r in rows(clean, "key_references"))
+    got = sorted(
+        (
+            r["consumer_name"],
+            r["key_name"],
+            r["pinned"],
+            r["vault_id"].rsplit("/", 1)[-1],
+            r["key_id"].rsplit("/", 1)[-1],
+        )
+        for r in rows(clean, "key_references")
+    )
     assert got == [
         ("aks-prod", "payments-rsa", True, "kv-prod-payments", "payments-rsa"),
         ("ca-bootstrap", "bootstrap-signer", True, "mhsm-prod-signing", "bootstrap-signer"),
@@ -247,7 +303,9 @@ def test_key_usage_from_log_analytics(clean: Scanned) -> None:
     assert got["managedhsms/mhsm-prod-signing/keys/bootstrap-signer"]["operations"] == ["KeyGet", "KeySign"]
     # kek's only events are 120 days old: covered by a workspace, nothing inside the 90-day window
     assert (got["managedhsms/mhsm-prod-kek"]["event_count"], got["managedhsms/mhsm-prod-kek"]["last_event"]) == (
-        0, None)
+        0,
+        None,
+    )
     assert got["managedhsms/mhsm-prod-kek"]["key_id"] is None
     assert "vaults/kv-prod-apps" not in got and "vaults/kv-dev-01" not in got  # no workspace destination
     assert {r["window_days"] for r in got.values()} == {90}
@@ -263,7 +321,8 @@ def test_request_log_is_read_only(clean: Scanned) -> None:
         path = r.path.lower()
         if r.method == "POST":
             assert path == "/providers/microsoft.resourcegraph/resources" or (
-                path.startswith("/v1/workspaces/") and path.endswith("/query")), r.path
+                path.startswith("/v1/workspaces/") and path.endswith("/query")
+            ), r.path
         assert "/secrets" not in path
         assert not any(path.endswith(op) for op in ("/release", "/export", "/backup", "/restore"))
     assert all(r.status is not None and r.status < 400 or r.status == 401 for r in requests)
@@ -274,8 +333,13 @@ def test_request_budget(clean: Scanned) -> None:
     data = [r for r in clean.fake.requests if r.plane == "vault" and r.status == 200]
     keys = sum(1 for r in data if r.path.rstrip("/").endswith("/rotationpolicy"))
     assert keys == 14
-    versions_read = sum(1 for r in data if r.path.count("/") == 3 and r.path.startswith("/keys/")
-                        and r.path.rsplit("/", 1)[-1].lower() not in ("versions", "rotationpolicy"))
+    versions_read = sum(
+        1
+        for r in data
+        if r.path.count("/") == 3
+        and r.path.startswith("/keys/")
+        and r.path.rsplit("/", 1)[-1].lower() not in ("versions", "rotationpolicy")
+    )
     assert versions_read == 20
     definitions = [r for r in clean.fake.requests if "/roleDefinitions/" in r.path and r.plane == "arm"]
     assert len(definitions) == len({r.path.rsplit("/", 1)[-1] for r in definitions})

@@ -15,8 +15,16 @@ from tests.azure.test_e2e_estate import rows
 from tests.fakeazure import Delay, FakeAzure, Faults, RateLimit, ServerError, Throttle, build_estate
 from tests.fakeazure.build_estate import SUB_DEV, SUB_PROD
 
-VAULT_TABLES = ["access_policies", "diagnostic_settings", "key_usage", "key_versions", "keys", "private_endpoints",
-                "role_assignments", "vaults"]
+VAULT_TABLES = [
+    "access_policies",
+    "diagnostic_settings",
+    "key_usage",
+    "key_versions",
+    "keys",
+    "private_endpoints",
+    "role_assignments",
+    "vaults",
+]
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +42,9 @@ def names(scanned: Scanned, table: str, column: str = "name") -> set[str]:
 
 
 def errors(scanned: Scanned) -> list[tuple[str, str, int | None]]:
-    return sorted((r["id"].rsplit("/", 1)[-1], r["operation"], r["status_code"])
-                  for r in rows(scanned, "collection_errors"))
+    return sorted(
+        (r["id"].rsplit("/", 1)[-1], r["operation"], r["status_code"]) for r in rows(scanned, "collection_errors")
+    )
 
 
 def test_throttling_with_retry_after_is_waited_out(estate: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -50,8 +59,12 @@ def test_throttling_with_retry_after_is_waited_out(estate: dict[str, Any], monke
 
 
 def test_throttling_without_retry_after_backs_off(estate: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
-    faults = Faults(throttle=[Throttle(r"^GET mhsm-prod-kek/keys/skr-cvm/", count=3, retry_after=None),
-                              Throttle(r"^POST arm/providers/Microsoft.ResourceGraph", count=1, retry_after=None)])
+    faults = Faults(
+        throttle=[
+            Throttle(r"^GET mhsm-prod-kek/keys/skr-cvm/", count=3, retry_after=None),
+            Throttle(r"^POST arm/providers/Microsoft.ResourceGraph", count=1, retry_after=None),
+        ]
+    )
     scanned = run(estate, monkeypatch, faults)
     assert errors(scanned) == []
     assert "skr-cvm" in names(scanned, "keys")
@@ -60,8 +73,12 @@ def test_throttling_without_retry_after_backs_off(estate: dict[str, Any], monkey
 
 
 def test_server_errors_are_retried(estate: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
-    faults = Faults(errors=[ServerError(r"^GET arm/.*/vaults/kv-dev-01$", count=2, status=500),
-                            ServerError(r"^GET kv-dev-01/keys$", count=1, status=503)])
+    faults = Faults(
+        errors=[
+            ServerError(r"^GET arm/.*/vaults/kv-dev-01$", count=2, status=500),
+            ServerError(r"^GET kv-dev-01/keys$", count=1, status=503),
+        ]
+    )
     scanned = run(estate, monkeypatch, faults)
     assert errors(scanned) == []
     assert "kv-dev-01" in names(scanned, "vaults") and "dev-key" in names(scanned, "keys")
@@ -95,12 +112,16 @@ def test_vault_deleted_between_list_and_get(estate: dict[str, Any], monkeypatch:
     by_id = {r["id"]: r for r in rows(scanned, "collection_errors")}
     vault_error = by_id[gone.lower()]
     assert (vault_error["operation"], vault_error["status_code"], vault_error["affects"]) == (
-        "vaults.get", 404, VAULT_TABLES)
+        "vaults.get",
+        404,
+        VAULT_TABLES,
+    )
     assert vault_error["error"] == "deleted after discovery: listed, then 404 on GET"
     assert "kv-dev-01" not in names(scanned, "vaults")
     key_error = [r for r in rows(scanned, "collection_errors") if r["id"].endswith("/keys/eth-signer")]
     assert [(r["operation"], r["status_code"], r["affects"]) for r in key_error] == [
-        ("keys.list_versions", 404, ["key_versions", "keys"])]
+        ("keys.list_versions", 404, ["key_versions", "keys"])
+    ]
     assert "eth-signer" not in names(scanned, "keys") and "payments-rsa" in names(scanned, "keys")
     assert len(rows(scanned, "collection_errors")) == 2
 
@@ -117,7 +138,10 @@ def test_timeout_is_a_collection_error(estate: dict[str, Any], monkeypatch: pyte
     scanned = run(estate, monkeypatch, faults, timeout=0.5, retry_total=1)
     [error] = rows(scanned, "collection_errors")
     assert (error["operation"], error["status_code"], error["vault_id"].rsplit("/", 1)[-1]) == (
-        "keys.list", None, "kv-dev-02")
+        "keys.list",
+        None,
+        "kv-dev-02",
+    )
     assert "timeout" in error["error"].lower() or "timed out" in error["error"].lower()
     assert "sql-tde" not in names(scanned, "keys") and "dev-key" in names(scanned, "keys")
 
@@ -130,7 +154,8 @@ def test_resource_graph_outage_falls_back_to_arm(estate: dict[str, Any], monkeyp
     assert len(names(scanned, "vaults")) == 8 and len(names(scanned, "keys")) == 14
     # consumers are only discoverable through Resource Graph: that table is reported incomplete
     assert [(r["operation"], r["affects"]) for r in rows(scanned, "collection_errors")] == [
-        ("resource_graph.resources", ["key_references"])]
+        ("resource_graph.resources", ["key_references"])
+    ]
     listed = {r.path.rsplit("/", 1)[-1] for r in scanned.fake.requests if r.plane == "arm" and r.method == "GET"}
     assert {"vaults", "managedHSMs"} <= listed
 
@@ -177,3 +202,20 @@ def test_shards_partition_and_merge(estate: dict[str, Any], monkeypatch: pytest.
     for table in ("vaults", "keys", "key_versions", "access_policies", "diagnostic_settings", "private_endpoints"):
         assert sorted(merged.tables[table]["id"]) == sorted(full.tables[table]["id"]), table
     assert sorted(merged.scope["shards"]) == ["0/2", "1/2"]
+    # consumers are split by their own subscription; cross-shard key URIs resolve after the merge
+    shard_refs = [set(s.tables["key_references"]["id"]) for s in shards]
+    assert not shard_refs[0] & shard_refs[1]
+    columns = ["id", "vault_id", "key_id", "pinned"]
+    assert (
+        merged.tables["key_references"][columns]
+        .sort_values("id")
+        .reset_index(drop=True)
+        .equals(full.tables["key_references"][columns].sort_values("id").reset_index(drop=True))
+    )
+
+
+def test_subscription_pacing(estate: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """ARM reads per subscription stay under --subscription-rps: the fake (6/s) never throttles."""
+    scanned = run(estate, monkeypatch, Faults(arm_rate=RateLimit(6, 1.0)), subscription_rps=5)
+    assert errors(scanned) == []
+    assert [r.route for r in scanned.fake.requests if r.status == 429] == []

@@ -26,7 +26,10 @@ def test_defaults_are_the_public_cloud_and_design_rates() -> None:
     cloud = opts.cloud
     assert cloud is not None
     assert (cloud.name, cloud.arm_endpoint, cloud.authority_host) == (
-        "public", "https://management.azure.com", "login.microsoftonline.com")
+        "public",
+        "https://management.azure.com",
+        "login.microsoftonline.com",
+    )
     assert (cloud.keyvault_dns_suffix, cloud.managedhsm_dns_suffix) == ("vault.azure.net", "managedhsm.azure.net")
     assert cloud.graph_endpoint == "https://management.azure.com"
     assert cloud.arm_scope == "https://management.azure.com/.default"
@@ -37,22 +40,43 @@ def test_defaults_are_the_public_cloud_and_design_rates() -> None:
 @pytest.mark.parametrize(
     ("name", "arm", "authority", "kv", "hsm", "la"),
     [
-        ("usgov", "https://management.usgovcloudapi.net", "login.microsoftonline.us", "vault.usgovcloudapi.net",
-         "managedhsm.usgovcloudapi.net", "https://api.loganalytics.us"),
-        ("china", "https://management.chinacloudapi.cn", "login.chinacloudapi.cn", "vault.azure.cn",
-         "managedhsm.azure.cn", "https://api.loganalytics.azure.cn"),
+        (
+            "usgov",
+            "https://management.usgovcloudapi.net",
+            "login.microsoftonline.us",
+            "vault.usgovcloudapi.net",
+            "managedhsm.usgovcloudapi.net",
+            "https://api.loganalytics.us",
+        ),
+        (
+            "china",
+            "https://management.chinacloudapi.cn",
+            "login.chinacloudapi.cn",
+            "vault.azure.cn",
+            "managedhsm.azure.cn",
+            "https://api.loganalytics.azure.cn",
+        ),
     ],
 )
 def test_sovereign_clouds(name: str, arm: str, authority: str, kv: str, hsm: str, la: str) -> None:
     cloud = parse(["--cloud", name]).cloud
     assert cloud is not None
-    assert (cloud.arm_endpoint, cloud.authority_host, cloud.keyvault_dns_suffix, cloud.managedhsm_dns_suffix,
-            cloud.loganalytics_endpoint) == (arm, authority, kv, hsm, la)
+    assert (
+        cloud.arm_endpoint,
+        cloud.authority_host,
+        cloud.keyvault_dns_suffix,
+        cloud.managedhsm_dns_suffix,
+        cloud.loganalytics_endpoint,
+    ) == (arm, authority, kv, hsm, la)
 
 
 def test_flags_override_environment_and_environment_overrides_defaults() -> None:
-    env = {"KVAUDIT_SUBSCRIPTIONS": f"{SUB_A}, {SUB_B}", "KVAUDIT_VAULT_RPS": "10", "KVAUDIT_SHARD": "1/3",
-           "KVAUDIT_TIMEOUT": "5"}
+    env = {
+        "KVAUDIT_SUBSCRIPTIONS": f"{SUB_A}, {SUB_B}",
+        "KVAUDIT_VAULT_RPS": "10",
+        "KVAUDIT_SHARD": "1/3",
+        "KVAUDIT_TIMEOUT": "5",
+    }
     opts = parse(["--vault-rps", "7.5", "--subscription", SUB_B.upper()], env)
     assert opts.subscriptions == [SUB_B]
     assert opts.vault_rps == 7.5
@@ -61,12 +85,28 @@ def test_flags_override_environment_and_environment_overrides_defaults() -> None
 
 
 def test_custom_cloud_from_arm_endpoint() -> None:
-    opts = parse(["--arm-endpoint", "https://127.0.0.1:8443/", "--keyvault-dns-suffix", "vault.local",
-                  "--loganalytics-endpoint", "https://127.0.0.1:8443", "--workspace", "a,b", "--workspace", "c"])
+    opts = parse(
+        [
+            "--arm-endpoint",
+            "https://127.0.0.1:8443/",
+            "--keyvault-dns-suffix",
+            "vault.local",
+            "--loganalytics-endpoint",
+            "https://127.0.0.1:8443",
+            "--workspace",
+            "a,b",
+            "--workspace",
+            "c",
+        ]
+    )
     cloud = opts.cloud
     assert cloud is not None
     assert (cloud.name, cloud.arm_endpoint, cloud.keyvault_dns_suffix, cloud.managedhsm_dns_suffix) == (
-        "custom", "https://127.0.0.1:8443", "vault.local", None)
+        "custom",
+        "https://127.0.0.1:8443",
+        "vault.local",
+        None,
+    )
     assert opts.workspaces == ["a", "b", "c"]
 
 

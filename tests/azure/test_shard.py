@@ -24,14 +24,39 @@ def test_shard_is_case_insensitive_and_stable() -> None:
 
 
 def test_merge_snapshots_combines_rows_and_scope() -> None:
-    a = Inventory.from_records({"vaults": [{"id": "/subscriptions/a/v1", "name": "v1"}]},
-                               scope={"subscriptions": ["a"], "shard": "0/2"})
-    b = Inventory.from_records({"vaults": [{"id": "/subscriptions/b/v2", "name": "v2"}],
-                                "collection_errors": [{"id": "x", "operation": "keys.list"}]},
-                               scope={"subscriptions": ["b"], "shard": "1/2"})
+    a = Inventory.from_records(
+        {"vaults": [{"id": "/subscriptions/a/v1", "name": "v1"}]}, scope={"subscriptions": ["a"], "shard": "0/2"}
+    )
+    b = Inventory.from_records(
+        {
+            "vaults": [{"id": "/subscriptions/b/v2", "name": "v2"}],
+            "collection_errors": [{"id": "x", "operation": "keys.list"}],
+        },
+        scope={"subscriptions": ["b"], "shard": "1/2"},
+    )
     merged = merge_snapshots([a, b])
     assert list(merged.vaults["name"]) == ["v1", "v2"]
     assert len(merged.collection_errors) == 1
     assert merged.scope["subscriptions"] == ["a", "b"]
     assert merged.scope["shards"] == ["0/2", "1/2"]
     assert merged.scope["shard"] is None
+
+
+def test_merge_resolves_key_references_across_shards() -> None:
+    vault = "/subscriptions/b/resourcegroups/r/providers/microsoft.keyvault/vaults/kv"
+    a = Inventory.from_records(
+        {
+            "key_references": [
+                {
+                    "id": "/subscriptions/a/c#/p",
+                    "key_uri": "https://kv.vault.azure.net/keys/k1",
+                    "vault_host": "kv.vault.azure.net",
+                    "key_name": "K1",
+                    "pinned": False,
+                }
+            ]
+        }
+    )
+    b = Inventory.from_records({"vaults": [{"id": vault, "uri": "https://kv.vault.azure.net/"}]})
+    [ref] = merge_snapshots([a, b]).key_references.to_dict(orient="records")
+    assert (ref["vault_id"], ref["key_id"]) == (vault, vault + "/keys/k1")
