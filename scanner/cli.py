@@ -49,7 +49,7 @@ def parse_output(value: str) -> OutputSpec:
     return OutputSpec(fmt, Path(path) if path else None)
 
 
-def _add_report_options(parser: argparse.ArgumentParser, fail_on_default: str) -> None:
+def add_report_options(parser: argparse.ArgumentParser, fail_on_default: str) -> None:
     parser.add_argument(
         "-o",
         "--output",
@@ -81,11 +81,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     scan = sub.add_parser("scan", help="scan snapshots, ARM, Bicep or Terraform (or live Azure with --azure)")
     scan.add_argument("sources", nargs="*", metavar="SOURCE", help="files or directories to scan")
-    _add_report_options(scan, "high")
+    add_report_options(scan, "high")
     _add_source_hooks(scan)
 
     demo = sub.add_parser("demo", help="scan the embedded demo estate (offline)")
-    _add_report_options(demo, "none")
+    add_report_options(demo, "none")
 
     rules = sub.add_parser("rules", help="list the rule catalogue")
     rules.add_argument("--format", choices=("text", "json"), default="text")
