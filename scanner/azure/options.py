@@ -178,7 +178,12 @@ def add_azure_arguments(parser: argparse.ArgumentParser, switch: bool = True) ->
         group.add_argument("--azure", action="store_true", help="scan live Azure (Resource Graph discovery)")
     for flag, (env, help_text) in _FLAGS.items():
         dest = "azure_" + flag.replace("-", "_")
-        kwargs: dict[str, Any] = {"dest": dest, "default": None, "help": f"{help_text} [{env}]"}
+        kwargs: dict[str, Any] = {
+            "dest": dest,
+            "default": None,
+            "help": f"{help_text} [{env}]",
+            "metavar": flag.upper().replace("-", "_"),
+        }
         if flag in _REPEATABLE:
             kwargs.update(action="append", metavar="ID")
         elif flag == "cloud":
