@@ -1,0 +1,84 @@
+"""``--diff-base REF``: which of today's failures were already failing at REF.
+
+A pull-request gate should fail on what the change introduces, not on debt the branch
+inherited. So the same SOURCE paths are loaded as they were at REF and evaluated by the same
+engine with the same policy and the same ``now``; the fingerprints that failed there are
+pre-existing. Fingerprints ignore line numbers, so moving or reformatting a resource keeps it
+pre-existing, while a new resource or a newly broken setting is new.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from scanner.gating import gitrev
+
+
+@dataclass
+class BaseFailures:
+    """The FAIL fingerprints at ``ref`` plus the problems that make that set incomplete."""
+
+    ref: str
+    commit: str
+    fingerprints: set[str]
+    problems: list[str] = field(default_factory=list)
+
+
+def _relative_sources(sources: list[str], cwd: Path) -> tuple[Path, list[str], str]:
+    """The repository root, the SOURCE paths relative to it, and the cwd relative to it."""
+    from scanner.errors import UsageError
+
+    resolved = [(cwd / s).resolve() for s in sources]
+    top = gitrev.repository_root(resolved[0])
+    relative = []
+    for path in resolved:
+        try:
+            relative.append(path.relative_to(top).as_posix())
+        except ValueError:
+            raise UsageError(f"--diff-base: {path} is outside the git repository {top}") from None
+    try:
+        cwd_rel = cwd.resolve().relative_to(top).as_posix()
+    except ValueError:
+        cwd_rel = ""
+    return top, ["" if r == "." else r for r in relative], cwd_rel
+
+
+def _failing(inventory: Any, policy: Any, now: Any) -> set[str]:
+    from reports.model import fingerprint
+    from rules.engine import evaluate
+
+    evaluation = evaluate(inventory, policy, now=now)
+    failing: set[str] = set()
+    for outcome in evaluation.outcomes:
+        results = outcome.results
+        if not len(results):
+            continue
+        for resource_id in results.loc[results["status"] == "FAIL", "resource_id"]:
+            failing.add(fingerprint(outcome.rule.id, str(resource_id)))
+    return failing
+
+
+def failures_at(ref: str, sources: list[str], policy: Any, now: Any, cwd: Path | None = None) -> BaseFailures:
+    """Evaluate ``sources`` as they were at git revision ``ref``.
+
+    Paths missing at ``ref`` contribute nothing (so everything in them is new). Files that
+    fail to load at ``ref`` are listed in ``problems``: their findings also count as new,
+    which errs on the side of gating.
+    """
+    from scanner.sources import load_sources
+
+    cwd = cwd or Path.cwd()
+    top, relative, cwd_rel = _relative_sources(sources, cwd)
+    commit = gitrev.resolve_commit(top, ref)
+    with tempfile.TemporaryDirectory(prefix="kvaudit-diffbase-") as tmp:
+        dest = Path(tmp)
+        gitrev.extract(top, gitrev.select(gitrev.list_tree(top, commit), relative), dest)
+        present = [str(dest / r) if r else str(dest) for r in relative if (dest / r).exists()]
+        if not present:
+            return BaseFailures(ref, commit, set())
+        loaded = load_sources(present, root=dest / cwd_rel)
+        problems = [str(e).replace(str(dest) + "/", "") for e in loaded.errors]
+        return BaseFailures(ref, commit, _failing(loaded.inventory, policy, now), problems)
