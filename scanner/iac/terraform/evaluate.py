@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from hcl2.utils import process_escape_sequences
 
-from scanner.iac.terraform.functions import EvalError, call, to_str
+from scanner.iac.terraform.functions import EvalError, call, to_number, to_str
 from scanner.iac.terraform.values import UNKNOWN, EncodedJson, KeyRef, contains_unknown
 
 #: An operation applied after the root of a traversal: ("attr", name), ("index", tree),
@@ -64,19 +64,10 @@ _BINARY: dict[str, Callable[[Any, Any], Any]] = {
 
 
 def _number(value: Any) -> Any:
-    if isinstance(value, bool):
-        raise EvalError("arithmetic on bool")
-    if isinstance(value, int | float):
-        return value
-    if isinstance(value, str):
-        try:
-            return int(value)
-        except ValueError:
-            try:
-                return float(value)
-            except ValueError:
-                raise EvalError(f"not a number: {value!r}") from None
-    raise EvalError("arithmetic on non-number")
+    """Arithmetic operand: Terraform's number conversion, where null is an error, not unknown."""
+    if value is None:
+        raise EvalError("arithmetic on null")
+    return to_number(value)
 
 
 class Evaluator:

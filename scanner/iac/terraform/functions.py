@@ -32,7 +32,8 @@ def to_str(value: Any) -> str:
     raise EvalError(f"cannot convert {type(value).__name__} to string")
 
 
-def _to_number(value: Any) -> Any:
+def to_number(value: Any) -> Any:
+    """Terraform's conversion to number (``tonumber``), shared by the evaluator's arithmetic."""
     if value is None:
         return None
     if isinstance(value, bool):
@@ -84,7 +85,7 @@ def _format(fmt: str, *args: Any) -> str:
         if verb == "s":
             out.append(("%" + match.group(1).replace("0", "") + match.group(2) + "s") % to_str(arg))
         elif verb == "d":
-            out.append((spec + "d") % int(_to_number(arg)))
+            out.append((spec + "d") % int(to_number(arg)))
         elif verb == "q":
             out.append(json.dumps(to_str(arg)))
         elif verb == "v":
@@ -92,7 +93,7 @@ def _format(fmt: str, *args: Any) -> str:
         elif verb in "fg":
             out.append(
                 ("%" + match.group(1) + match.group(2) + (f".{match.group(3)}" if match.group(3) else "") + verb)
-                % float(_to_number(arg))
+                % float(to_number(arg))
             )
         else:
             raise EvalError(f"unsupported format verb %{verb}")
@@ -161,7 +162,7 @@ def _length(value: Any) -> int:
 def _element(value: list, index: Any) -> Any:
     if not value:
         raise EvalError("element of empty list")
-    return value[int(_to_number(index)) % len(value)]
+    return value[int(to_number(index)) % len(value)]
 
 
 def _one(value: list) -> Any:
@@ -217,7 +218,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "coalescelist": lambda *lists: next((item for item in lists if item), []),
     "compact": lambda items: [i for i in items if i not in (None, "")],
     "tostring": lambda v: None if v is None else to_str(v),
-    "tonumber": _to_number,
+    "tonumber": to_number,
     "tobool": _to_bool,
     "tolist": lambda v: list(v) if isinstance(v, list) else _raise("tolist needs a list"),
     "toset": _toset,
@@ -234,10 +235,10 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "values": _values,
     "contains": lambda items, v: v in items,
     "zipmap": lambda ks, vs: dict(zip(ks, vs, strict=True)),
-    "range": lambda *a: list(range(*(int(_to_number(x)) for x in a))),
-    "min": lambda *a: min(_to_number(x) for x in a),
-    "max": lambda *a: max(_to_number(x) for x in a),
-    "abs": lambda x: abs(_to_number(x)),
+    "range": lambda *a: list(range(*(int(to_number(x)) for x in a))),
+    "min": lambda *a: min(to_number(x) for x in a),
+    "max": lambda *a: max(to_number(x) for x in a),
+    "abs": lambda x: abs(to_number(x)),
     "jsonencode": lambda v: json.dumps(v, separators=(",", ":"), sort_keys=True),
     "jsondecode": _jsondecode,
 }
