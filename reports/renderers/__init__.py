@@ -13,6 +13,11 @@ from typing import Any
 RENDERERS: dict[str, str] = {
     "json": "reports.renderers.json_report:render",
     "html": "reports.renderers.html_report:render",
+    "sarif": "reports.renderers.sarif:render",
+    "junit": "reports.renderers.junit:render",
+    "markdown": "reports.renderers.markdown:render",
+    "csv": "reports.renderers.csv_report:render",
+    "csv-controls": "reports.renderers.csv_report:render_controls",
 }
 
 
