@@ -31,7 +31,7 @@ from scanner.jsonio import decode_text
 
 _FIELDS = {"id", "rule", "resource", "fingerprint", "justification", "approver", "expires"}
 _FINGERPRINT = re.compile(r"^[0-9a-f]{32}$")
-_HEADER = re.compile(r"^\s*\[\[\s*waivers\s*\]\]", re.MULTILINE)
+_HEADER = re.compile(r"^[ \t]*\[\[[ \t]*waivers[ \t]*\]\]", re.MULTILINE)
 _MAX_BYTES = 16 * 1024 * 1024
 
 
