@@ -88,7 +88,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--sign-with",
         metavar="KEY_ID",
         help="sign the report digest with this Key Vault or Managed HSM key "
-        "(https://<vault>/keys/<name>[/<version>]); the only data-plane write-free POST kvaudit sends",
+        "(https://<vault>/keys/<name>[/<version>]); signing is the only data-plane POST kvaudit sends",
     )
 
 

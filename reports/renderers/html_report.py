@@ -43,7 +43,7 @@ SUPPRESSED_LISTED = 500
 
 
 @cache
-def _environment() -> Environment:
+def environment() -> Environment:
     env = Environment(
         loader=PackageLoader("reports", "templates"),
         autoescape=select_autoescape(default=True, default_for_string=True),
@@ -55,7 +55,7 @@ def _environment() -> Environment:
 
 
 @cache
-def _asset(name: str) -> str:
+def asset(name: str) -> str:
     return files("reports").joinpath("templates", name).read_text(encoding="utf-8")
 
 
@@ -138,7 +138,7 @@ def _scope_name(scan: dict[str, Any]) -> str | None:
 
 
 def render(report: dict[str, Any]) -> str:
-    css, js = _asset("report.css"), _asset("report.js")
+    css, js = asset("report.css"), asset("report.js")
     summary = report["summary"]
     matrix = control_matrix(report)
     suppressed = suppressed_counts(report)
@@ -170,4 +170,4 @@ def render(report: dict[str, Any]) -> str:
         ),
         "status_chart": svg.stacked_bar("Results by status", [(s, summary["by_status"].get(s, 0)) for s in STATUSES]),
     }
-    return _environment().get_template("report.html.j2").render(**context)
+    return environment().get_template("report.html.j2").render(**context)
