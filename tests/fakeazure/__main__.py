@@ -2,11 +2,12 @@
 
     python -m tests.fakeazure --estate default|scale:V,K,N,H,HK|FILE [--latency 0.02] [--page-size N]
         [--vault-rate N/SECONDS|off] [--arm-rate N/SECONDS|off] [--graph-rate N/SECONDS|off]
-        [--ready-file F]
+        [--vault-subscription-rate N/SECONDS|off] [--no-record] [--ready-file F]
 
 When every port listens, it writes (and prints) one JSON object: ``arm_endpoint``, ``ca_bundle``,
 ``env`` (the variables a scanner process needs) and ``vaults`` (name → data-plane URI).  It runs
-until SIGINT or SIGTERM.
+until SIGINT or SIGTERM.  ``GET {arm_endpoint}/_fakeazure/counters`` answers the request counts
+by operation and status (see ``counters.py``), also with ``--no-record``.
 """
 
 from __future__ import annotations
@@ -50,13 +51,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--vault-rate", default="4000/10")
     parser.add_argument("--arm-rate", default="12000/3600")
     parser.add_argument("--graph-rate", default="15/5")
+    parser.add_argument("--vault-subscription-rate", default="off",
+                        help="data-plane requests per subscription across all its vaults (e.g. 20000/10)")
     parser.add_argument("--no-record", action="store_true", help="do not keep the request log (long runs)")
     parser.add_argument("--ready-file", type=Path, default=None)
     args = parser.parse_args(argv)
     try:
         estate = parse_estate(args.estate)
         faults = Faults(vault_rate=parse_rate(args.vault_rate), arm_rate=parse_rate(args.arm_rate),
-                        graph_rate=parse_rate(args.graph_rate))
+                        graph_rate=parse_rate(args.graph_rate),
+                        vault_subscription_rate=parse_rate(args.vault_subscription_rate))
     except (ValueError, OSError) as exc:
         print(f"fakeazure: {exc}", file=sys.stderr)
         return 2

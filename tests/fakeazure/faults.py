@@ -66,6 +66,8 @@ class Faults:
       always fails with ``truncate_status``.
     - ``vault_rate``/``arm_rate``/``graph_rate``: service throttling per data-plane host, per
       subscription for ARM reads, and per caller for Resource Graph; ``None`` disables one.
+    - ``vault_subscription_rate``: Key Vault's subscription-wide data-plane limit (the service
+      allows five times the per-vault limit across all vaults of a subscription); off by default.
     """
 
     throttle: list[Throttle] = field(default_factory=list)
@@ -78,6 +80,7 @@ class Faults:
     vault_rate: RateLimit | None = field(default_factory=lambda: RateLimit(4000, 10.0))
     arm_rate: RateLimit | None = field(default_factory=lambda: RateLimit(12000, 3600.0))
     graph_rate: RateLimit | None = field(default_factory=lambda: RateLimit(15, 5.0))
+    vault_subscription_rate: RateLimit | None = None
 
 
 class SlidingWindow:
@@ -117,6 +120,8 @@ class FaultState:
         self.vault_limiter = SlidingWindow(faults.vault_rate) if faults.vault_rate else None
         self.arm_limiter = SlidingWindow(faults.arm_rate) if faults.arm_rate else None
         self.graph_limiter = SlidingWindow(faults.graph_rate) if faults.graph_rate else None
+        self.vault_subscription_limiter = (SlidingWindow(faults.vault_subscription_rate)
+                                           if faults.vault_subscription_rate else None)
         self.vanished = {v.lower().rstrip("/") for v in faults.vanish}
         self.forbidden = {v.lower() for v in faults.forbidden}
 

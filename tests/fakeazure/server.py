@@ -26,6 +26,7 @@ import trustme
 from aiohttp import web
 
 from tests.fakeazure import arm, dataplane
+from tests.fakeazure.counters import COUNTERS_PATH, RequestCounters
 from tests.fakeazure.faults import Faults, FaultState, retry_after_header
 from tests.fakeazure.index import EstateIndex, Owner
 from tests.fakeazure.wire import Call, FakeError, json_response
@@ -77,6 +78,7 @@ class FakeAzure:
         self.page_size = page_size
         self.record = record
         self.requests: list[RecordedRequest] = []
+        self.counters = RequestCounters()  # kept even with record=False (see counters.py)
         self.tokens: dict[str, str] = {}  # issued token -> resource
         self._token_counter = itertools.count(1)
         self._identity_secret = secrets.token_hex(16)
@@ -198,6 +200,8 @@ class FakeAzure:
         owner = self.index.owners_by_port.get(port)
         plane = "vault" if owner else ("identity" if port == self._identity_port else "arm")
         target = owner.name if owner else plane
+        if plane == "arm" and request.path == COUNTERS_PATH:
+            return json_response(self.counters.snapshot())
         body = await request.read()
         query = {k: v for k, v in request.query.items()}
         record = RecordedRequest(request.method, request.host.split(":")[0], port, request.path, query,
@@ -216,6 +220,7 @@ class FakeAzure:
             response.headers["x-ms-keyvault-network-info"] = f"conn_type=Ipv4;addr={request.remote};act_addr_fam=Ipv4;"
         response.headers["x-ms-request-id"] = secrets.token_hex(8)
         record.status = response.status
+        self.counters.add(plane, request.method, request.path, response.status)
         return response
 
     async def _serve(self, call: Call) -> web.StreamResponse:
@@ -309,10 +314,12 @@ class FakeAzure:
     def _rate_limit(self, call: Call) -> dict[str, str]:
         """Service-like throttling; returns headers the service adds to successful responses."""
         if call.owner is not None:
-            if self.state.vault_limiter is not None:
-                ok, _, wait = self.state.vault_limiter.check(call.owner.name.lower())
-                if not ok:
-                    raise self._throttled(call, {"Retry-After": retry_after_header(wait)})
+            for limiter, key in ((self.state.vault_limiter, call.owner.name.lower()),
+                                 (self.state.vault_subscription_limiter, call.owner.subscription)):
+                if limiter is not None:
+                    ok, _, wait = limiter.check(key)
+                    if not ok:
+                        raise self._throttled(call, {"Retry-After": retry_after_header(wait)})
             return {}
         if "resourcegraph" in call.path.lower() and self.state.graph_limiter is not None:
             caller = call.request.headers.get("Authorization", "")

@@ -118,3 +118,36 @@ def test_token_endpoint_requires_the_identity_header(fake: FakeAzure) -> None:
         payload = json.load(response)
     assert set(payload) >= {"access_token", "expires_on", "resource", "token_type"}
     assert payload["access_token"].startswith("fake-token-") and fake.tokens[payload["access_token"]] == VAULT
+
+
+def test_vault_subscription_rate_limit_spans_every_vault_of_the_subscription(estate: dict) -> None:
+    faults = Faults(vault_rate=None, vault_subscription_rate=RateLimit(3, 10))
+    with FakeAzure(estate, faults=faults) as fake:
+        token = fake.issue_token(VAULT)
+
+        def get(name: str) -> int:
+            return raw_get(fake, fake.vault_uri(name) + "keys?api-version=2025-07-01", token)[0]
+
+        assert [get("kv-prod-payments"), get("kv-prod-payments"), get("kv-prod-apps")] == [200, 200, 200]
+        assert get("kv-prod-apps") == 429  # a fourth request in the same subscription
+        assert get("kv-dev-01") == 200  # another subscription has its own budget
+
+
+def test_counters_count_operations_and_statuses_without_the_request_log(estate: dict) -> None:
+    with FakeAzure(estate, faults=Faults(vault_rate=RateLimit(2, 10)), record=False) as fake:
+        token = fake.issue_token(VAULT)
+        base = fake.vault_uri("kv-prod-apps")
+        for path in ("keys", "keys", "keys/des-key/versions"):
+            raw_get(fake, f"{base}{path}?api-version=2025-07-01", token)
+        raw_get(fake, f"{fake.vault_uri('kv-dev-01')}keys/x/rotationpolicy?api-version=2025-07-01", None)
+        status, _, body = raw_get(fake, fake.arm_endpoint + "/_fakeazure/counters", None)
+        assert status == 200
+        assert json.loads(body) == {
+            "operations": {
+                "keys.list": {"200": 2},
+                "keys.list_versions": {"429": 1},
+                "keys.rotation_policy": {"401": 1},
+            },
+            "total": 4,
+        }
+        assert fake.requests == []
