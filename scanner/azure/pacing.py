@@ -35,6 +35,11 @@ class SlidingWindowLimiter:
     the capacity are in flight or finished less than ``window`` ago. Then however the network
     delays or bunches requests, no window at the service holds more than the capacity; counting
     start times only would not survive a slow TLS handshake followed by a fast one.
+
+    Waiters queue in FIFO order and are woken one by one, either when a slot ages out of the
+    window (one timer for the oldest finished request) or at once when capacity is free. Waking
+    every waiter on every change would cost O(waiters) per request: a vault scan queues hundreds
+    of key-version reads behind one limiter, which made the wake-ups the scan's main CPU cost.
     """
 
     def __init__(self, rate: float, window: float = 1.0) -> None:
@@ -42,31 +47,55 @@ class SlidingWindowLimiter:
         self.window = window
         self._in_flight = 0
         self._finished: deque[float] = deque()
-        self._changed = asyncio.Condition()
+        self._waiters: deque[asyncio.Future[None]] = deque()
+        self._timer: asyncio.TimerHandle | None = None
 
     def _prune(self, now: float) -> None:
         while self._finished and now - self._finished[0] >= self.window:
             self._finished.popleft()
 
+    def _free(self) -> bool:
+        return self._in_flight + len(self._finished) < self.capacity
+
     async def acquire(self) -> None:
-        async with self._changed:
-            while True:
-                now = time.monotonic()
-                self._prune(now)
-                if self._in_flight + len(self._finished) < self.capacity:
-                    self._in_flight += 1
-                    return
-                wait = self.window - (now - self._finished[0]) if self._finished else None
-                try:
-                    await asyncio.wait_for(self._changed.wait(), timeout=wait)
-                except TimeoutError:
-                    pass
+        self._prune(time.monotonic())
+        if not self._waiters and self._free():
+            self._in_flight += 1
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        self._grant()
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self._in_flight -= 1  # granted, then cancelled before it could run: give it back
+                self._grant()
+            raise
 
     async def release(self) -> None:
-        async with self._changed:
-            self._in_flight -= 1
-            self._finished.append(time.monotonic())
-            self._changed.notify_all()
+        self._in_flight -= 1
+        self._finished.append(time.monotonic())
+        self._grant()
+
+    def _grant(self) -> None:
+        """Hand free slots to the oldest waiters; arm a timer for when the next slot ages out."""
+        self._prune(time.monotonic())
+        while self._waiters and self._free():
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                self._in_flight += 1
+                waiter.set_result(None)
+        while self._waiters and self._waiters[0].done():  # cancelled while queued
+            self._waiters.popleft()
+        if self._waiters and self._finished and self._timer is None:
+            loop = asyncio.get_running_loop()
+            delay = self._finished[0] + self.window - time.monotonic()
+            self._timer = loop.call_later(max(0.0, delay), self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._grant()
 
 
 class Pacer:

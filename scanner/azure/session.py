@@ -10,6 +10,7 @@ API versions are pinned (:mod:`scanner.azure.apiversions`) and passed to every c
 
 from __future__ import annotations
 
+import ssl
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -49,12 +50,15 @@ class AzureSession:
         from azure.identity.aio import DefaultAzureCredential
 
         opts = self.options
-        connector = aiohttp.TCPConnector(limit=opts.max_in_flight)
+        connector = aiohttp.TCPConnector(limit=opts.max_in_flight, ssl=self._ssl_context())
         self._session = aiohttp.ClientSession(connector=connector)
+        # connection_verify stays True: a CA path here would make azure-core build a new
+        # SSLContext per request, and aiohttp pools connections per context, so no connection
+        # would ever be reused (a TLS handshake per request). The connector's context applies.
         self.transport = AioHttpTransport(
             session=self._session,
             session_owner=False,
-            connection_verify=opts.ca_bundle or True,
+            connection_verify=True,
             connection_timeout=opts.timeout,
             read_timeout=opts.timeout,
         )
@@ -69,6 +73,12 @@ class AzureSession:
         self.credential = DefaultAzureCredential(**cred_kwargs)
         await self._check_credential()
         return self
+
+    def _ssl_context(self) -> ssl.SSLContext | bool:
+        """One TLS context for every connection, trusting ``--ca-bundle`` when given."""
+        if not self.options.ca_bundle:
+            return True
+        return ssl.create_default_context(cafile=self.options.ca_bundle)
 
     async def _check_credential(self) -> None:
         """Fail fast, as a configuration error, when no credential in the chain works.
