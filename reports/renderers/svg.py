@@ -57,7 +57,7 @@ def bar_chart(title: str, items: Sequence[tuple[str, int]], width: int = 360) ->
 def stacked_bar(title: str, items: Sequence[tuple[str, int]], width: int = 360) -> Markup:
     """One bar split by share, with a legend underneath (e.g. results by status)."""
     total = sum(n for _, n in items) or 1
-    height = 58
+    height = 74
     parts = [
         f'<svg class="chart" role="img" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
         f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>'
@@ -70,13 +70,17 @@ def stacked_bar(title: str, items: Sequence[tuple[str, int]], width: int = 360) 
                 f'<rect x="{_num(x)}" y="0" width="{_num(w)}" height="24" fill="{COLOURS.get(label, "#475569")}"/>'
             )
         x += w
-    x = 0.0
+    x, y = 0.0, 36
     for label, count in items:
+        text = f"{label} {count}"
+        step = 13 + 7.2 * len(text) + 14  # swatch, text at about 7.2 px a character, gap
+        if x and x + step > width:
+            x, y = 0.0, y + 16
         parts.append(
-            f'<rect x="{_num(x)}" y="36" width="10" height="10" fill="{COLOURS.get(label, "#475569")}"/>'
-            f'<text x="{_num(x + 13)}" y="45" class="chart-legend">{escape(label)} {count}</text>'
+            f'<rect x="{_num(x)}" y="{y}" width="10" height="10" fill="{COLOURS.get(label, "#475569")}"/>'
+            f'<text x="{_num(x + 13)}" y="{y + 9}" class="chart-legend">{escape(text)}</text>'
         )
-        x += width / max(len(items), 1)
+        x += step
     parts.append("</svg>")
     return Markup("".join(parts))
 
