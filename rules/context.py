@@ -96,7 +96,8 @@ class RuleContext:
         if self.profiles.empty:
             out = keys.copy()
             out["profile"] = pd.Series([None] * len(keys), dtype="object")
-            out["profile_source"] = pd.Series([None] * len(keys), dtype="object")
+            for column in ("profile_source", "profile_reason", "profile_unknown"):
+                out[column] = pd.Series([None] * len(keys), dtype="object")
             return out
         return keys.merge(self.profiles, how="left", left_on="id", right_on="key_id", suffixes=("", "_p"))
 
@@ -126,6 +127,7 @@ class RuleContext:
         extra = dict(kwargs.pop("extra", {}) or {})
         extra.setdefault("profile", view["profile"])
         extra.setdefault("profile_source", view["profile_source"])
+        extra.setdefault("profile_reason", view["profile_reason"])
         return verdict(
             view,
             resource_type=view["arm_type"],

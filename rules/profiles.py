@@ -3,23 +3,53 @@
 A key's profile comes from, in order: a tag on the key, a matching ``[[profiles.assign]]`` in
 the policy file, then inference from the key itself or its consumers. The source and the
 reason travel into every finding's evidence so an auditor can see why a key was judged so.
+
+A tag or a policy assignment that names a profile nobody defined is not dropped silently: the
+name is kept in ``profile_unknown`` (rule KV-KEY-009 reports it) and assignment falls through to
+the next source, so the key still gets the checks that inference can justify.
+
+Assignment is vectorised: the estate may hold 100,000 keys, so only the tag lookup (a dict per
+row) touches Python per key.
 """
 
 from __future__ import annotations
 
-import fnmatch
 import tomllib
+from fnmatch import translate
 from functools import cache
 from importlib import resources
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
+from scanner.errors import PolicyError
 from scanner.inventory import Inventory
 from scanner.policy import Policy
 
-PROFILE_COLUMNS = ["key_id", "profile", "profile_source", "profile_reason"]
+PROFILE_COLUMNS = ["key_id", "profile", "profile_source", "profile_reason", "profile_unknown"]
+
+#: Tiers a profile may require, weakest first.
+TIERS = ("any", "hsm", "managed_hsm")
+
+#: Every field a profile may set, with its type, so that a typo in a custom profile is an error
+#: rather than a requirement that silently never applies.
+PROFILE_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "description": str,
+    "extends": str,
+    "tier": str,
+    "kty": list,
+    "curves": list,
+    "key_sizes": list,
+    "key_ops": list,
+    "pin_required": bool,
+    "local_rbac_key_scope_only": bool,
+    "signer": bool,
+    "no_ci_crypto_officer": bool,
+    "allowed_permissions": list,
+    "exportable": bool,
+    "release_claims": dict,
+    "immutable_release_policy": bool,
+}
 
 
 @cache
@@ -29,77 +59,179 @@ def builtin_profiles() -> dict[str, dict[str, Any]]:
     return tomllib.loads(text)
 
 
+def validate_profile(name: str, spec: dict[str, Any], origin: str) -> None:
+    """Refuse unknown fields, wrong types and unknown tiers in a profile definition."""
+    for field, value in spec.items():
+        expected = PROFILE_FIELDS.get(field)
+        if expected is None:
+            allowed = ", ".join(sorted(PROFILE_FIELDS))
+            raise PolicyError(origin, f"profile {name!r} has no field {field!r} (fields: {allowed})")
+        if not isinstance(value, expected):
+            raise PolicyError(origin, f"profile {name!r} field {field!r} must be a {expected.__name__}")
+    tier = spec.get("tier", "any")
+    if tier not in TIERS:
+        raise PolicyError(origin, f"profile {name!r} tier {tier!r} is not one of {', '.join(TIERS)}")
+
+
+def _resolve(name: str, custom: dict[str, dict[str, Any]], origin: str) -> dict[str, Any]:
+    """A custom profile with ``extends`` inherits the named profile's fields and overrides them."""
+    spec = dict(custom[name])
+    base_name = spec.pop("extends", None)
+    if base_name is None:
+        return spec
+    if base_name == name or base_name in custom and custom[base_name].get("extends"):
+        raise PolicyError(origin, f"profile {name!r} extends {base_name!r}: only one level of extends is supported")
+    base = custom.get(base_name) or builtin_profiles().get(base_name)
+    if base is None:
+        raise PolicyError(origin, f"profile {name!r} extends unknown profile {base_name!r}")
+    return {**base, **spec}
+
+
 def all_profiles(policy: Policy | None) -> dict[str, dict[str, Any]]:
     """Built-in profiles plus the policy's own; a policy profile may replace a built-in one."""
+    if policy is None or not policy.custom_profiles:
+        return dict(builtin_profiles())
+    return dict(_policy_profiles(policy))
+
+
+def _policy_profiles(policy: Policy) -> dict[str, dict[str, Any]]:
     merged = dict(builtin_profiles())
-    if policy is not None:
-        merged.update(policy.custom_profiles)
+    for name, spec in policy.custom_profiles.items():
+        validate_profile(name, spec, policy.origin)
+        merged[name] = _resolve(name, policy.custom_profiles, policy.origin)
     return merged
 
 
-def _inference(keys: pd.DataFrame, purposes: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Vectorised inference: (profile, reason) per key, null where nothing can be inferred."""
-    kty = keys["kty"].fillna("").astype(str)
-    curve = keys["curve"].fillna("").astype(str).str.upper()
+def profile_sources(policy: Policy | None) -> dict[str, str]:
+    """Profile name -> where it is defined: "built-in", "policy" or "policy (replaces built-in)"."""
+    out = {name: "built-in" for name in builtin_profiles()}
+    for name in policy.custom_profiles if policy else {}:
+        out[name] = "policy (replaces built-in)" if name in out else "policy"
+    return out
+
+
+def profile_attribute(profiles: dict[str, dict[str, Any]], names: pd.Series, attribute: str) -> pd.Series:
+    """For a Series of profile names, the value of ``attribute`` in each profile (None when unset)."""
+    lookup = {name: spec.get(attribute) for name, spec in profiles.items()}
+    return names.map(lambda n: lookup.get(n) if isinstance(n, str) else None).astype("object")
+
+
+def _tag_values(tags: pd.Series, tag_name: str) -> pd.Series:
+    """The value of tag ``tag_name`` on each key; Azure tag names are case-insensitive."""
+    wanted = tag_name.lower()
+
+    def pick(cell: Any) -> Any:
+        if not isinstance(cell, dict):
+            return None
+        if tag_name in cell:
+            return cell[tag_name]
+        for k, v in cell.items():
+            if str(k).lower() == wanted:
+                return v
+        return None
+
+    return pd.Series([pick(c) for c in tags], index=tags.index, dtype="object")
+
+
+def _infer(keys: pd.DataFrame, refs: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """Inferred profile and reason per key, from its type, curve, release policy and consumers."""
+    kty = keys["kty"].str.upper().fillna("")
+    curve = keys["curve"].str.upper().fillna("")
+    import_only = pd.Series(
+        [isinstance(v, list) and [str(o).lower() for o in v] == ["import"] for v in keys["key_ops"]], index=keys.index
+    )
     releasable = keys["exportable"].fillna(False).astype(bool) & keys["release_policy"].notna()
-    signs = purposes.reindex(keys["id"]).fillna(False).to_numpy(dtype=bool)
-    conditions = [
-        kty.str.startswith("OKP").to_numpy(),
-        kty.str.startswith("oct").to_numpy(),
-        (curve == "P-256K").to_numpy(),
-        releasable.to_numpy(),
-        signs,
+    signers = set(refs.loc[refs["purpose"].str.lower().eq("sign").fillna(False), "key_id"].dropna())
+    signed = keys["id"].isin(signers)
+    choices = [
+        (
+            kty.str.startswith("OKP"),
+            "ed25519-signer",
+            "kty " + keys["kty"].fillna("") + " is only used for Ed25519 signing",
+        ),
+        (kty.str.startswith("OCT"), "aes-kek", "kty " + keys["kty"].fillna("") + " is a symmetric key-wrapping key"),
+        (
+            curve.eq("P-256K"),
+            "ethereum-signer",
+            pd.Series("curve P-256K (secp256k1) is used for Ethereum signing", index=keys.index),
+        ),
+        (releasable, "skr-release", pd.Series("exportable key with a release policy", index=keys.index)),
+        (
+            import_only,
+            "byok-kek",
+            pd.Series("key_ops is import only: a BYOK key-exchange key", index=keys.index),
+        ),
+        (signed, "artifact-signing", pd.Series("a consumer uses it to sign", index=keys.index)),
     ]
-    profiles = ["ed25519-signer", "aes-kek", "ethereum-signer", "skr-release", "artifact-signing"]
-    reasons = [
-        "kty " + kty + " is only used for Ed25519 signing",
-        "kty " + kty + " is a symmetric key-wrapping key",
-        pd.Series("curve P-256K (secp256k1) is used for Ethereum signing", index=keys.index),
-        pd.Series("exportable key with a release policy", index=keys.index),
-        pd.Series("a consumer uses it to sign", index=keys.index),
-    ]
-    profile = np.select(conditions, profiles, default=None)
-    reason = np.select(conditions, [r.to_numpy(dtype=object) for r in reasons], default=None)
-    return pd.Series(profile, index=keys.index, dtype="object"), pd.Series(reason, index=keys.index, dtype="object")
+    profile = pd.Series(None, index=keys.index, dtype="object")
+    reason = pd.Series(None, index=keys.index, dtype="object")
+    for mask, name, why in reversed(choices):  # reversed so that the first matching choice wins
+        hit = mask.fillna(False).astype(bool).to_numpy()
+        profile[hit] = name
+        reason[hit] = why[hit]
+    return profile, reason
 
 
 def assign_profiles(inventory: Inventory, policy: Policy | None) -> pd.DataFrame:
-    """One row per key that has a profile: key_id, profile, profile_source, profile_reason.
-
-    Vectorised: this runs over every key of the estate before any rule does."""
+    """One row per key that has a profile or names an unknown one:
+    key_id, profile, profile_source, profile_reason, profile_unknown."""
     keys = inventory.tables["keys"]
     if keys.empty:
         return pd.DataFrame(columns=PROFILE_COLUMNS)
-    known = all_profiles(policy)
+    known = set(all_profiles(policy))
     tag_name = policy.profile_tag if policy else "kvaudit-profile"
     assignments = policy.assignments if policy else []
+    index = keys.index
+    profile = pd.Series(None, index=index, dtype="object")
+    source = pd.Series(None, index=index, dtype="object")
+    reason = pd.Series(None, index=index, dtype="object")
+    unknown = pd.Series(None, index=index, dtype="object")
 
-    profile = pd.Series([None] * len(keys), index=keys.index, dtype="object")
-    source = profile.copy()
-    reason = profile.copy()
+    tagged = _tag_values(keys["tags"], tag_name)
+    has_tag = tagged.notna() & tagged.astype(str).str.len().gt(0)
+    tag_known = has_tag & tagged.isin(known)
+    profile[tag_known] = tagged[tag_known]
+    source[tag_known] = "tag"
+    reason[tag_known] = f"tag {tag_name}=" + tagged[tag_known].astype(str)
+    tag_unknown = has_tag & ~tagged.isin(known)
+    unknown[tag_unknown] = "tag " + tag_name + "=" + tagged[tag_unknown].astype(str)
 
-    def take(mask: pd.Series, values: pd.Series | str, origin: str, why: pd.Series | str) -> None:
-        mask = mask & profile.isna()
-        profile[mask] = values[mask] if isinstance(values, pd.Series) else values
-        source[mask] = origin
-        reason[mask] = why[mask] if isinstance(why, pd.Series) else why
-
-    tagged = keys["tags"].map(lambda t: t.get(tag_name) if isinstance(t, dict) else None)
-    take(tagged.notna(), tagged.astype("object"), "tag", "tag " + tag_name + "=" + tagged.fillna("").astype(str))
-    vault_names = keys["vault_name"].fillna("").astype(str).str.lower()
-    key_names = keys["name"].fillna("").astype(str).str.lower()
-    for rule in assignments:
-        matches = vault_names.str.match(fnmatch.translate(rule.vault.lower())) & key_names.str.match(
-            fnmatch.translate(rule.key.lower())
+    vault_names = keys["vault_name"].str.lower().fillna("")
+    key_names = keys["name"].str.lower().fillna("")
+    for entry in assignments:
+        open_rows = profile.isna()
+        if not open_rows.any():
+            break
+        hit = (
+            open_rows
+            & vault_names.str.match(translate(entry.vault.lower()))
+            & key_names.str.match(translate(entry.key.lower()))
         )
-        take(matches, rule.profile, "policy", f"policy assigns vault {rule.vault!r} key {rule.key!r}")
-    refs = inventory.tables["key_references"]
-    signing = refs.loc[refs["purpose"].eq("sign").fillna(False).to_numpy(dtype=bool), "key_id"].dropna()
-    purposes = pd.Series(True, index=pd.Index(signing.unique()))
-    inferred, why = _inference(keys, purposes)
-    take(inferred.notna(), inferred, "inference", why)
-    chosen = profile.notna() & profile.isin(list(known))
-    out = pd.DataFrame({"key_id": keys["id"], "profile": profile, "profile_source": source, "profile_reason": reason})[
-        chosen.to_numpy(dtype=bool)
-    ]
-    return out.reset_index(drop=True)
+        if not hit.any():
+            continue
+        why = f"policy assigns vault {entry.vault!r} key {entry.key!r}"
+        if entry.profile in known:
+            profile[hit] = entry.profile
+            source[hit] = "policy"
+            reason[hit] = why
+        else:
+            first_unknown = hit & unknown.isna()
+            unknown[first_unknown] = f"{why} to {entry.profile!r}"
+
+    inferred, why = _infer(keys, inventory.tables["key_references"])
+    take = profile.isna() & inferred.notna()
+    profile[take] = inferred[take]
+    source[take] = "inference"
+    reason[take] = why[take]
+
+    out = pd.DataFrame(
+        {
+            "key_id": keys["id"],
+            "profile": profile,
+            "profile_source": source,
+            "profile_reason": reason,
+            "profile_unknown": unknown,
+        }
+    )
+    keep = out["profile"].notna() | out["profile_unknown"].notna()
+    return out[keep.to_numpy(dtype=bool)].reset_index(drop=True)

@@ -5,8 +5,23 @@ from __future__ import annotations
 
 import pandas as pd
 
+from rules.checks.common import (
+    DECRYPTING,
+    azure_scope_level,
+    beyond,
+    effective_for,
+    grant_targets,
+    has_any,
+    is_iac,
+    lower_sets,
+    nullable,
+    permission_operations,
+    profile_field,
+    reach_any,
+    role_operations,
+)
 from rules.context import RuleContext, verdict
-from rules.model import Remediation
+from rules.model import Param, Remediation
 from rules.registry import rule
 
 #: Managed HSM local built-in role definition GUIDs.
@@ -74,3 +89,564 @@ def hsm_role_over_broad(ctx: RuleContext) -> pd.DataFrame:
         resource_name=hsm_names.fillna("?") + ":" + ra["scope"].fillna("?") + ":" + ra["name"].fillna("?"),
         resource_type="Microsoft.KeyVault/managedHSMs/roleAssignments",
     )
+
+
+REFS_HSM_RBAC = (
+    "https://learn.microsoft.com/azure/key-vault/managed-hsm/built-in-roles",
+    "https://learn.microsoft.com/azure/key-vault/managed-hsm/secure-your-managed-hsm",
+)
+REFS_KV_RBAC = (
+    "https://learn.microsoft.com/azure/key-vault/general/rbac-guide",
+    "https://learn.microsoft.com/azure/key-vault/general/security-features",
+)
+
+#: Azure RBAC roles that reach into vaults when assigned above them (GUIDs of the built-ins).
+KEY_VAULT_ROLE_GUIDS = {
+    "00482a5a-887f-4fb3-b363-3b7fe8e74483",  # Key Vault Administrator
+    "14b46e9e-c2b7-41b4-b07b-48a6ebf60603",  # Key Vault Crypto Officer
+    "12338af0-0e69-4776-bea7-57ae8d297424",  # Key Vault Crypto User
+    "e147488a-f6f5-4113-8e2d-b22465e65bf6",  # Key Vault Crypto Service Encryption User
+    "08bbd89e-9f13-488c-ac41-acfcb10c90ab",  # Key Vault Crypto Service Release User
+    "f25e0fa2-a7c8-4377-a976-54943a77a395",  # Key Vault Contributor
+    "21090545-7ca7-4776-b22c-e363652d74d2",  # Key Vault Reader
+    "b86a8fe4-44ce-4948-aee5-eccb2c155cd7",  # Key Vault Secrets Officer
+    "4633458b-17de-408a-b874-0445c86b69e6",  # Key Vault Secrets User
+    "a4417e6f-fecd-4de8-b567-7b0420556985",  # Key Vault Certificates Officer
+    "db79e9a7-68ee-4b58-9aeb-b90e7c24fcba",  # Key Vault Certificate User
+    "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",  # Owner
+    "b24988ac-6180-42a0-ab88-20f7382dd24c",  # Contributor
+}
+KV_CRYPTO_OFFICER = "14b46e9e-c2b7-41b4-b07b-48a6ebf60603"
+KV_ADMINISTRATOR = "00482a5a-887f-4fb3-b363-3b7fe8e74483"
+
+
+def role_guid(ra: pd.DataFrame) -> pd.Series:
+    return (
+        ra["role_definition_id"]
+        .str.lower()
+        .str.extract(r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$")[0]
+    )
+
+
+def role_display(ra: pd.DataFrame) -> pd.Series:
+    """A readable name for a role assignment in findings: HSM:scope:name or the ARM name."""
+    hsm = ra["vault_id"].str.rsplit("/", n=1).str[-1].fillna("?")
+    local = hsm + ":" + ra["scope"].fillna("?") + ":" + ra["name"].fillna("?")
+    azure = ra["role_name"].fillna("?") + "@" + ra["scope"].fillna("?")
+    return local.where(ra["plane"].eq("managed_hsm").fillna(False).to_numpy(), azure)
+
+
+def role_types(ra: pd.DataFrame) -> pd.Series:
+    return pd.Series(
+        [
+            "Microsoft.KeyVault/managedHSMs/roleAssignments"
+            if p == "managed_hsm"
+            else "Microsoft.Authorization/roleAssignments"
+            for p in ra["plane"]
+        ],
+        index=ra.index,
+        dtype="object",
+    )
+
+
+def is_officer(ra: pd.DataFrame) -> pd.Series:
+    """Crypto Officer on either plane (Managed HSM local role or Key Vault RBAC role)."""
+    local = hsm_role_is(ra, HSM_CRYPTO_OFFICER, "Managed HSM Crypto Officer") & ra["plane"].eq("managed_hsm").fillna(
+        False
+    )
+    azure = role_guid(ra).eq(KV_CRYPTO_OFFICER).fillna(False) | ra["role_name"].str.lower().eq(
+        "key vault crypto officer"
+    ).fillna(False)
+    return (local | azure).astype(bool)
+
+
+@rule(
+    id="KV-ACC-002",
+    title="Managed HSM has more Administrators than the policy allows",
+    severity="medium",
+    domain="access",
+    resource_type="vault",
+    needs=("vaults", "role_assignments"),
+    params=(Param("max_hsm_administrators", 3, "Most principals that may hold Managed HSM Administrator on one HSM"),),
+    rationale="""Managed HSM Administrators can grant themselves any role on any key. Every extra administrator
+    is another account whose compromise exposes the whole HSM; keep the group tiny, behind PIM.""",
+    remediation=Remediation(
+        cli="az keyvault role assignment delete --hsm-name <hsm> --role 'Managed HSM Administrator' --assignee <principal> --scope /",
+        arm_bicep="Managed HSM local RBAC is data plane: remove administrators with the CLI; keep initialAdminObjectIds short",
+        terraform="Remove azurerm_key_vault_managed_hardware_security_module_role_assignment resources for extra administrators",
+    ),
+    references=REFS_HSM_RBAC,
+    messages={
+        "FAIL": "{resource_name} has {administrators} Administrators ({administrator_principals}), more than {max_hsm_administrators}",
+        "PASS": "{resource_name} has {administrators} Administrators",
+        "NOT_APPLICABLE": "{resource_name} is not a Managed HSM",
+    },
+)
+def too_many_hsm_admins(ctx: RuleContext) -> pd.DataFrame:
+    v = ctx.vaults
+    limit = int(ctx.params["max_hsm_administrators"])
+    ra = ctx.role_assignments
+    admins = ra[
+        (
+            ra["plane"].eq("managed_hsm").fillna(False)
+            & hsm_role_is(ra, HSM_ADMINISTRATOR, "Managed HSM Administrator")
+        ).to_numpy(dtype=bool)
+    ]
+    principals = (
+        admins["principal_id"]
+        .str.lower()
+        .groupby(admins["vault_id"].str.lower())
+        .agg(lambda s: sorted(set(s.dropna())))
+    )
+    ids = v["id"].str.lower()
+    listed = ids.map(principals).apply(lambda x: x if isinstance(x, list) else [])
+    count = listed.map(len).astype("Int64")
+    return verdict(
+        v,
+        fail=(count > limit).astype("boolean"),
+        applicable=v["kind"].eq("managed_hsm").fillna(False),
+        evidence=[],
+        extra={
+            "administrators": count,
+            "administrator_principals": listed,
+            "max_hsm_administrators": pd.Series(limit, index=v.index),
+        },
+        resource_type=ctx.vault_types,
+    )
+
+
+@rule(
+    id="KV-ACC-003",
+    title="One principal is both Managed HSM Administrator and Crypto Officer",
+    severity="high",
+    domain="access",
+    resource_type="role_assignment",
+    needs=("role_assignments",),
+    rationale="""Separation of duties: Administrators manage who may act, Crypto Officers manage keys. One
+    identity holding both can create, export or purge keys and hide it by rewriting the role assignments.""",
+    remediation=Remediation(
+        cli="az keyvault role assignment delete --hsm-name <hsm> --role 'Managed HSM Crypto Officer' --assignee <principal>",
+        arm_bicep="Managed HSM local RBAC is data plane: remove the Crypto Officer assignment with the CLI",
+        terraform="Remove the azurerm_key_vault_managed_hardware_security_module_role_assignment granting Crypto Officer",
+    ),
+    references=REFS_HSM_RBAC,
+    messages={
+        "FAIL": "{principal_id} holds Crypto Officer ({scope}) and Administrator on the same HSM",
+        "PASS": "{principal_id} holds Crypto Officer ({scope}) but not Administrator",
+        "NOT_APPLICABLE": "{role_name} is not Crypto Officer",
+    },
+)
+def admin_and_officer(ctx: RuleContext) -> pd.DataFrame:
+    ra = ctx.role_assignments
+    ra = ra[ra["plane"].eq("managed_hsm").fillna(False).to_numpy(dtype=bool)]
+    pair = ra["vault_id"].str.lower() + "|" + ra["principal_id"].str.lower()
+    admin_pairs = set(pair[hsm_role_is(ra, HSM_ADMINISTRATOR, "Managed HSM Administrator").to_numpy()].dropna())
+    fail = pair.isin(admin_pairs).astype("boolean").where(pair.notna(), pd.NA)
+    return verdict(
+        ra,
+        fail=fail,
+        applicable=hsm_role_is(ra, HSM_CRYPTO_OFFICER, "Managed HSM Crypto Officer"),
+        evidence=["role_name", "scope", "principal_id", "principal_type"],
+        resource_name=role_display(ra),
+        resource_type="Microsoft.KeyVault/managedHSMs/roleAssignments",
+    )
+
+
+def _grants(ctx: RuleContext, keep_roles: pd.Series, keep_policies: pd.Series) -> pd.DataFrame:
+    """Role assignments and access policies in one frame, with the key operations each grants
+    and the id/level it applies at, so that access rules treat both models alike."""
+    ra = ctx.role_assignments[keep_roles.to_numpy(dtype=bool)]
+    ap = ctx.access_policies[keep_policies.to_numpy(dtype=bool)]
+    roles = pd.DataFrame(
+        {
+            "id": ra["id"],
+            "kind": ra["plane"].map(lambda p: "managed_hsm" if p == "managed_hsm" else "azure"),
+            "name": role_display(ra),
+            "resource_type": role_types(ra),
+            "vault_id": ra["vault_id"].str.lower(),
+            "principal_id": ra["principal_id"].str.lower(),
+            "grant": ra["role_name"].astype("object"),
+            "scope": ra["scope"].astype("object"),
+            "operations": role_operations(ra),
+            "file": ra["file"],
+            "line": ra["line"],
+        }
+    )
+    roles = pd.concat([roles, grant_targets(ctx, ra, "role")], axis=1)
+    policies = pd.DataFrame(
+        {
+            "id": ap["id"],
+            "kind": "policy",
+            "name": ap["vault_id"].str.rsplit("/", n=1).str[-1].fillna("?")
+            + ":access-policy:"
+            + ap["object_id"].fillna("?"),
+            "resource_type": "Microsoft.KeyVault/vaults/accessPolicies",
+            "vault_id": ap["vault_id"].str.lower(),
+            "principal_id": ap["object_id"].str.lower(),
+            "grant": ap["key_permissions"].map(
+                lambda p: "key permissions " + ", ".join(map(str, p)) if isinstance(p, list) else None
+            ),
+            "scope": ap["vault_id"].astype("object"),
+            "operations": permission_operations(ap["key_permissions"]),
+            "file": ap["file"],
+            "line": ap["line"],
+        }
+    )
+    policies = pd.concat([policies, grant_targets(ctx, ap, "policy")], axis=1)
+    frames = [f for f in (roles, policies) if len(f)]
+    if not frames:
+        return roles.iloc[0:0]
+    return pd.concat(frames, ignore_index=True)
+
+
+def _reach(ctx: RuleContext, grants: pd.DataFrame, key_values: pd.Series) -> pd.Series:
+    """Does each grant reach a key with ``key_values`` True, counting only keys where the grant's
+    permission model takes effect?"""
+    out = pd.Series(False, index=grants.index, dtype="boolean")
+    for kind in ("azure", "managed_hsm", "policy"):
+        rows = grants["kind"].eq(kind).to_numpy(dtype=bool)
+        if rows.any():
+            effective = effective_for(ctx, key_values, kind)
+            out[rows] = reach_any(ctx, grants[rows], effective).to_numpy()
+    return out
+
+
+def _grant_verdict(grants: pd.DataFrame, **kwargs: object) -> pd.DataFrame:
+    return verdict(
+        grants,
+        resource_name=grants["name"],
+        resource_type=grants["resource_type"],
+        evidence=["principal_id", "grant", "scope"],
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+@rule(
+    id="KV-ACC-004",
+    title="Identity that only signs can also decrypt or unwrap keys",
+    severity="high",
+    domain="access",
+    resource_type="role_assignment",
+    needs=("role_assignments", "access_policies", "key_references", "keys"),
+    rationale="""Signing identities (build agents, control planes, transaction signers) are the most exposed:
+    they run in CI and in production. If their role or access policy also allows decrypt or unwrapKey on a key
+    that permits it, a stolen pipeline token becomes a way to unwrap data-encryption keys.""",
+    remediation=Remediation(
+        cli=(
+            "az keyvault role assignment delete --hsm-name <hsm> --assignee <principal> --scope <scope> && "
+            "az keyvault role assignment create --hsm-name <hsm> --role <custom sign-only role> "
+            "--assignee <principal> --scope /keys/<signing-key>"
+        ),
+        arm_bicep="Assign a custom role whose dataActions are keys/read and keys/sign/action only, at the signing key's scope",
+        terraform='key_permissions = ["Get", "List", "Sign", "Verify"]  # or a sign-only role at the key scope',
+    ),
+    references=REFS_HSM_RBAC + REFS_KV_RBAC,
+    messages={
+        "FAIL": "signer {principal_id} can decrypt or unwrap through {grant} at {scope}",
+        "PASS": "signer {principal_id}'s {grant} at {scope} reaches no key it could decrypt or unwrap",
+        "NOT_APPLICABLE": "{principal_id} is not a signing identity",
+    },
+)
+def signer_can_decrypt(ctx: RuleContext) -> pd.DataFrame:
+    refs = ctx.key_references
+    view = ctx.key_view
+    signer_keys = set(view.loc[profile_field(ctx, view["profile"], "signer").eq(True).to_numpy(), "id"].str.lower())
+    signing_refs = refs["purpose"].str.lower().eq("sign").fillna(False) | refs["key_id"].str.lower().isin(signer_keys)
+    signers = set(refs.loc[signing_refs.to_numpy(dtype=bool), "principal_id"].str.lower().dropna())
+    ra, ap = ctx.role_assignments, ctx.access_policies
+    grants = _grants(
+        ctx,
+        ra["principal_id"].str.lower().isin(signers).fillna(False),
+        ap["object_id"].str.lower().isin(signers).fillna(False),
+    )
+    if grants.empty:
+        return grants.assign(status=[])
+    can = has_any(grants["operations"], DECRYPTING)
+    key_ops = lower_sets(view["key_ops"])
+    key_decrypts = nullable((None if o is None else bool(o & DECRYPTING) for o in key_ops), view.index)
+    reaches = _reach(ctx, grants, key_decrypts)
+    return _grant_verdict(
+        grants,
+        fail=can & reaches,
+        extra={"operations": grants["operations"].map(lambda s: sorted(s) if s is not None else None)},
+    )
+
+
+@rule(
+    id="KV-ACC-005",
+    title="Key Vault, Owner or Contributor role assigned above the vault",
+    severity="medium",
+    domain="access",
+    resource_type="role_assignment",
+    needs=("role_assignments",),
+    rationale="""A Key Vault data role, or Owner or Contributor (which can grant themselves access policies and
+    roles), assigned at management-group, subscription or resource-group scope applies to every vault below it,
+    including vaults created later. Assign Key Vault roles on the vault or the key.""",
+    remediation=Remediation(
+        cli=(
+            "az role assignment delete --assignee <principal> --role <role> --scope <subscription-or-rg> && "
+            "az role assignment create --assignee <principal> --role <role> --scope <vault-id>/keys/<key>"
+        ),
+        arm_bicep="resource ra 'Microsoft.Authorization/roleAssignments@2022-04-01' = { scope: vault, ... }  // not at RG or subscription",
+        terraform="scope = azurerm_key_vault.kv.id  # azurerm_role_assignment, not the resource group or subscription",
+    ),
+    references=REFS_KV_RBAC,
+    messages={
+        "FAIL": "{role_name} for {principal_id} is assigned at {scope_level} scope {scope}, over {vaults_covered} vault(s)",
+        "PASS": "{role_name} for {principal_id} is assigned at {scope_level} scope",
+        "NOT_APPLICABLE": "{role_name} is not a Key Vault, Owner or Contributor role, or covers no vault",
+    },
+)
+def broad_azure_role(ctx: RuleContext) -> pd.DataFrame:
+    ra = ctx.role_assignments
+    ra = ra[ra["plane"].ne("managed_hsm").fillna(True).to_numpy(dtype=bool)]
+    names = ra["role_name"].str.lower()
+    relevant = (
+        role_guid(ra).isin(KEY_VAULT_ROLE_GUIDS).fillna(False)
+        | names.str.startswith("key vault ").fillna(False)
+        | names.isin(["owner", "contributor"]).fillna(False)
+    )
+    level = azure_scope_level(ra["scope"])
+    scope = ra["scope"].str.lower().str.rstrip("/")
+    vault_ids = ctx.vaults["id"].str.lower()
+    by_rg = vault_ids.str.extract(r"^(/subscriptions/[^/]+/resourcegroups/[^/]+)")[0].value_counts()
+    by_sub = vault_ids.str.extract(r"^(/subscriptions/[^/]+)")[0].value_counts()
+    covered = pd.Series(0, index=ra.index, dtype="Int64")
+    covered[level.eq("resource_group").to_numpy()] = (
+        scope[level.eq("resource_group")].map(by_rg).fillna(0).astype(int).to_numpy()
+    )
+    covered[level.eq("subscription").to_numpy()] = (
+        scope[level.eq("subscription")].map(by_sub).fillna(0).astype(int).to_numpy()
+    )
+    covered[level.eq("management_group").to_numpy()] = len(vault_ids)
+    over_vaults = covered.gt(0) | level.isin(["key", "vault"])
+    fail = (
+        level.isin(["resource_group", "subscription", "management_group"]).astype("boolean").where(level.notna(), pd.NA)
+    )
+    return verdict(
+        ra,
+        fail=fail,
+        applicable=relevant & over_vaults.fillna(True).astype(bool),
+        evidence=["role_name", "scope", "principal_id", "principal_type"],
+        extra={"scope_level": level, "vaults_covered": covered},
+        resource_name=role_display(ra),
+        resource_type="Microsoft.Authorization/roleAssignments",
+    )
+
+
+@rule(
+    id="KV-ACC-006",
+    title="Vault uses access policies instead of Azure RBAC",
+    severity="medium",
+    domain="access",
+    resource_type="vault",
+    rationale="""Vault access policies grant all-or-nothing permissions per object type across the whole vault,
+    cannot be scoped to one key, cannot be made just-in-time with PIM, and can be edited by anyone with
+    Contributor on the vault. Azure RBAC fixes all four.""",
+    remediation=Remediation(
+        cli="az keyvault update --name <vault> --enable-rbac-authorization true  # assign Key Vault roles first",
+        arm_bicep="properties: { enableRbacAuthorization: true }",
+        terraform="rbac_authorization_enabled = true  # enable_rbac_authorization on azurerm < 4",
+    ),
+    references=REFS_KV_RBAC + ("https://learn.microsoft.com/azure/key-vault/general/rbac-migration",),
+    messages={
+        "FAIL": "{resource_name} authorizes with vault access policies",
+        "PASS": "{resource_name} authorizes with Azure RBAC",
+        "NOT_APPLICABLE": "{resource_name} is a Managed HSM (local RBAC only)",
+    },
+)
+def access_policies_instead_of_rbac(ctx: RuleContext) -> pd.DataFrame:
+    v = ctx.vaults
+    return verdict(
+        v,
+        fail=~v["rbac_authorization_enabled"],
+        applicable=v["kind"].ne("managed_hsm").fillna(True),
+        evidence=["rbac_authorization_enabled"],
+        resource_type=ctx.vault_types,
+    )
+
+
+@rule(
+    id="KV-ACC-007",
+    title="Access policy grants all key permissions or purge",
+    severity="high",
+    domain="access",
+    resource_type="access_policy",
+    needs=("access_policies",),
+    rationale="""An access policy with every key permission (or "all") lets its holder use, export, delete and
+    purge every key in the vault; purge alone lets it destroy keys irrecoverably once purge protection is off.""",
+    remediation=Remediation(
+        cli="az keyvault set-policy --name <vault> --object-id <principal> --key-permissions get list sign verify  # only what it needs",
+        arm_bicep="accessPolicies: [ { objectId: principal, permissions: { keys: [ 'get', 'list', 'sign', 'verify' ] } } ]",
+        terraform='key_permissions = ["Get", "List", "Sign", "Verify"]',
+    ),
+    references=("https://learn.microsoft.com/azure/key-vault/general/assign-access-policy",),
+    messages={
+        "FAIL": "access policy for {object_id} grants {key_permissions}",
+        "PASS": "access policy for {object_id} grants {key_permissions}",
+    },
+)
+def access_policy_too_broad(ctx: RuleContext) -> pd.DataFrame:
+    ap = ctx.access_policies
+    perms = lower_sets(ap["key_permissions"])
+    every = frozenset(p for p in _EVERY_KEY_PERMISSION)
+    fail = nullable((None if p is None else ("all" in p or "purge" in p or every <= p) for p in perms), ap.index)
+    return verdict(
+        ap,
+        fail=fail,
+        evidence=["object_id", "key_permissions"],
+        resource_name=ap["vault_id"].str.rsplit("/", n=1).str[-1].fillna("?")
+        + ":access-policy:"
+        + ap["object_id"].fillna("?"),
+        resource_type="Microsoft.KeyVault/vaults/accessPolicies",
+    )
+
+
+_EVERY_KEY_PERMISSION = (
+    "backup",
+    "create",
+    "decrypt",
+    "delete",
+    "encrypt",
+    "get",
+    "import",
+    "list",
+    "recover",
+    "restore",
+    "sign",
+    "unwrapkey",
+    "update",
+    "verify",
+    "wrapkey",
+)
+
+
+@rule(
+    id="KV-ACC-008",
+    title="Role assignment for a principal that no longer exists",
+    severity="low",
+    domain="access",
+    resource_type="role_assignment",
+    needs=("role_assignments",),
+    rationale="""When a user, group or service principal is deleted its role assignments remain, shown with
+    principal type Unknown. They clutter reviews and, for recreated object ids in some tenants, can confuse who
+    has access; remove them.""",
+    remediation=Remediation(
+        cli="az role assignment delete --ids <assignment-id>  # az keyvault role assignment delete --hsm-name <hsm> --ids <id>",
+        arm_bicep="Remove the roleAssignments resource that names the deleted principal",
+        terraform="Remove the azurerm_role_assignment for the deleted principal",
+    ),
+    references=(
+        "https://learn.microsoft.com/azure/role-based-access-control/troubleshooting#role-assignments-with-identity-not-found",
+    ),
+    messages={
+        "FAIL": "{role_name} is assigned to {principal_id}, which no longer exists (principal type Unknown)",
+        "PASS": "{role_name} is assigned to an existing {principal_type}",
+        "NOT_APPLICABLE": "{resource_name}: IaC cannot show whether a principal exists",
+    },
+)
+def orphaned_assignment(ctx: RuleContext) -> pd.DataFrame:
+    ra = ctx.role_assignments
+    fail = ra["principal_type"].str.lower().eq("unknown").astype("boolean")
+    return verdict(
+        ra,
+        fail=fail,
+        applicable=~is_iac(ra["source"]),
+        evidence=["role_name", "principal_id", "principal_type", "scope"],
+        resource_name=role_display(ra),
+        resource_type=role_types(ra),
+    )
+
+
+@rule(
+    id="KV-ACC-009",
+    title="CI identity holds Crypto Officer over an artifact-signing key",
+    severity="high",
+    domain="access",
+    resource_type="role_assignment",
+    needs=("role_assignments", "key_references", "keys"),
+    params=(Param("ci_principal_ids", [], "Object ids of CI/CD identities, besides those that use signing keys"),),
+    rationale="""Key lifecycle (create, rotate, export, delete, purge) for signing keys belongs to a Crypto Officer
+    behind a manual approval, not to the pipeline that signs. A build agent with Crypto Officer can replace or
+    export the signing key and sign anything with it.""",
+    remediation=Remediation(
+        cli="az keyvault role assignment delete --hsm-name <hsm> --role 'Managed HSM Crypto Officer' --assignee <ci-principal>",
+        arm_bicep="Grant the pipeline only Crypto User at /keys/<signing-key>; keep Crypto Officer for an approval-gated identity",
+        terraform="Remove the Crypto Officer role assignment for the CI principal",
+    ),
+    references=REFS_HSM_RBAC,
+    messages={
+        "FAIL": "CI identity {principal_id} holds {grant} at {scope}, over an artifact-signing key",
+        "PASS": "{principal_id} holds {grant} at {scope} and is not a CI identity",
+        "NOT_APPLICABLE": "{grant} at {scope} is not Crypto Officer over an artifact-signing key",
+    },
+)
+def ci_crypto_officer(ctx: RuleContext) -> pd.DataFrame:
+    refs = ctx.key_references
+    view = ctx.key_view
+    guarded = profile_field(ctx, view["profile"], "no_ci_crypto_officer").eq(True)
+    guarded_keys = set(view.loc[guarded.to_numpy(), "id"].str.lower())
+    ci = set(
+        refs.loc[refs["key_id"].str.lower().isin(guarded_keys).fillna(False).to_numpy(), "principal_id"]
+        .str.lower()
+        .dropna()
+    )
+    ci |= {str(p).lower() for p in ctx.params["ci_principal_ids"]}
+    ra = ctx.role_assignments
+    grants = _grants(ctx, is_officer(ra), pd.Series(False, index=ctx.access_policies.index))
+    if grants.empty:
+        return grants.assign(status=[])
+    reaches = _reach(ctx, grants, pd.Series(guarded.to_numpy(), index=ctx.keys.index, dtype="boolean"))
+    fail = grants["principal_id"].isin(ci).astype("boolean").where(grants["principal_id"].notna(), pd.NA)
+    return _grant_verdict(grants, fail=fail, applicable=reaches.fillna(True))
+
+
+@rule(
+    id="KV-ACC-010",
+    title="Access to an Ethereum signing key goes beyond get, list, sign and verify",
+    severity="high",
+    domain="access",
+    resource_type="access_policy",
+    needs=("role_assignments", "access_policies", "keys"),
+    rationale="""A transaction-signing service needs to find its keys and sign with them, nothing else. Any
+    other permission on a secp256k1 key (update, delete, backup, import) lets a compromised signer replace,
+    copy or destroy the keys that control on-chain funds.""",
+    remediation=Remediation(
+        cli="az keyvault set-policy --name <vault> --object-id <principal> --key-permissions get list sign verify",
+        arm_bicep="permissions: { keys: [ 'get', 'list', 'sign', 'verify' ] }",
+        terraform='key_permissions = ["Get", "List", "Sign", "Verify"]',
+    ),
+    references=("https://learn.microsoft.com/azure/key-vault/general/assign-access-policy",),
+    messages={
+        "FAIL": "{principal_id} holds {grant} over an Ethereum signing key: {extra_operations} beyond get, list, sign, verify",
+        "PASS": "{principal_id} holds only {grant} over an Ethereum signing key",
+        "NOT_APPLICABLE": "the grant reaches no Ethereum signing key",
+    },
+)
+def ethereum_access_too_broad(ctx: RuleContext) -> pd.DataFrame:
+    view = ctx.key_view
+    allowed_by_key = profile_field(ctx, view["profile"], "allowed_permissions")
+    limited = pd.Series(
+        allowed_by_key.map(lambda a: isinstance(a, list)).to_numpy(), index=ctx.keys.index, dtype="boolean"
+    )
+    if not limited.any():
+        return _grants(
+            ctx, pd.Series(False, index=ctx.role_assignments.index), pd.Series(False, index=ctx.access_policies.index)
+        ).assign(status=[])
+    allowed = frozenset(
+        _PERMISSION_TO_OP.get(str(p).lower(), str(p).lower()) for a in allowed_by_key.dropna() for p in a
+    )
+    grants = _grants(
+        ctx, pd.Series(True, index=ctx.role_assignments.index), pd.Series(True, index=ctx.access_policies.index)
+    )
+    reaches = _reach(ctx, grants, limited)
+    extra_ops = grants["operations"].map(lambda s: sorted(s - allowed) if s is not None else None)
+    return _grant_verdict(
+        grants,
+        fail=beyond(grants["operations"], allowed),
+        applicable=reaches.fillna(True),
+        extra={"extra_operations": extra_ops},
+    )
+
+
+_PERMISSION_TO_OP = {"get": "read", "list": "read"}

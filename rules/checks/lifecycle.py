@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from rules.checks.common import is_iac
 from rules.context import RuleContext
-from rules.model import Remediation
+from rules.model import Param, Remediation
 from rules.registry import rule
 
 REFS_ROTATION = ("https://learn.microsoft.com/azure/key-vault/keys/how-to-configure-key-rotation",)
@@ -80,4 +81,186 @@ def key_without_rotation(ctx: RuleContext) -> pd.DataFrame:
     managed = view["managed"].fillna(False).astype(bool)
     return ctx.key_verdict(
         view, fail=fail, applicable=~managed, evidence=["rotation_policy_present", "rotation_actions"]
+    )
+
+
+@rule(
+    id="KV-LIFE-002",
+    title="Key expiry is further away than the maximum validity",
+    severity="low",
+    domain="lifecycle",
+    resource_type="key",
+    needs=("keys",),
+    params=(Param("max_validity_days", 730, "Longest a key may remain valid from today, in days"),),
+    rationale="""An expiry ten years out is no cryptoperiod at all. NIST SP 800-57 suggests cryptoperiods of one
+    to two years for most symmetric and private signing keys, and CIS asks for rotation at least every two
+    years.""",
+    remediation=Remediation(
+        cli="az keyvault key set-attributes --vault-name <vault> --name <key> --expires <date within the maximum validity>",
+        arm_bicep="properties: { attributes: { exp: dateTimeToEpoch(dateTimeAdd(utcNow(), 'P1Y')) } }",
+        terraform='expiration_date = timeadd(timestamp(), "8760h")  # or rotation_policy { expire_after = "P1Y" }',
+    ),
+    references=("https://csrc.nist.gov/pubs/sp/800/57/pt1/r5/final", *REFS_ROTATION),
+    messages={
+        "FAIL": "{resource_name} expires {expires}, more than {max_validity_days} days from now",
+        "PASS": "{resource_name} expires {expires}, within {max_validity_days} days",
+        "NOT_APPLICABLE": "{resource_name} has no expiry or is disabled",
+    },
+)
+def expiry_beyond_max_validity(ctx: RuleContext) -> pd.DataFrame:
+    view = ctx.key_view
+    days = int(ctx.params["max_validity_days"])
+    fail = (view["expires"] > ctx.now + pd.Timedelta(days=days)).astype("boolean")
+    applicable = view["enabled"].fillna(True) & (view["expires"].notna() | ~details_known(view))
+    return ctx.key_verdict(
+        view,
+        fail=fail,
+        applicable=applicable,
+        evidence=["expires"],
+        extra={"max_validity_days": pd.Series(days, index=view.index)},
+    )
+
+
+@rule(
+    id="KV-LIFE-003",
+    title="Key expires soon",
+    severity="high",
+    domain="lifecycle",
+    resource_type="key",
+    needs=("keys",),
+    params=(Param("expiry_warning_days", 30, "Flag enabled keys that expire within this many days (or already have)"),),
+    rationale="""An expired key stops encrypting, wrapping and signing: disks fail to attach, storage refuses
+    writes and signers stop. Keys close to expiry need a new version and consumers moved before the date.""",
+    remediation=Remediation(
+        cli="az keyvault key rotate --vault-name <vault> --name <key>  # then update pinned consumers",
+        arm_bicep="Rotate the key (new version) and update keyVersion in consumers before the expiry date",
+        terraform="Bump the key (taint or rotation_policy) and update versioned_id references before expiry",
+    ),
+    references=REFS_ROTATION,
+    messages={
+        "FAIL": "{resource_name} expires {expires}, within {expiry_warning_days} days",
+        "PASS": "{resource_name} expires {expires}",
+        "NOT_APPLICABLE": "{resource_name} has no expiry or is disabled",
+    },
+)
+def expires_soon(ctx: RuleContext) -> pd.DataFrame:
+    view = ctx.key_view
+    days = int(ctx.params["expiry_warning_days"])
+    fail = (view["expires"] <= ctx.now + pd.Timedelta(days=days)).astype("boolean")
+    applicable = view["enabled"].fillna(True) & (view["expires"].notna() | ~details_known(view))
+    return ctx.key_verdict(
+        view,
+        fail=fail,
+        applicable=applicable,
+        evidence=["expires"],
+        extra={"expiry_warning_days": pd.Series(days, index=view.index)},
+    )
+
+
+def newest_version_created(ctx: RuleContext, view: pd.DataFrame) -> pd.Series:
+    """When each key last got new material: its newest version's creation, else the key's own."""
+    versions = ctx.key_versions
+    newest = versions["created"].groupby(versions["key_id"].str.lower()).max()
+    created = view["id"].str.lower().map(newest)
+    return created.where(created.notna(), view["created"])
+
+
+@rule(
+    id="KV-LIFE-005",
+    title="Key has not been rotated for too long",
+    severity="medium",
+    domain="lifecycle",
+    resource_type="key",
+    needs=("keys", "key_versions"),
+    params=(Param("max_rotation_age_days", 365, "Longest a key may go without a new version, in days"),),
+    rationale="""A rotation policy on paper does not prove rotation happened. The age of the newest version
+    shows how long the current material has been exposed to use, logging gaps and insider access.""",
+    remediation=Remediation(
+        cli="az keyvault key rotate --vault-name <vault> --name <key>",
+        arm_bicep="rotationPolicy: { lifetimeActions: [ { trigger: { timeAfterCreate: 'P90D' }, action: { type: 'rotate' } } ] }",
+        terraform='rotation_policy { automatic { time_after_creation = "P90D" } }',
+    ),
+    references=REFS_ROTATION,
+    messages={
+        "FAIL": "{resource_name} last got a new version {last_rotated}, more than {max_rotation_age_days} days ago",
+        "PASS": "{resource_name} last got a new version {last_rotated}",
+        "NOT_APPLICABLE": "{resource_name} is managed by another service or disabled",
+    },
+)
+def rotation_too_old(ctx: RuleContext) -> pd.DataFrame:
+    view = ctx.key_view
+    days = int(ctx.params["max_rotation_age_days"])
+    last = newest_version_created(ctx, view)
+    fail = (last < ctx.now - pd.Timedelta(days=days)).astype("boolean")
+    applicable = ~view["managed"].fillna(False).astype(bool) & view["enabled"].fillna(True)
+    return ctx.key_verdict(
+        view,
+        fail=fail,
+        applicable=applicable,
+        evidence=[],
+        extra={"last_rotated": last, "max_rotation_age_days": pd.Series(days, index=view.index)},
+    )
+
+
+@rule(
+    id="KV-LIFE-006",
+    title="Too many old key versions are still enabled",
+    severity="low",
+    domain="lifecycle",
+    resource_type="key",
+    needs=("keys", "key_versions"),
+    params=(Param("max_enabled_old_versions", 2, "Old (non-current) versions that may stay enabled"),),
+    rationale="""Rotation limits exposure only if old versions stop being usable. Old versions stay enabled for
+    in-flight decryption and signature checks, but a long tail of enabled versions keeps retired material
+    usable indefinitely.""",
+    remediation=Remediation(
+        cli="az keyvault key set-attributes --vault-name <vault> --name <key> --version <old-version> --enabled false",
+        arm_bicep="Disable old versions with the CLI: ARM cannot address key versions",
+        terraform="Disable old versions with the CLI: azurerm manages only the current version",
+    ),
+    references=REFS_ROTATION,
+    messages={
+        "FAIL": "{resource_name} has {enabled_old_versions} old versions enabled, more than {max_enabled_old_versions}",
+        "PASS": "{resource_name} has {enabled_old_versions} old versions enabled",
+        "UNKNOWN": "{resource_name}: its versions, or whether they are enabled, were not observed",
+        "NOT_APPLICABLE": "{resource_name}: IaC does not describe key versions",
+    },
+)
+def too_many_enabled_versions(ctx: RuleContext) -> pd.DataFrame:
+    view = ctx.key_view
+    limit = int(ctx.params["max_enabled_old_versions"])
+    versions = ctx.key_versions
+    key_ids = versions["key_id"].str.lower()
+    current = key_ids.map(
+        pd.Series(view["current_version"].str.lower().to_numpy(), index=view["id"].str.lower().to_numpy())
+    )
+    old = versions["version"].str.lower().ne(current).fillna(True).to_numpy(dtype=bool)
+    enabled = versions["enabled"]
+    counted = (
+        pd.DataFrame(
+            {
+                "key": key_ids[old],
+                "on": enabled[old].fillna(False).astype(bool),
+                "maybe": enabled[old].isna(),
+            }
+        )
+        .groupby("key")[["on", "maybe"]]
+        .sum()
+    )
+    ids = view["id"].str.lower()
+    on = ids.map(counted["on"]).fillna(0).astype(int)
+    maybe = ids.map(counted["maybe"]).fillna(0).astype(int)
+    listed = ids.isin(set(key_ids.dropna()))
+    fail = pd.Series(pd.NA, index=view.index, dtype="boolean")
+    fail[(on > limit).to_numpy()] = True
+    fail[((on + maybe) <= limit).to_numpy() & listed.to_numpy()] = False
+    return ctx.key_verdict(
+        view,
+        fail=fail,
+        applicable=~is_iac(view["source"]),
+        evidence=[],
+        extra={
+            "enabled_old_versions": on.astype("Int64").where(listed, pd.NA),
+            "max_enabled_old_versions": pd.Series(limit, index=view.index),
+        },
     )

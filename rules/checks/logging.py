@@ -7,8 +7,9 @@ from typing import Any
 
 import pandas as pd
 
+from rules.checks.common import is_iac
 from rules.context import RuleContext, verdict
-from rules.model import Remediation
+from rules.model import Param, Remediation
 from rules.registry import rule
 
 AUDIT_CATEGORIES = {"auditevent"}
@@ -86,6 +87,141 @@ def no_audit_logs(ctx: RuleContext) -> pd.DataFrame:
         extra={
             "audit_settings": found.where(found.notna(), None),
             "diagnostic_settings": ids.map(all_settings).apply(lambda x: x if isinstance(x, list) else []),
+        },
+        resource_type=ctx.vault_types,
+    )
+
+
+def _audit_retention(logs: Any) -> Any:
+    """Shortest retention (days) among enabled audit entries; 0 means kept forever; None unknown."""
+    if not isinstance(logs, list):
+        return None
+    days: list[int] = []
+    for entry in logs:
+        if not isinstance(entry, dict) or entry.get("enabled") is False:
+            continue
+        category = str(entry.get("category") or "").lower()
+        group = str(entry.get("category_group") or "").lower()
+        if category not in AUDIT_CATEGORIES and group not in AUDIT_GROUPS:
+            continue
+        value = entry.get("retention_days")
+        if value is None:
+            return None
+        days.append(int(value) if int(value) > 0 else 10**6)
+    return min(days) if days else None
+
+
+@rule(
+    id="KV-LOG-002",
+    title="Audit logs sent to storage are kept for less than the policy requires",
+    severity="medium",
+    domain="logging",
+    resource_type="diagnostic_setting",
+    needs=("diagnostic_settings",),
+    params=(Param("min_log_retention_days", 365, "Minimum retention in days for audit logs archived to storage"),),
+    rationale="""Investigations of key misuse often start months after the fact; audit logs archived to a storage
+    account must outlive the detection window the organisation (and PCI DSS 10.5.1, one year) requires.""",
+    remediation=Remediation(
+        cli=(
+            "az monitor diagnostic-settings update --name <setting> --resource <vault-id> "
+            '--logs \'[{"categoryGroup":"audit","enabled":true,"retentionPolicy":{"enabled":true,"days":365}}]\' '
+            "# or a storage lifecycle policy that keeps insights-logs-auditevent for 365 days"
+        ),
+        arm_bicep="logs: [ { categoryGroup: 'audit', enabled: true, retentionPolicy: { enabled: true, days: 365 } } ]",
+        terraform=(
+            'resource "azurerm_storage_management_policy" "audit" { rule { name = "keep-audit"\n'
+            '  filters { blob_types = ["appendBlob"]\n    prefix_match = ["insights-logs-auditevent"] }\n'
+            "  actions { base_blob { delete_after_days_since_modification_greater_than = 365 } } } }"
+        ),
+    ),
+    references=(
+        "https://learn.microsoft.com/azure/azure-monitor/essentials/diagnostic-settings",
+        "https://learn.microsoft.com/azure/key-vault/general/logging",
+    ),
+    messages={
+        "FAIL": "{resource_name} keeps audit logs in storage {audit_retention_days} days, below {min_log_retention_days}",
+        "PASS": "{resource_name} keeps audit logs in storage {audit_retention_days} days (1000000 stands for retention 0: kept forever)",
+        "NOT_APPLICABLE": "{resource_name} does not archive audit logs to a storage account",
+    },
+)
+def storage_retention_below_policy(ctx: RuleContext) -> pd.DataFrame:
+    ds = ctx.diagnostic_settings
+    minimum = int(ctx.params["min_log_retention_days"])
+    retention = pd.Series([_audit_retention(x) for x in ds["logs"]], index=ds.index, dtype="Int64")
+    sends_audit = pd.Series([_sends_audit(x) for x in ds["logs"]], index=ds.index, dtype=bool)
+    applicable = ds["storage_account_id"].notna().to_numpy(dtype=bool) & sends_audit.to_numpy()
+    targets = ds["target_id"].str.lower()
+    names = targets.str.rsplit("/", n=1).str[-1].fillna("?") + "/" + ds["name"].fillna("?")
+    return verdict(
+        ds,
+        fail=(retention < minimum).astype("boolean"),
+        applicable=pd.Series(applicable, index=ds.index),
+        evidence=["storage_account_id"],
+        extra={"audit_retention_days": retention, "min_log_retention_days": pd.Series(minimum, index=ds.index)},
+        resource_name=names,
+        vault_id=targets,
+        resource_type="Microsoft.Insights/diagnosticSettings",
+    )
+
+
+@rule(
+    id="KV-LOG-003",
+    title="Audit logs are configured but no event has arrived recently",
+    severity="medium",
+    domain="logging",
+    resource_type="vault",
+    needs=("vaults", "diagnostic_settings", "key_usage"),
+    params=(Param("max_days_without_events", 7, "Days without any audit event before a logged vault is flagged"),),
+    rationale="""A diagnostic setting proves only that logs were meant to flow. A vault in use whose workspace has
+    received no audit event for days has a broken pipeline (a deleted workspace, a changed category, a
+    firewall) and is effectively unaudited. Live scans only: it reads the newest event per vault from Log
+    Analytics.""",
+    remediation=Remediation(
+        cli=(
+            "az monitor diagnostic-settings show --name <setting> --resource <vault-id> && "
+            "az monitor log-analytics query -w <workspace-guid> --analytics-query "
+            "\"AzureDiagnostics | where ResourceProvider == 'MICROSOFT.KEYVAULT' | summarize max(TimeGenerated)\""
+        ),
+        arm_bicep="Check the setting's workspaceId and logs[].enabled; redeploy the diagnostic setting if the workspace moved",
+        terraform="Check azurerm_monitor_diagnostic_setting.log_analytics_workspace_id and enabled_log blocks; re-apply",
+    ),
+    references=("https://learn.microsoft.com/azure/key-vault/general/howto-logging",),
+    messages={
+        "FAIL": "{resource_name} sends audit logs but the newest event is {last_event} (window {window_days} days)",
+        "PASS": "{resource_name} last audit event {last_event}",
+        "UNKNOWN": "{resource_name}: no usage data was collected for this vault",
+        "NOT_APPLICABLE": "{resource_name}: no audit diagnostic setting, or an IaC source without usage data",
+    },
+)
+def no_recent_audit_events(ctx: RuleContext) -> pd.DataFrame:
+    v = ctx.vaults
+    days = int(ctx.params["max_days_without_events"])
+    usage = ctx.key_usage
+    vault_of_usage = usage["vault_id"].str.lower()
+    last = usage["last_event"].groupby(vault_of_usage).max()
+    window = usage["window_days"].groupby(vault_of_usage).max()
+    ids = v["id"].str.lower()
+    logged = ids.isin(set(audit_settings(ctx)["target_id"].str.lower()))
+    last_event = ids.map(last)
+    window_days = ids.map(window).astype("Int64")
+    covered = ids.isin(set(vault_of_usage.dropna()))
+    cutoff = ctx.now - pd.Timedelta(days=days)
+    stale = pd.Series(pd.NA, index=v.index, dtype="boolean")
+    seen = last_event.notna().to_numpy()
+    stale[seen] = (last_event[seen] < cutoff).to_numpy()
+    # Nothing at all in the queried window: a failure only if that window spans the N days.
+    silent = covered.to_numpy() & ~seen
+    stale[silent & (window_days >= days).fillna(False).to_numpy(dtype=bool)] = True
+    applicable = logged & ~is_iac(v["source"])
+    return verdict(
+        v,
+        fail=stale,
+        applicable=applicable,
+        evidence=[],
+        extra={
+            "last_event": last_event.astype("object").where(last_event.notna(), None),
+            "window_days": window_days,
+            "max_days_without_events": pd.Series(days, index=v.index),
         },
         resource_type=ctx.vault_types,
     )

@@ -1,0 +1,413 @@
+"""Helpers shared by the rule modules: profile lookups, list columns, DNS suffixes, what a role
+or an access policy lets a principal do with keys, and which keys a grant reaches.
+
+Everything here is vectorised or cached per distinct value, because the tables it serves can
+hold a million key versions and hundreds of thousands of role assignments. Nothing here
+registers a rule.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from fnmatch import fnmatchcase
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from rules.context import RuleContext
+from rules.profiles import all_profiles, profile_attribute
+
+#: Sources that describe intended state (IaC): they cannot show versions, usage or whether a
+#: principal still exists, so rules about those are NOT_APPLICABLE rather than UNKNOWN there.
+IAC_SOURCES = frozenset({"arm", "bicep", "terraform", "terraform-plan"})
+
+#: Data-plane DNS suffixes of each Azure cloud: the fallback that tells a Managed HSM host from
+#: a standard vault host when a consumer's key URI did not resolve to a vault in the inventory.
+DNS_SUFFIXES: dict[str, str] = {
+    "vault.azure.net": "vault",  # public
+    "managedhsm.azure.net": "managed_hsm",
+    "vault.usgovcloudapi.net": "vault",  # US Government
+    "managedhsm.usgovcloudapi.net": "managed_hsm",
+    "vault.azure.cn": "vault",  # China (21Vianet)
+    "managedhsm.azure.cn": "managed_hsm",
+}
+
+#: Every key operation kvaudit reasons about; "read" stands for get and list.
+KEY_OPERATIONS = frozenset(
+    {
+        "read",
+        "encrypt",
+        "decrypt",
+        "wrapkey",
+        "unwrapkey",
+        "sign",
+        "verify",
+        "create",
+        "import",
+        "update",
+        "delete",
+        "purge",
+        "recover",
+        "backup",
+        "restore",
+        "release",
+        "rotate",
+        "export",
+        "manage_roles",
+    }
+)
+DECRYPTING = frozenset({"decrypt", "unwrapkey"})
+SIGN_ONLY = frozenset({"read", "sign", "verify"})
+
+#: Data actions (lower case, after the provider's ``/keys/``) and the operation each grants.
+_ACTION_OPS = {
+    "read": "read",
+    "encrypt/action": "encrypt",
+    "decrypt/action": "decrypt",
+    "wrap/action": "wrapkey",
+    "unwrap/action": "unwrapkey",
+    "sign/action": "sign",
+    "verify/action": "verify",
+    "create/action": "create",
+    "write/action": "update",
+    "import/action": "import",
+    "delete": "delete",
+    "backup/action": "backup",
+    "restore/action": "restore",
+    "release/action": "release",
+    "export/action": "export",
+    "rotate/action": "rotate",
+}
+_CANONICAL_ACTIONS = {
+    **{
+        f"microsoft.keyvault/{plane}/keys/{a}": op
+        for plane in ("vaults", "managedhsm")
+        for a, op in _ACTION_OPS.items()
+    },
+    **{f"microsoft.keyvault/{plane}/keys/deletedkeys/delete": "purge" for plane in ("vaults", "managedhsm")},
+    **{f"microsoft.keyvault/{plane}/keys/deletedkeys/recover/action": "recover" for plane in ("vaults", "managedhsm")},
+    **{f"microsoft.keyvault/{plane}/deletedkeys/delete": "purge" for plane in ("vaults", "managedhsm")},
+    "microsoft.keyvault/managedhsm/roleassignments/write/action": "manage_roles",
+}
+
+_ALL = KEY_OPERATIONS
+_KEY_ALL = KEY_OPERATIONS - {"manage_roles"}
+_CRYPTO_USER_KV = frozenset(
+    {"read", "update", "backup", "encrypt", "decrypt", "wrapkey", "unwrapkey", "sign", "verify"}
+)
+_CRYPTO_USER_HSM = frozenset(
+    {"read", "create", "import", "update", "delete", "backup", "restore", "rotate"}
+    | {"encrypt", "decrypt", "wrapkey", "unwrapkey", "sign", "verify"}
+)
+_CRYPTO_OFFICER_HSM = frozenset(
+    {"read", "create", "import", "update", "delete", "purge", "recover", "backup", "restore", "rotate", "export"}
+)
+
+#: Built-in roles (lower-case name and definition GUID) -> key operations they grant, for rows
+#: whose role definition's data actions were not collected (IaC usually names only the role).
+BUILTIN_ROLES: dict[str, frozenset[str]] = {
+    "key vault administrator": _ALL,
+    "00482a5a-887f-4fb3-b363-3b7fe8e74483": _ALL,
+    "key vault crypto officer": _KEY_ALL,
+    "14b46e9e-c2b7-41b4-b07b-48a6ebf60603": _KEY_ALL,
+    "key vault crypto user": _CRYPTO_USER_KV,
+    "12338af0-0e69-4776-bea7-57ae8d297424": _CRYPTO_USER_KV,
+    "key vault crypto service encryption user": frozenset({"read", "wrapkey", "unwrapkey"}),
+    "e147488a-f6f5-4113-8e2d-b22465e65bf6": frozenset({"read", "wrapkey", "unwrapkey"}),
+    "key vault crypto service release user": frozenset({"release"}),
+    "08bbd89e-9f13-488c-ac41-acfcb10c90ab": frozenset({"release"}),
+    "key vault reader": frozenset({"read"}),
+    "21090545-7ca7-4776-b22c-e363652d74d2": frozenset({"read"}),
+    "key vault contributor": frozenset(),
+    "f25e0fa2-a7c8-4377-a976-54943a77a395": frozenset(),
+    "owner": frozenset(),
+    "8e3af657-a8ff-443c-a75c-2fe8c4bcb635": frozenset(),
+    "contributor": frozenset(),
+    "b24988ac-6180-42a0-ab88-20f7382dd24c": frozenset(),
+    "reader": frozenset(),
+    "acdd72a7-3385-48ef-bd42-f606fba81ae7": frozenset(),
+    "managed hsm administrator": frozenset({"manage_roles"}),
+    "a290e904-7015-4bba-90c8-60543313cdb4": frozenset({"manage_roles"}),
+    "managed hsm crypto officer": _CRYPTO_OFFICER_HSM,
+    "515eb02d-2335-4d2d-92f2-b1cbdf9c3778": _CRYPTO_OFFICER_HSM,
+    "managed hsm crypto user": _CRYPTO_USER_HSM,
+    "21dbd100-6940-42c2-9190-5d6cb909625b": _CRYPTO_USER_HSM,
+    "managed hsm crypto service encryption user": frozenset({"read", "wrapkey", "unwrapkey"}),
+    "33413926-3206-4cdd-b39a-83574fe37a17": frozenset({"read", "wrapkey", "unwrapkey"}),
+    "managed hsm crypto service release user": frozenset({"release"}),
+    "managed hsm crypto auditor": frozenset({"read"}),
+    "2c18b078-7c48-4d3a-af88-5a3a1b3f82b3": frozenset({"read"}),
+    "managed hsm policy administrator": frozenset({"manage_roles"}),
+    "4bd23610-cdcf-4971-bdee-bdc562cc28e4": frozenset({"manage_roles"}),
+    "managed hsm backup user": frozenset({"backup"}),
+    "7b127d3c-77bd-4e3e-bbe0-dbb8971fa7f8": frozenset({"backup"}),
+}
+
+#: Access-policy key permissions (lower case) -> operations.
+_PERMISSION_OPS = {
+    "get": "read",
+    "list": "read",
+    "encrypt": "encrypt",
+    "decrypt": "decrypt",
+    "wrapkey": "wrapkey",
+    "unwrapkey": "unwrapkey",
+    "sign": "sign",
+    "verify": "verify",
+    "create": "create",
+    "import": "import",
+    "update": "update",
+    "delete": "delete",
+    "purge": "purge",
+    "recover": "recover",
+    "backup": "backup",
+    "restore": "restore",
+    "release": "release",
+    "rotate": "rotate",
+    "getrotationpolicy": "read",
+    "setrotationpolicy": "update",
+}
+
+_GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+# --- small vectorised helpers --------------------------------------------------------------
+
+
+def constant(value: Any, index: pd.Index) -> pd.Series:
+    """A Series repeating ``value`` (for evidence that shows a parameter next to each result)."""
+    return pd.Series([value] * len(index), index=index, dtype="object")
+
+
+def lower_set(cell: Any) -> frozenset[str] | None:
+    """A list cell as a lower-case frozenset; None when the list itself is unknown."""
+    if isinstance(cell, list | tuple | set | frozenset | np.ndarray):
+        return frozenset(str(v).lower() for v in cell)
+    return None
+
+
+def lower_sets(series: pd.Series) -> pd.Series:
+    return pd.Series([lower_set(c) for c in series], index=series.index, dtype="object")
+
+
+def is_iac(source: pd.Series) -> pd.Series:
+    return source.str.lower().isin(IAC_SOURCES).fillna(False).astype(bool)
+
+
+def nullable(values: Iterable[Any], index: pd.Index) -> pd.Series:
+    """Python True/False/None values as a nullable boolean Series."""
+    return pd.Series([pd.NA if v is None else bool(v) for v in values], index=index, dtype="boolean")
+
+
+def profiles_of(ctx: RuleContext) -> dict[str, dict[str, Any]]:
+    return all_profiles(ctx.policy)
+
+
+def profile_field(ctx: RuleContext, names: pd.Series, field: str) -> pd.Series:
+    """Vectorised profile lookup: the value of ``field`` for each row's profile name."""
+    return profile_attribute(profiles_of(ctx), names, field)
+
+
+def vault_kind_from_host(hosts: pd.Series) -> pd.Series:
+    """vault | managed_hsm from a data-plane host name, by the clouds' DNS suffixes (else null)."""
+    lowered = hosts.str.lower().str.rstrip(".")
+    out = pd.Series(None, index=hosts.index, dtype="object")
+    for suffix, kind in DNS_SUFFIXES.items():
+        hit = lowered.str.endswith("." + suffix).fillna(False).astype(bool)
+        out[hit.to_numpy()] = kind
+    return out
+
+
+def key_profiles(ctx: RuleContext) -> pd.DataFrame:
+    """key id -> profile columns, for rules whose resources point at keys (references, grants)."""
+    view = ctx.key_view
+    return view[["id", "profile", "profile_source", "profile_reason"]].drop_duplicates("id").set_index("id")
+
+
+# --- what a grant allows ---------------------------------------------------------------------
+
+
+@lru_cache(maxsize=4096)
+def ops_from_actions(data_actions: tuple[str, ...], not_data_actions: tuple[str, ...]) -> frozenset[str]:
+    """Key operations granted by role data actions (wildcards allowed) minus NotDataActions."""
+
+    def matching(patterns: tuple[str, ...]) -> set[str]:
+        found: set[str] = set()
+        for pattern in patterns:
+            p = pattern.lower()
+            found |= {op for action, op in _CANONICAL_ACTIONS.items() if fnmatchcase(action, p)}
+        return found
+
+    return frozenset(matching(data_actions) - matching(not_data_actions))
+
+
+@lru_cache(maxsize=1024)
+def _role_key(role_definition_id: Any, role_name: Any) -> frozenset[str] | None:
+    if isinstance(role_name, str) and role_name.strip().lower() in BUILTIN_ROLES:
+        return BUILTIN_ROLES[role_name.strip().lower()]
+    if isinstance(role_definition_id, str):
+        match = _GUID.search(role_definition_id.lower())
+        if match and match.group(0) in BUILTIN_ROLES:
+            return BUILTIN_ROLES[match.group(0)]
+    return None
+
+
+def role_operations(ra: pd.DataFrame) -> pd.Series:
+    """Key operations each role assignment grants (frozenset), or None when unknown.
+
+    Collected data actions win; otherwise the built-in role table by name or GUID decides.
+    """
+    out = []
+    for rd, name, actions, not_actions in zip(
+        ra["role_definition_id"], ra["role_name"], ra["data_actions"], ra["not_data_actions"], strict=True
+    ):
+        if isinstance(actions, list | tuple):
+            nots = tuple(not_actions) if isinstance(not_actions, list | tuple) else ()
+            out.append(ops_from_actions(tuple(actions), nots))
+        else:
+            out.append(_role_key(rd if isinstance(rd, str) else None, name if isinstance(name, str) else None))
+    return pd.Series(out, index=ra.index, dtype="object")
+
+
+def permission_operations(permissions: pd.Series) -> pd.Series:
+    """Key operations granted by access-policy key permissions (``all`` grants every one)."""
+
+    def convert(cell: Any) -> frozenset[str] | None:
+        perms = lower_set(cell)
+        if perms is None:
+            return None
+        if "all" in perms:
+            return _KEY_ALL
+        return frozenset(_PERMISSION_OPS.get(p, p) for p in perms)
+
+    return pd.Series([convert(c) for c in permissions], index=permissions.index, dtype="object")
+
+
+def has_any(sets: pd.Series, wanted: frozenset[str]) -> pd.Series:
+    """Nullable: does each frozenset intersect ``wanted``?"""
+    return nullable((None if s is None else bool(s & wanted) for s in sets), sets.index)
+
+
+def beyond(sets: pd.Series, allowed: frozenset[str]) -> pd.Series:
+    """Nullable: does each frozenset hold anything outside ``allowed``?"""
+    return nullable((None if s is None else bool(s - allowed) for s in sets), sets.index)
+
+
+# --- which keys a grant reaches --------------------------------------------------------------
+
+_KEY_SCOPE = re.compile(
+    r"^(/subscriptions/[^/]+/resourcegroups/[^/]+/providers/microsoft\.keyvault/(?:vaults|managedhsms)/[^/]+)/keys/([^/]+)$"
+)
+_VAULT_SCOPE = re.compile(
+    r"^/subscriptions/[^/]+/resourcegroups/[^/]+/providers/microsoft\.keyvault/(?:vaults|managedhsms)/[^/]+$"
+)
+_RG_SCOPE = re.compile(r"^/subscriptions/[^/]+/resourcegroups/[^/]+$")
+_SUB_SCOPE = re.compile(r"^/subscriptions/[^/]+$")
+
+
+def azure_scope_level(scope: pd.Series) -> pd.Series:
+    """key | vault | resource_group | subscription | management_group | other, per ARM scope."""
+    s = scope.str.lower().str.rstrip("/").fillna("")
+    level = np.select(
+        [
+            s.str.match(_KEY_SCOPE.pattern),
+            s.str.match(_VAULT_SCOPE.pattern),
+            s.str.match(_RG_SCOPE.pattern),
+            s.str.match(_SUB_SCOPE.pattern),
+            s.str.contains("/providers/microsoft.management/managementgroups/", regex=False) | s.eq(""),
+        ],
+        ["key", "vault", "resource_group", "subscription", "management_group"],
+        default="other",
+    )
+    return pd.Series(level, index=scope.index, dtype="object").where(scope.notna(), None)
+
+
+def grant_targets(ctx: RuleContext, grants: pd.DataFrame, kind: str) -> pd.DataFrame:
+    """For role assignments (``kind`` "role") or access policies ("policy"): the level at which
+    each grant applies and the id at that level (key id, vault id, RG or subscription prefix)."""
+    if kind == "policy":
+        return pd.DataFrame({"level": "vault", "target": grants["vault_id"].str.lower()}, index=grants.index)
+    local = grants["plane"].eq("managed_hsm").fillna(False).astype(bool)
+    level = azure_scope_level(grants["scope"])
+    target = grants["scope"].str.lower().str.rstrip("/")
+    hsm_scope = grants["scope"].str.strip().str.lower().str.rstrip("/").fillna("")
+    hsm_key = hsm_scope.str.extract(r"^/keys/([^/]+)$")[0]
+    hsm_level = np.where(hsm_key.notna(), "key", np.where(hsm_scope.isin(["", "/keys"]), "vault", "other"))
+    hsm_target = np.where(
+        hsm_key.notna(), grants["vault_id"].str.lower() + "/keys/" + hsm_key.fillna(""), grants["vault_id"].str.lower()
+    )
+    level = level.where(~local, pd.Series(hsm_level, index=grants.index))
+    target = target.where(~local, pd.Series(hsm_target, index=grants.index))
+    rg = target.str.extract(r"^(/subscriptions/[^/]+/resourcegroups/[^/]+)")[0]
+    sub = target.str.extract(r"^(/subscriptions/[^/]+)")[0]
+    target = target.where(~level.eq("resource_group"), rg).where(~level.eq("subscription"), sub)
+    return pd.DataFrame({"level": level, "target": target}, index=grants.index)
+
+
+def _tri_any(values: pd.Series, groups: pd.Series) -> dict[str, str]:
+    """Group -> "T" if any value is True, "U" if none is True but one is unknown, else "F"."""
+    frame = pd.DataFrame(
+        {"g": groups.to_numpy(), "t": values.fillna(False).to_numpy(dtype=bool), "n": values.isna().to_numpy()}
+    )
+    agg = frame.groupby("g", sort=False).agg(t=("t", "any"), n=("n", "any"))
+    codes = np.where(agg["t"].to_numpy(), "T", np.where(agg["n"].to_numpy(), "U", "F"))
+    return dict(zip(agg.index, codes, strict=True))
+
+
+def reach_any(ctx: RuleContext, targets: pd.DataFrame, key_values: pd.Series) -> pd.Series:
+    """Nullable: does any key the grant reaches have ``key_values`` True?
+
+    ``targets`` comes from :func:`grant_targets`; ``key_values`` is indexed like ``ctx.keys``.
+    Keys a grant cannot reach are ignored; an unknown value makes the answer unknown unless
+    another reachable key is True. A grant at management-group scope is taken to reach every key
+    in the inventory (the group's membership is not in the inventory).
+    """
+    keys = ctx.keys
+    key_ids = keys["id"].str.lower().fillna("")
+    vault_ids = keys["vault_id"].str.lower()
+    values = key_values.astype("boolean")
+    lookups = {
+        "key": _tri_any(values, key_ids),
+        "vault": _tri_any(values, vault_ids.fillna("")),
+        "resource_group": _tri_any(
+            values, vault_ids.str.extract(r"^(/subscriptions/[^/]+/resourcegroups/[^/]+)")[0].fillna("")
+        ),
+        "subscription": _tri_any(values, vault_ids.str.extract(r"^(/subscriptions/[^/]+)")[0].fillna("")),
+    }
+    everything = _tri_any(values, pd.Series("*", index=keys.index)).get("*", "F")
+    codes = pd.Series("F", index=targets.index, dtype="object")
+    for level, lookup in lookups.items():
+        hit = targets["level"].eq(level).fillna(False).to_numpy(dtype=bool)
+        codes[hit] = targets["target"][hit].map(lookup).fillna("F")
+    codes[targets["level"].eq("management_group").fillna(False).to_numpy(dtype=bool)] = everything
+    return codes.map({"T": True, "F": False, "U": pd.NA}).astype("boolean")
+
+
+def effective_for(ctx: RuleContext, key_values: pd.Series, kind: str) -> pd.Series:
+    """Restrict per-key values to keys where a grant of ``kind`` takes effect.
+
+    Azure RBAC data roles ("azure") act only in vaults with RBAC authorization; access policies
+    ("policy") only in vaults without it; Managed HSM local roles ("managed_hsm") only in HSMs.
+    An unknown permission model makes the value unknown rather than dropping it.
+    """
+    keys = ctx.keys
+    vaults = ctx.vaults.set_index("id")
+    rbac = (
+        keys["vault_id"].map(vaults["rbac_authorization_enabled"])
+        if len(vaults)
+        else pd.Series(pd.NA, index=keys.index)
+    )
+    kinds = keys["vault_id"].map(ctx.vault_kind)
+    values = key_values.astype("boolean")
+    if kind == "managed_hsm":
+        return values.where(kinds.eq("managed_hsm").fillna(False).to_numpy(), False)
+    in_vault = kinds.eq("vault").fillna(False).to_numpy()
+    model = rbac.astype("boolean")
+    applies = model if kind == "azure" else ~model
+    result = values.where(in_vault, False)
+    result = result.where(applies.fillna(True).to_numpy(), False)
+    unknown_model = model.isna().to_numpy() & in_vault & result.fillna(True).to_numpy(dtype=bool)
+    result[unknown_model] = pd.NA
+    return result
