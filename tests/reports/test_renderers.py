@@ -315,3 +315,10 @@ def test_csv_controls_matches_the_matrix(report: dict[str, Any]) -> None:
         (r["framework"], r["control"], r["verdict"]) for r in matrix
     ]
     assert list(frame["FAIL"].astype(int)) == [r["FAIL"] for r in matrix]
+
+
+@pytest.mark.parametrize("name", sorted(RENDERERS))
+def test_every_renderer_handles_the_live_demo_report(name: str) -> None:
+    """The goldens use a frozen report; this keeps the renderers honest about today's rules."""
+    text = get_renderer(name)(demo_report())
+    assert text.endswith("\n") or text.endswith("</html>")
