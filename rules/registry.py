@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from rules.context import RuleContext
 
 #: Bumped whenever a rule is added, removed or changes meaning; reported as the rule-set version.
-RULESET_VERSION = "2026.11.1"
+RULESET_VERSION = "2026.11.2"
 
 _REGISTRY: dict[str, Rule] = {}
 _LOADED = False

@@ -228,7 +228,7 @@ REFS_SKR = (
 @rule(
     id="KV-KEY-006",
     title="Exportable key has no release policy",
-    severity="critical",
+    severity="high",
     domain="key_type",
     resource_type="key",
     needs=("keys",),
@@ -285,7 +285,7 @@ def guaranteed_claims(node: Any) -> set[tuple[str, str]] | None:
 @rule(
     id="KV-KEY-007",
     title="Release policy does not require the attestation claims",
-    severity="critical",
+    severity="high",
     domain="key_type",
     resource_type="key",
     needs=("keys",),
@@ -385,7 +385,7 @@ def release_policy_mutable(ctx: RuleContext) -> pd.DataFrame:
     ),
     references=("https://learn.microsoft.com/azure/key-vault/keys/about-keys-details",),
     messages={
-        "FAIL": "{resource_name}: {profile_unknown} names no known profile (now judged as {profile})",
+        "FAIL": "{resource_name}: {profile_unknown} names no known profile (judged by its fallback profile: {profile})",
         "PASS": "{resource_name} has the known profile {profile} from its {profile_source}",
         "NOT_APPLICABLE": "{resource_name} names no profile",
     },

@@ -187,7 +187,7 @@ def storage_retention_below_policy(ctx: RuleContext) -> pd.DataFrame:
     ),
     references=("https://learn.microsoft.com/azure/key-vault/general/howto-logging",),
     messages={
-        "FAIL": "{resource_name} sends audit logs but the newest event is {last_event} (window {window_days} days)",
+        "FAIL": "{resource_name} sends audit logs but no event arrived in the last {max_days_without_events} days (newest: {last_event}; queried window {window_days} days)",
         "PASS": "{resource_name} last audit event {last_event}",
         "UNKNOWN": "{resource_name}: no usage data was collected for this vault",
         "NOT_APPLICABLE": "{resource_name}: no audit diagnostic setting, or an IaC source without usage data",

@@ -35,6 +35,10 @@ CVM_RELEASE_MI = "5e0f7a11-2222-4b6c-8d9e-000000000013"
 ETH_SIGNER_APP = "5e0f7a11-2222-4b6c-8d9e-000000000014"
 LEGACY_APP = "5e0f7a11-2222-4b6c-8d9e-000000000015"
 DEPARTED_USER = "5e0f7a11-2222-4b6c-8d9e-000000000099"
+PLATFORM_ADMIN_4 = "0b5c2a7e-1111-4c3d-9e8f-000000000004"
+KEY_CUSTODIAN = "0b5c2a7e-1111-4c3d-9e8f-000000000005"
+ETH_OPS_APP = "5e0f7a11-2222-4b6c-8d9e-000000000016"
+STORAGE_ARCHIVE = f"/subscriptions/{SUB_SHARED}/resourceGroups/rg-monitoring/providers/Microsoft.Storage/storageAccounts/stnwauditarchive"
 
 
 def vault_arm_id(sub: str, rg: str, name: str, hsm: bool = False) -> str:
@@ -160,7 +164,13 @@ def _azure_role(
     }
 
 
-def _diag(vault: dict[str, Any], name: str, logs: list[dict[str, Any]], workspace: str | None = WORKSPACE) -> dict:
+def _diag(
+    vault: dict[str, Any],
+    name: str,
+    logs: list[dict[str, Any]],
+    workspace: str | None = WORKSPACE,
+    storage: str | None = None,
+) -> dict:
     display = f"{vault['display_id']}/providers/Microsoft.Insights/diagnosticSettings/{name}"
     return {
         "id": normalise_id(display),
@@ -168,6 +178,7 @@ def _diag(vault: dict[str, Any], name: str, logs: list[dict[str, Any]], workspac
         "name": name,
         "logs": logs,
         "workspace_id": workspace,
+        "storage_account_id": storage,
         "source": "demo",
         "api_version": API_DIAG,
     }
@@ -267,7 +278,11 @@ def build() -> Inventory:
         purge_protection_enabled=False,
         soft_delete_retention_days=28,
     )
-    vaults = [app, legacy, eth, platform, kek]
+    # Provisioned for disaster recovery but never activated: nobody downloaded its security domain.
+    dr = _vault(
+        SUB_SHARED, "rg-platform-hsm", "hsm-nw-dr", hsm=True, sku="Standard_B1", security_domain_activated=False
+    )
+    vaults = [app, legacy, eth, platform, kek, dr]
 
     keys: list[dict] = []
     versions: list[dict] = []
@@ -299,7 +314,28 @@ def build() -> Inventory:
         _key(
             legacy,
             "billing-rsa",
-            [{"version": "0c1d2e3f4a5b46c7d8e9f0a1b2c3d4e5", "expires": None}],
+            [
+                {
+                    "version": "6a1b2c3d4e5f40718293a4b5c6d7e8f9",
+                    "expires": None,
+                    "created": "2023-01-10T08:00:00+00:00",
+                },
+                {
+                    "version": "7b2c3d4e5f6a41829304b5c6d7e8f9a0",
+                    "expires": None,
+                    "created": "2023-07-10T08:00:00+00:00",
+                },
+                {
+                    "version": "8c3d4e5f6a7b4293a415c6d7e8f9a0b1",
+                    "expires": None,
+                    "created": "2024-01-10T08:00:00+00:00",
+                },
+                {
+                    "version": "0c1d2e3f4a5b46c7d8e9f0a1b2c3d4e5",
+                    "expires": None,
+                    "created": "2024-07-10T08:00:00+00:00",
+                },
+            ],
             kty="RSA",
             key_size=2048,
             key_ops=["encrypt", "decrypt", "sign", "verify", "wrapKey", "unwrapKey"],
@@ -402,6 +438,69 @@ def build() -> Inventory:
         )
     )
 
+    # A P-256 signing key the policy no longer allows, valid until 2030, tagged with a profile
+    # name nobody defined (a typo of a real one).
+    add(
+        _key(
+            legacy,
+            "legacy-ecdsa",
+            [{"version": "9d8c7b6a5f4e43d2c1b0a9f8e7d6c5b4", "expires": "2030-01-01T00:00:00+00:00"}],
+            kty="EC",
+            curve="P-256",
+            key_ops=["sign", "verify"],
+            expires="2030-01-01T00:00:00+00:00",
+            tags={"kvaudit-profile": "ecdsa-signer"},
+        )
+    )
+    # An AES-128 wrapping key left over from a migration.
+    add(
+        _key(
+            kek,
+            "legacy-aes128",
+            [{"version": "1a2b3c4d5e6f47a8b9c0d1e2f3a4b5c6", "expires": "2027-03-31T00:00:00+00:00"}],
+            kty="oct-HSM",
+            key_size=128,
+            key_ops=["wrapKey", "unwrapKey"],
+            expires="2027-03-31T00:00:00+00:00",
+        )
+    )
+    # Exportable, but nobody attached a release policy.
+    add(
+        _key(
+            platform,
+            "cvm-export-draft",
+            [{"version": "2b3c4d5e6f7a48b9c0d1e2f3a4b5c6d7", "expires": "2027-04-30T00:00:00+00:00"}],
+            kty="RSA-HSM",
+            key_size=3072,
+            key_ops=["wrapKey", "unwrapKey"],
+            expires="2027-04-30T00:00:00+00:00",
+            exportable=True,
+        )
+    )
+    # Released on attestation type alone: any SEV-SNP VM, compliant or not, can obtain it.
+    add(
+        _key(
+            platform,
+            "cvm-weak-release",
+            [{"version": "3c4d5e6f7a8b49c0d1e2f3a4b5c6d7e8", "expires": "2027-04-30T00:00:00+00:00"}],
+            kty="RSA-HSM",
+            key_size=3072,
+            key_ops=["wrapKey", "unwrapKey"],
+            expires="2027-04-30T00:00:00+00:00",
+            exportable=True,
+            release_policy={
+                "version": "1.0.0",
+                "anyOf": [
+                    {
+                        "authority": "https://sharedweu.weu.attest.azure.net",
+                        "allOf": [{"claim": "x-ms-isolation-tee.x-ms-attestation-type", "equals": "sevsnpvm"}],
+                    }
+                ],
+            },
+            release_policy_immutable=True,
+        )
+    )
+
     role_assignments = [
         _hsm_role(
             platform,
@@ -435,7 +534,7 @@ def build() -> Inventory:
             "ra-release",
             "/keys/cvm-disk-release",
             "Managed HSM Crypto Service Release User",
-            "33413926-3206-4cdd-b39a-83574fe37a17",
+            "21dbd100-6940-42c2-9190-5d6cb909625c",
             CVM_RELEASE_MI,
             "ServicePrincipal",
         ),
@@ -448,6 +547,17 @@ def build() -> Inventory:
         _hsm_role(kek, "ra-kek-admin-2", "/", "Managed HSM Administrator", HSM_ADMIN, PLATFORM_ADMIN_3, "User"),
         _hsm_role(
             kek, "ra-kek-officer", "/keys", "Managed HSM Crypto Officer", HSM_CRYPTO_OFFICER, PLATFORM_ADMIN_3, "User"
+        ),
+        _hsm_role(kek, "ra-kek-admin-3", "/", "Managed HSM Administrator", HSM_ADMIN, PLATFORM_ADMIN_2, "User"),
+        _hsm_role(kek, "ra-kek-admin-4", "/", "Managed HSM Administrator", HSM_ADMIN, PLATFORM_ADMIN_4, "User"),
+        _hsm_role(
+            platform,
+            "ra-signing-custodian",
+            "/keys/artifact-signing",
+            "Managed HSM Crypto Officer",
+            HSM_CRYPTO_OFFICER,
+            KEY_CUSTODIAN,
+            "User",
         ),
         _azure_role(
             f"/subscriptions/{SUB_PROD}",
@@ -499,6 +609,17 @@ def build() -> Inventory:
             "source": "demo",
             "api_version": API_MGMT,
         },
+        {
+            "id": f"{eth['id']}/accesspolicies/{ETH_OPS_APP}",
+            "vault_id": eth["id"],
+            "tenant_id": TENANT,
+            "object_id": ETH_OPS_APP,
+            "key_permissions": ["get", "list", "sign", "verify", "update", "backup"],
+            "secret_permissions": [],
+            "certificate_permissions": [],
+            "source": "demo",
+            "api_version": API_MGMT,
+        },
     ]
     diagnostic_settings = [
         _diag(app, "audit-to-law", AUDIT_LOGS),
@@ -509,6 +630,20 @@ def build() -> Inventory:
         ),
         _diag(eth, "eth-audit", AUDIT_LOGS),
         _diag(legacy, "metrics-only", METRICS_ONLY),
+        _diag(
+            platform,
+            "hsm-archive",
+            [{"category": None, "category_group": "audit", "enabled": True, "retention_days": 400}],
+            workspace=None,
+            storage=STORAGE_ARCHIVE,
+        ),
+        _diag(
+            kek,
+            "kek-archive",
+            [{"category": "AuditEvent", "category_group": None, "enabled": True, "retention_days": 30}],
+            workspace=None,
+            storage=STORAGE_ARCHIVE,
+        ),
     ]
     private_endpoints = [
         _pe(app, "pe-kv-nw-payments", "Approved"),
@@ -549,6 +684,16 @@ def build() -> Inventory:
         ),
     ]
     key_usage = [
+        # The payments vault's workspace has received nothing for the whole 30-day window.
+        {
+            "id": app["id"],
+            "key_id": None,
+            "vault_id": app["id"],
+            "event_count": 0,
+            "window_days": 30,
+            "last_event": None,
+            "source": "demo",
+        },
         {
             "id": bootstrap["id"],
             "key_id": bootstrap["id"],
