@@ -104,3 +104,24 @@ def test_demo_writes_a_sealed_report_that_verifies(tmp_path: Path, capsys: pytes
     report = json.loads(path.read_text(encoding="utf-8"))
     assert check_digest(report).ok
     assert main(["verify", str(path)]) == 0
+
+
+def test_schema_describes_integrity(sealed: dict[str, Any]) -> None:
+    """The optional integrity member validates, and a malformed one does not."""
+    from importlib.resources import files
+
+    import jsonschema
+
+    schema = json.loads(files("reports").joinpath("schema/report.schema.json").read_text(encoding="utf-8"))
+    validator = jsonschema.Draft202012Validator(schema)
+    validator.validate(sealed)
+    signed = json.loads(json.dumps(sealed))
+    signed["integrity"]["signature"] = {
+        "key_id": "https://kv.vault.azure.net/keys/k/1",
+        "algorithm": "ES256",
+        "value": "AQ",
+    }
+    validator.validate(signed)
+    broken = json.loads(json.dumps(sealed))
+    broken["integrity"]["digest"] = "not-hex"
+    assert not validator.is_valid(broken)
