@@ -33,7 +33,7 @@ HSM_ADMINISTRATOR = "a290e904-7015-4bba-90c8-60543313cdb4"
 def normalise_hsm_scope(scope: pd.Series) -> pd.Series:
     """ "/Keys/" and "/keys" are the same scope; keep "/" as the root."""
     lowered = scope.str.strip().str.lower().str.rstrip("/")
-    return lowered.where(lowered != "", "/")
+    return lowered.mask(lowered.eq("").fillna(False), "/")
 
 
 def hsm_role_is(ra: pd.DataFrame, guid: str, name: str) -> pd.Series:
@@ -78,7 +78,7 @@ def hsm_role_over_broad(ctx: RuleContext) -> pd.DataFrame:
     )
     hsm_names = ra["vault_id"].str.rsplit("/", n=1).str[-1].str.lower()
     dedicated = hsm_names.isin(ctx.policy.dedicated_hsms if ctx.policy else [])
-    broad = scope.isin(["/", "/keys"]).astype("boolean")
+    broad = scope.isin(["/", "/keys"]).astype("boolean").where(scope.notna(), pd.NA)
     fail = (broad & ~dedicated).astype("boolean")
     return verdict(
         ra,
@@ -419,7 +419,7 @@ def broad_azure_role(ctx: RuleContext) -> pd.DataFrame:
         scope[level.eq("subscription")].map(by_sub).fillna(0).astype(int).to_numpy()
     )
     covered[level.eq("management_group").to_numpy()] = len(vault_ids)
-    over_vaults = covered.gt(0) | level.isin(["key", "vault"])
+    over_vaults = (covered.gt(0) | level.isin(["key", "vault"])).where(level.notna(), True)
     fail = (
         level.isin(["resource_group", "subscription", "management_group"]).astype("boolean").where(level.notna(), pd.NA)
     )

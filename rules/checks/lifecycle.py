@@ -110,7 +110,7 @@ def key_without_rotation(ctx: RuleContext) -> pd.DataFrame:
 def expiry_beyond_max_validity(ctx: RuleContext) -> pd.DataFrame:
     view = ctx.key_view
     days = int(ctx.params["max_validity_days"])
-    fail = (view["expires"] > ctx.now + pd.Timedelta(days=days)).astype("boolean")
+    fail = (view["expires"] > ctx.now + pd.Timedelta(days=days)).astype("boolean").where(view["expires"].notna(), pd.NA)
     applicable = view["enabled"].fillna(True) & (view["expires"].notna() | ~details_known(view))
     return ctx.key_verdict(
         view,
@@ -146,7 +146,9 @@ def expiry_beyond_max_validity(ctx: RuleContext) -> pd.DataFrame:
 def expires_soon(ctx: RuleContext) -> pd.DataFrame:
     view = ctx.key_view
     days = int(ctx.params["expiry_warning_days"])
-    fail = (view["expires"] <= ctx.now + pd.Timedelta(days=days)).astype("boolean")
+    fail = (
+        (view["expires"] <= ctx.now + pd.Timedelta(days=days)).astype("boolean").where(view["expires"].notna(), pd.NA)
+    )
     applicable = view["enabled"].fillna(True) & (view["expires"].notna() | ~details_known(view))
     return ctx.key_verdict(
         view,
@@ -191,7 +193,7 @@ def rotation_too_old(ctx: RuleContext) -> pd.DataFrame:
     view = ctx.key_view
     days = int(ctx.params["max_rotation_age_days"])
     last = newest_version_created(ctx, view)
-    fail = (last < ctx.now - pd.Timedelta(days=days)).astype("boolean")
+    fail = (last < ctx.now - pd.Timedelta(days=days)).astype("boolean").where(last.notna(), pd.NA)
     applicable = ~view["managed"].fillna(False).astype(bool) & view["enabled"].fillna(True)
     return ctx.key_verdict(
         view,

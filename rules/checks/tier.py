@@ -30,7 +30,7 @@ def hsm_required(ctx: RuleContext, view: pd.DataFrame) -> pd.Series:
 
 def vault_sku(ctx: RuleContext, vault_ids: pd.Series) -> pd.Series:
     vaults = ctx.vaults
-    return vault_ids.map(pd.Series(vaults["sku"].to_numpy(), index=vaults["id"].to_numpy()))
+    return vault_ids.map(pd.Series(vaults["sku"].to_numpy(), index=vaults["id"].to_numpy())).astype("string")
 
 
 @rule(
