@@ -46,7 +46,9 @@ class Browser:
         self.executable = executable or chromium_path()
         if not self.executable:
             raise RuntimeError("chromium is not installed (apt-get install -y chromium)")
-        self._profile = tempfile.TemporaryDirectory(prefix="kvaudit-chromium-")
+        # Chromium's helper processes may still write to the profile for a moment after the
+        # browser exits, so a failed cleanup must not fail the test that used it.
+        self._profile = tempfile.TemporaryDirectory(prefix="kvaudit-chromium-", ignore_cleanup_errors=True)
         self._proc: subprocess.Popen[bytes] | None = None
         self._session: aiohttp.ClientSession | None = None
         self.port = 0
