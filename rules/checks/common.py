@@ -181,6 +181,12 @@ def constant(value: Any, index: pd.Index) -> pd.Series:
     return pd.Series([value] * len(index), index=index, dtype="object")
 
 
+def lookup(keys: pd.Series, table: pd.Series) -> pd.Series:
+    """``keys.map(table)`` that keeps ``table``'s dtype, even when either side is empty
+    (Series.map then falls back to float and cannot hold timestamps)."""
+    return pd.Series(table.reindex(keys.to_numpy()).to_numpy(), index=keys.index, dtype=table.dtype)
+
+
 def lower_set(cell: Any) -> frozenset[str] | None:
     """A list cell as a lower-case frozenset; None when the list itself is unknown."""
     if isinstance(cell, list | tuple | set | frozenset | np.ndarray):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from rules.checks.common import is_iac
+from rules.checks.common import is_iac, lookup
 from rules.context import RuleContext
 from rules.model import Param, Remediation
 from rules.registry import rule
@@ -163,7 +163,7 @@ def newest_version_created(ctx: RuleContext, view: pd.DataFrame) -> pd.Series:
     """When each key last got new material: its newest version's creation, else the key's own."""
     versions = ctx.key_versions
     newest = versions["created"].groupby(versions["key_id"].str.lower()).max()
-    created = view["id"].str.lower().map(newest)
+    created = lookup(view["id"].str.lower(), newest)
     return created.where(created.notna(), view["created"])
 
 

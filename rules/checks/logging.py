@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from rules.checks.common import is_iac
+from rules.checks.common import is_iac, lookup
 from rules.context import RuleContext, verdict
 from rules.model import Param, Remediation
 from rules.registry import rule
@@ -80,8 +80,9 @@ def no_audit_logs(ctx: RuleContext) -> pd.DataFrame:
     ids = v["id"].str.lower()
     found = ids.map(audit_names)
     # A setting whose log categories were not observed might be the one that sends audit logs.
-    unread = ctx.diagnostic_settings["logs"].isna().groupby(ctx.diagnostic_settings["target_id"].str.lower()).any()
-    fail = found.isna().astype("boolean").where(~(found.isna() & ids.map(unread).fillna(False).astype(bool)), pd.NA)
+    ds = ctx.diagnostic_settings
+    unread = ids.isin(set(ds.loc[ds["logs"].isna().to_numpy(dtype=bool), "target_id"].str.lower().dropna()))
+    fail = found.isna().astype("boolean").where(~(found.isna() & unread), pd.NA)
     return verdict(
         v,
         fail=fail,
@@ -204,7 +205,7 @@ def no_recent_audit_events(ctx: RuleContext) -> pd.DataFrame:
     window = usage["window_days"].groupby(vault_of_usage).max()
     ids = v["id"].str.lower()
     logged = ids.isin(set(audit_settings(ctx)["target_id"].str.lower()))
-    last_event = ids.map(last)
+    last_event = lookup(ids, last)
     window_days = ids.map(window).astype("Int64")
     covered = ids.isin(set(vault_of_usage.dropna()))
     cutoff = ctx.now - pd.Timedelta(days=days)
