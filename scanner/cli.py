@@ -21,7 +21,7 @@ from scanner.errors import InputError, KvauditError, UsageError
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
 FAIL_ON_CHOICES = ("critical", "high", "medium", "low", "info", "none")
-OUTPUT_FORMATS = ("json", "html", "sarif", "junit", "csv", "markdown")
+OUTPUT_FORMATS = ("json", "html", "sarif", "junit", "csv", "csv-controls", "markdown")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -117,7 +117,7 @@ def _suppressions(finding: dict[str, Any]) -> list[dict[str, Any]] | None:
     justification = suppression.get("justification") or f"suppressed by {suppression['kind']}"
     entry: dict[str, Any] = {
         "kind": "inSource" if suppression["kind"] == "inline" else "external",
-        "state": "accepted",
+        "status": "accepted",
         "justification": justification,
         "properties": {
             k: suppression[k] for k in ("kind", "id", "approver", "expires", "file", "line") if suppression.get(k)

