@@ -131,3 +131,10 @@ def test_report_to_stdout_is_valid(kvaudit) -> None:
 def test_python_dash_m_and_version(kvaudit) -> None:
     result = kvaudit("--version")
     assert result.returncode == 0 and result.stdout.startswith("kvaudit ")
+
+
+def test_schema_id_names_the_report_schema_version() -> None:
+    from reports.model import SCHEMA_VERSION
+    from reports.schema import report_schema
+
+    assert report_schema()["$id"].endswith(f"report-{SCHEMA_VERSION}.json")
