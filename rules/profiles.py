@@ -112,8 +112,9 @@ def profile_sources(policy: Policy | None) -> dict[str, str]:
 
 def profile_attribute(profiles: dict[str, dict[str, Any]], names: pd.Series, attribute: str) -> pd.Series:
     """For a Series of profile names, the value of ``attribute`` in each profile (None when unset)."""
-    lookup = {name: spec.get(attribute) for name, spec in profiles.items()}
-    return names.map(lambda n: lookup.get(n) if isinstance(n, str) else None).astype("object")
+    lookup = {name: spec.get(attribute) for name, spec in profiles.items() if spec.get(attribute) is not None}
+    mapped = names.astype("object").map(lookup)
+    return mapped.astype("object").where(mapped.notna(), None)
 
 
 def _tag_values(tags: pd.Series, tag_name: str) -> pd.Series:

@@ -13,7 +13,9 @@ from rules.checks.common import (
     grant_targets,
     has_any,
     is_iac,
+    key_op_sets,
     lower_sets,
+    near_vaults,
     nullable,
     permission_operations,
     profile_field,
@@ -128,15 +130,22 @@ def role_guid(ra: pd.DataFrame) -> pd.Series:
     )
 
 
-def role_display(ra: pd.DataFrame) -> pd.Series:
-    """A readable name for a role assignment in findings: HSM:scope:name or the ARM name."""
+def role_display(ra: pd.DataFrame, ctx: RuleContext | None = None) -> pd.Series:
+    """A readable name for a role assignment in findings: HSM:scope:name or role@scope.
+
+    With ``ctx`` the names of the whole table are computed once per scan and subset."""
+    if ctx is not None:
+        full = ctx._shared("role_display", lambda: role_display(ctx.role_assignments))
+        return full.loc[ra.index]
     hsm = ra["vault_id"].str.rsplit("/", n=1).str[-1].fillna("?")
     local = hsm + ":" + ra["scope"].fillna("?") + ":" + ra["name"].fillna("?")
     azure = ra["role_name"].fillna("?") + "@" + ra["scope"].fillna("?")
     return local.where(ra["plane"].eq("managed_hsm").fillna(False).to_numpy(), azure)
 
 
-def role_types(ra: pd.DataFrame) -> pd.Series:
+def role_types(ra: pd.DataFrame, ctx: RuleContext | None = None) -> pd.Series:
+    if ctx is not None:
+        return ctx._shared("role_types", lambda: role_types(ctx.role_assignments)).loc[ra.index]
     return pd.Series(
         [
             "Microsoft.KeyVault/managedHSMs/roleAssignments"
@@ -255,7 +264,7 @@ def admin_and_officer(ctx: RuleContext) -> pd.DataFrame:
         fail=fail,
         applicable=hsm_role_is(ra, HSM_CRYPTO_OFFICER, "Managed HSM Crypto Officer"),
         evidence=["role_name", "scope", "principal_id", "principal_type"],
-        resource_name=role_display(ra),
+        resource_name=role_display(ra, ctx),
         resource_type="Microsoft.KeyVault/managedHSMs/roleAssignments",
     )
 
@@ -269,8 +278,8 @@ def _grants(ctx: RuleContext, keep_roles: pd.Series, keep_policies: pd.Series) -
         {
             "id": ra["id"],
             "kind": ra["plane"].map(lambda p: "managed_hsm" if p == "managed_hsm" else "azure"),
-            "name": role_display(ra),
-            "resource_type": role_types(ra),
+            "name": role_display(ra, ctx),
+            "resource_type": role_types(ra, ctx),
             "vault_id": ra["vault_id"].str.lower(),
             "principal_id": ra["principal_id"].str.lower(),
             "grant": ra["role_name"].astype("object"),
@@ -370,7 +379,7 @@ def signer_can_decrypt(ctx: RuleContext) -> pd.DataFrame:
     if grants.empty:
         return grants.assign(status=[])
     can = has_any(grants["operations"], DECRYPTING)
-    key_ops = lower_sets(view["key_ops"])
+    key_ops = key_op_sets(ctx)
     key_decrypts = nullable((None if o is None else bool(o & DECRYPTING) for o in key_ops), view.index)
     reaches = _reach(ctx, grants, key_decrypts)
     return _grant_verdict(
@@ -437,7 +446,7 @@ def broad_azure_role(ctx: RuleContext) -> pd.DataFrame:
         applicable=relevant & over_vaults.fillna(True).astype(bool),
         evidence=["role_name", "scope", "principal_id", "principal_type"],
         extra={"scope_level": level, "vaults_covered": covered},
-        resource_name=role_display(ra),
+        resource_name=role_display(ra, ctx),
         resource_type="Microsoft.Authorization/roleAssignments",
     )
 
@@ -561,8 +570,8 @@ def orphaned_assignment(ctx: RuleContext) -> pd.DataFrame:
         fail=fail,
         applicable=~is_iac(ra["source"]),
         evidence=["role_name", "principal_id", "principal_type", "scope"],
-        resource_name=role_display(ra),
-        resource_type=role_types(ra),
+        resource_name=role_display(ra, ctx),
+        resource_type=role_types(ra, ctx),
     )
 
 
@@ -601,7 +610,10 @@ def ci_crypto_officer(ctx: RuleContext) -> pd.DataFrame:
     )
     ci |= {str(p).lower() for p in ctx.params["ci_principal_ids"]}
     ra = ctx.role_assignments
-    grants = _grants(ctx, is_officer(ra), pd.Series(False, index=ctx.access_policies.index))
+    guarded_vaults = set(view.loc[guarded.to_numpy(), "vault_id"].dropna())
+    grants = _grants(
+        ctx, is_officer(ra) & near_vaults(ctx, guarded_vaults), pd.Series(False, index=ctx.access_policies.index)
+    )
     if grants.empty:
         return grants.assign(status=[])
     reaches = _reach(ctx, grants, pd.Series(guarded.to_numpy(), index=ctx.keys.index, dtype="boolean"))
@@ -644,8 +656,9 @@ def ethereum_access_too_broad(ctx: RuleContext) -> pd.DataFrame:
     allowed = frozenset(
         _PERMISSION_TO_OP.get(str(p).lower(), str(p).lower()) for a in allowed_by_key.dropna() for p in a
     )
+    limited_vaults = set(ctx.keys.loc[limited.fillna(False).to_numpy(dtype=bool), "vault_id"].dropna())
     grants = _grants(
-        ctx, pd.Series(True, index=ctx.role_assignments.index), pd.Series(True, index=ctx.access_policies.index)
+        ctx, near_vaults(ctx, limited_vaults), ctx.access_policies["vault_id"].isin(limited_vaults).fillna(False)
     )
     reaches = _reach(ctx, grants, limited)
     extra_ops = grants["operations"].map(lambda s: sorted(s - allowed) if s is not None else None)

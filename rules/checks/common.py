@@ -198,6 +198,17 @@ def lower_sets(series: pd.Series) -> pd.Series:
     return pd.Series([lower_set(c) for c in series], index=series.index, dtype="object")
 
 
+def key_op_sets(ctx: RuleContext) -> pd.Series:
+    """Each key's key_ops as a lower-case frozenset (None when unknown), shared across rules."""
+    return ctx._shared("key_op_sets", lambda: lower_sets(ctx.keys["key_ops"]))
+
+
+def version_key_codes(ctx: RuleContext) -> tuple[np.ndarray, pd.Index]:
+    """key_versions.key_id factorised once per scan: integer codes and the distinct key ids, so
+    that per-key aggregates over a million versions are numpy reductions, not string groupbys."""
+    return ctx._shared("version_key_codes", lambda: pd.factorize(ctx.key_versions["key_id"], use_na_sentinel=True))
+
+
 def is_iac(source: pd.Series) -> pd.Series:
     return source.str.lower().isin(IAC_SOURCES).fillna(False).astype(bool)
 
@@ -250,10 +261,10 @@ def ops_from_actions(data_actions: tuple[str, ...], not_data_actions: tuple[str,
 
 
 @lru_cache(maxsize=1024)
-def _role_key(role_definition_id: Any, role_name: Any) -> frozenset[str] | None:
-    if isinstance(role_name, str) and role_name.strip().lower() in BUILTIN_ROLES:
+def _role_key(role_definition_id: str, role_name: str) -> frozenset[str] | None:
+    if role_name.strip().lower() in BUILTIN_ROLES:
         return BUILTIN_ROLES[role_name.strip().lower()]
-    if isinstance(role_definition_id, str):
+    if role_definition_id:
         match = _GUID.search(role_definition_id.lower())
         if match and match.group(0) in BUILTIN_ROLES:
             return BUILTIN_ROLES[match.group(0)]
@@ -265,16 +276,16 @@ def role_operations(ra: pd.DataFrame) -> pd.Series:
 
     Collected data actions win; otherwise the built-in role table by name or GUID decides.
     """
-    out = []
-    for rd, name, actions, not_actions in zip(
-        ra["role_definition_id"], ra["role_name"], ra["data_actions"], ra["not_data_actions"], strict=True
-    ):
+    role = ra["role_name"].fillna("").astype(str) + "|" + ra["role_definition_id"].fillna("").astype(str)
+    by_role = {r: _role_key(*(r.split("|", 1)[::-1])) for r in role.unique()}
+    out = role.map(by_role).astype("object")
+    explicit = ra["data_actions"].notna().to_numpy(dtype=bool)
+    for i in np.flatnonzero(explicit):
+        actions, not_actions = ra["data_actions"].iat[i], ra["not_data_actions"].iat[i]
         if isinstance(actions, list | tuple):
             nots = tuple(not_actions) if isinstance(not_actions, list | tuple) else ()
-            out.append(ops_from_actions(tuple(actions), nots))
-        else:
-            out.append(_role_key(rd if isinstance(rd, str) else None, name if isinstance(name, str) else None))
-    return pd.Series(out, index=ra.index, dtype="object")
+            out.iat[i] = ops_from_actions(tuple(actions), nots)
+    return out
 
 
 def permission_operations(permissions: pd.Series) -> pd.Series:
@@ -336,30 +347,36 @@ def grant_targets(ctx: RuleContext, grants: pd.DataFrame, kind: str) -> pd.DataF
     if kind == "policy":
         return pd.DataFrame({"level": "vault", "target": grants["vault_id"].str.lower()}, index=grants.index)
     local = grants["plane"].eq("managed_hsm").fillna(False).astype(bool)
-    level = azure_scope_level(grants["scope"])
+    level = pd.Series(None, index=grants.index, dtype="object")
+    if (~local).any():
+        level[~local] = azure_scope_level(grants["scope"][~local])
     target = grants["scope"].str.lower().str.rstrip("/")
     hsm_scope = grants["scope"].str.strip().str.lower().str.rstrip("/").fillna("")
-    hsm_key = hsm_scope.str.extract(r"^/keys/([^/]+)$")[0]
-    hsm_level = np.where(hsm_key.notna(), "key", np.where(hsm_scope.isin(["", "/keys"]), "vault", "other"))
-    hsm_target = np.where(
-        hsm_key.notna(), grants["vault_id"].str.lower() + "/keys/" + hsm_key.fillna(""), grants["vault_id"].str.lower()
-    )
+    is_key = hsm_scope.str.startswith("/keys/").to_numpy(dtype=bool)
+    hsm_level = np.where(is_key, "key", np.where(hsm_scope.isin(["", "/keys"]), "vault", "other"))
+    hsm_vault = grants["vault_id"].str.lower()
+    hsm_target = np.where(is_key, hsm_vault + "/keys/" + hsm_scope.str.slice(6), hsm_vault)
     level = level.where(~local, pd.Series(hsm_level, index=grants.index))
+    # At resource-group and subscription level the scope itself is the target.
     target = target.where(~local, pd.Series(hsm_target, index=grants.index))
-    rg = target.str.extract(r"^(/subscriptions/[^/]+/resourcegroups/[^/]+)")[0]
-    sub = target.str.extract(r"^(/subscriptions/[^/]+)")[0]
-    target = target.where(~level.eq("resource_group"), rg).where(~level.eq("subscription"), sub)
     return pd.DataFrame({"level": level, "target": target}, index=grants.index)
+
+
+def _tri_codes(true: np.ndarray, unknown: np.ndarray) -> np.ndarray:
+    return np.where(true, "T", np.where(unknown, "U", "F"))
 
 
 def _tri_any(values: pd.Series, groups: pd.Series) -> dict[str, str]:
     """Group -> "T" if any value is True, "U" if none is True but one is unknown, else "F"."""
-    frame = pd.DataFrame(
-        {"g": groups.to_numpy(), "t": values.fillna(False).to_numpy(dtype=bool), "n": values.isna().to_numpy()}
-    )
-    agg = frame.groupby("g", sort=False).agg(t=("t", "any"), n=("n", "any"))
-    codes = np.where(agg["t"].to_numpy(), "T", np.where(agg["n"].to_numpy(), "U", "F"))
-    return dict(zip(agg.index, codes, strict=True))
+    codes, uniques = pd.factorize(groups)
+    return _tri_by_codes(values, codes, uniques)
+
+
+def _tri_by_codes(values: pd.Series, codes: np.ndarray, uniques: pd.Index) -> dict[str, str]:
+    ok = codes >= 0
+    t = np.bincount(codes[ok], weights=values.fillna(False).to_numpy(dtype=bool)[ok], minlength=len(uniques)) > 0
+    u = np.bincount(codes[ok], weights=values.isna().to_numpy()[ok], minlength=len(uniques)) > 0
+    return dict(zip(uniques, _tri_codes(t, u), strict=True))
 
 
 def reach_any(ctx: RuleContext, targets: pd.DataFrame, key_values: pd.Series) -> pd.Series:
@@ -371,24 +388,55 @@ def reach_any(ctx: RuleContext, targets: pd.DataFrame, key_values: pd.Series) ->
     in the inventory (the group's membership is not in the inventory).
     """
     keys = ctx.keys
-    key_ids = keys["id"].str.lower().fillna("")
-    vault_ids = keys["vault_id"].str.lower()
     values = key_values.astype("boolean")
+    key_codes = _tri_codes(values.fillna(False).to_numpy(dtype=bool), values.isna().to_numpy())
+    vault_codes, vault_uniques = ctx._shared("key_vault_codes", lambda: pd.factorize(keys["vault_id"]))
+    by_vault = _tri_by_codes(values, vault_codes, vault_uniques)
+    # Roll vaults up to resource groups and subscriptions on the (small) per-vault table.
+    vault_index = pd.Series(list(by_vault.keys()), dtype="object")
+    vault_values = pd.Series([{"T": True, "F": False}.get(c, pd.NA) for c in by_vault.values()], dtype="boolean")
+    rgs = vault_index.str.extract(r"^(/subscriptions/[^/]+/resourcegroups/[^/]+)")[0].fillna("")
+    subs = vault_index.str.extract(r"^(/subscriptions/[^/]+)")[0].fillna("")
     lookups = {
-        "key": _tri_any(values, key_ids),
-        "vault": _tri_any(values, vault_ids.fillna("")),
-        "resource_group": _tri_any(
-            values, vault_ids.str.extract(r"^(/subscriptions/[^/]+/resourcegroups/[^/]+)")[0].fillna("")
-        ),
-        "subscription": _tri_any(values, vault_ids.str.extract(r"^(/subscriptions/[^/]+)")[0].fillna("")),
+        "key": dict(zip(keys["id"].fillna("").to_numpy(), key_codes, strict=True)),
+        "vault": by_vault,
+        "resource_group": _tri_any(vault_values, rgs),
+        "subscription": _tri_any(vault_values, subs),
     }
-    everything = _tri_any(values, pd.Series("*", index=keys.index)).get("*", "F")
+    everything = _tri_any(vault_values, pd.Series("*", index=vault_index.index)).get("*", "F")
     codes = pd.Series("F", index=targets.index, dtype="object")
     for level, lookup in lookups.items():
         hit = targets["level"].eq(level).fillna(False).to_numpy(dtype=bool)
         codes[hit] = targets["target"][hit].map(lookup).fillna("F")
     codes[targets["level"].eq("management_group").fillna(False).to_numpy(dtype=bool)] = everything
     return codes.map({"T": True, "F": False, "U": pd.NA}).astype("boolean")
+
+
+def _scope_parts(ra: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    scope = ra["scope"].str.lower().str.rstrip("/")
+    return scope, scope.str.split("/keys/", n=1, regex=False).str[0]
+
+
+def near_vaults(ctx: RuleContext, vault_ids: set[str]) -> pd.Series:
+    """Role assignments that could reach a key in one of ``vault_ids``: local roles of those
+    HSMs, and Azure roles at their key, vault, resource group, subscription or a management group.
+    A cheap pre-filter so that access rules do per-grant work only where it can matter."""
+    ra = ctx.role_assignments
+    local = ra["plane"].eq("managed_hsm").fillna(False).to_numpy(dtype=bool)
+    prefixes = set(vault_ids)
+    for vid in vault_ids:
+        parts = vid.split("/")
+        prefixes.update({"/".join(parts[:3]), "/".join(parts[:5])})
+    scope, vault_part = ctx._shared("role_scope_parts", lambda: _scope_parts(ra))
+    scope, vault_part = scope.loc[ra.index], vault_part.loc[ra.index]
+    azure = (
+        vault_part.isin(prefixes)
+        | scope.str.contains("/providers/microsoft.management/managementgroups/", regex=False)
+        | scope.isna()
+        | scope.eq("")
+    ).fillna(True)
+    in_hsm = ra["vault_id"].isin(vault_ids).fillna(False).to_numpy(dtype=bool)
+    return pd.Series(np.where(local, in_hsm, azure.to_numpy(dtype=bool)), index=ra.index)
 
 
 def effective_for(ctx: RuleContext, key_values: pd.Series, kind: str) -> pd.Series:

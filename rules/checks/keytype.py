@@ -6,7 +6,7 @@ from typing import Any
 
 import pandas as pd
 
-from rules.checks.common import constant, lower_sets, nullable, profile_field
+from rules.checks.common import constant, key_op_sets, nullable, profile_field
 from rules.context import RuleContext
 from rules.model import Param, Remediation
 from rules.registry import rule
@@ -46,17 +46,17 @@ def rsa_key_too_small(ctx: RuleContext) -> pd.DataFrame:
     )
 
 
-def _in_lists(values: pd.Series, allowed: pd.Series) -> pd.Series:
-    """Nullable: is each value (case-insensitive) outside its row's allowed list? None when no list."""
-    out = []
-    for value, options in zip(values, allowed, strict=True):
-        if not isinstance(options, list) or not options:
-            out.append(False)
-        elif value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
-            out.append(None)
-        else:
-            out.append(str(value).lower() not in {str(o).lower() for o in options})
-    return nullable(out, values.index)
+def _outside(values: pd.Series, allowed: pd.Series) -> pd.Series:
+    """Nullable: is each value (case-insensitive) outside its row's allowed list? False where the
+    row has no list, unknown where the value is unknown. Grouped by distinct list, not per row."""
+    out = pd.Series(False, index=values.index, dtype="boolean")
+    lists = allowed.map(lambda a: tuple(str(x).lower() for x in a) if isinstance(a, list) and a else None)
+    text = values.astype("string").str.lower()
+    codes, distinct = pd.factorize(lists)
+    for i, options in enumerate(distinct):
+        rows = codes == i
+        out[rows] = (~text[rows].isin(options)).where(text[rows].notna(), pd.NA).to_numpy()
+    return out
 
 
 @rule(
@@ -86,9 +86,9 @@ def key_type_mismatch(ctx: RuleContext) -> pd.DataFrame:
     kty_allowed = profile_field(ctx, view["profile"], "kty")
     curves = profile_field(ctx, view["profile"], "curves")
     sizes = profile_field(ctx, view["profile"], "key_sizes")
-    wrong_kty = _in_lists(view["kty"].astype("object"), kty_allowed)
-    wrong_curve = _in_lists(view["curve"].astype("object"), curves)
-    wrong_size = _in_lists(view["key_size"].astype("object"), sizes)
+    wrong_kty = _outside(view["kty"], kty_allowed)
+    wrong_curve = _outside(view["curve"], curves)
+    wrong_size = _outside(view["key_size"], sizes)
     # Any definite mismatch fails; otherwise an unknown attribute leaves the answer unknown.
     fail = wrong_kty | wrong_curve | wrong_size
     constrained = pd.Series(
@@ -134,7 +134,7 @@ def disallowed_curve(ctx: RuleContext) -> pd.DataFrame:
     allowed = [str(c) for c in ctx.params["allowed_curves"]]
     kty = view["kty"].str.upper()
     curved = kty.str.startswith("EC") | kty.str.startswith("OKP")
-    fail = _in_lists(view["curve"].astype("object"), constant(allowed, view.index))
+    fail = _outside(view["curve"], constant(allowed, view.index))
     return ctx.key_verdict(
         view,
         fail=fail,
@@ -204,7 +204,7 @@ def oct_key_too_small(ctx: RuleContext) -> pd.DataFrame:
 def key_ops_broader_than_profile(ctx: RuleContext) -> pd.DataFrame:
     view = ctx.key_view
     allowed = profile_field(ctx, view["profile"], "key_ops")
-    ops = lower_sets(view["key_ops"])
+    ops = key_op_sets(ctx)
     extra_ops = [
         None if o is None or not isinstance(a, list) else sorted(o - {str(x).lower() for x in a})
         for o, a in zip(ops, allowed, strict=True)

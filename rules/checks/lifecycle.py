@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
-from rules.checks.common import is_iac, lookup
+from rules.checks.common import is_iac, lookup, version_key_codes
 from rules.context import RuleContext
 from rules.model import Param, Remediation
 from rules.registry import rule
@@ -161,9 +162,19 @@ def expires_soon(ctx: RuleContext) -> pd.DataFrame:
 
 def newest_version_created(ctx: RuleContext, view: pd.DataFrame) -> pd.Series:
     """When each key last got new material: its newest version's creation, else the key's own."""
-    versions = ctx.key_versions
-    newest = versions["created"].groupby(versions["key_id"].str.lower()).max()
-    created = lookup(view["id"].str.lower(), newest)
+    codes, uniques = version_key_codes(ctx)
+    created_ns = ctx.key_versions["created"].to_numpy(dtype="datetime64[ns]").astype("int64")
+    valid = (codes >= 0) & ~np.isnat(ctx.key_versions["created"].to_numpy(dtype="datetime64[ns]"))
+    newest_ns = np.full(len(uniques), np.iinfo("int64").min)
+    np.maximum.at(newest_ns, codes[valid], created_ns[valid])
+    newest = pd.Series(
+        pd.to_datetime(
+            np.where(newest_ns == np.iinfo("int64").min, np.datetime64("NaT"), newest_ns.astype("datetime64[ns]")),
+            utc=True,
+        ),
+        index=uniques,
+    )
+    created = lookup(view["id"], newest)
     return created.where(created.notna(), view["created"])
 
 
@@ -232,27 +243,20 @@ def too_many_enabled_versions(ctx: RuleContext) -> pd.DataFrame:
     view = ctx.key_view
     limit = int(ctx.params["max_enabled_old_versions"])
     versions = ctx.key_versions
-    key_ids = versions["key_id"].str.lower()
-    current = key_ids.map(
-        pd.Series(view["current_version"].str.lower().to_numpy(), index=view["id"].str.lower().to_numpy())
-    )
-    old = versions["version"].str.lower().ne(current).fillna(True).to_numpy(dtype=bool)
+    # Per-key counts over a million versions: factorised key ids and numpy bincounts, because
+    # string groupbys and lower-casing at that size cost seconds.
+    codes, uniques = version_key_codes(ctx)
+    current_by_key = pd.Series(view["current_version"].to_numpy(), index=view["id"].to_numpy(), dtype="string")
+    current_of_unique = lookup(pd.Series(uniques), current_by_key[~current_by_key.index.duplicated()]).to_numpy()
+    current = pd.Series(np.where(codes >= 0, current_of_unique[np.maximum(codes, 0)], None), dtype="string")
+    old = versions["version"].reset_index(drop=True).ne(current).fillna(True).to_numpy(dtype=bool) & (codes >= 0)
     enabled = versions["enabled"]
-    counted = (
-        pd.DataFrame(
-            {
-                "key": key_ids[old],
-                "on": enabled[old].fillna(False).astype(bool),
-                "maybe": enabled[old].isna(),
-            }
-        )
-        .groupby("key")[["on", "maybe"]]
-        .sum()
-    )
-    ids = view["id"].str.lower()
-    on = ids.map(counted["on"]).fillna(0).astype(int)
-    maybe = ids.map(counted["maybe"]).fillna(0).astype(int)
-    listed = ids.isin(set(key_ids.dropna()))
+    on_counts = np.bincount(codes[old], weights=enabled.fillna(False).to_numpy(dtype=bool)[old], minlength=len(uniques))
+    maybe_counts = np.bincount(codes[old], weights=enabled.isna().to_numpy()[old], minlength=len(uniques))
+    ids = view["id"]
+    on = lookup(ids, pd.Series(on_counts, index=uniques)).fillna(0).astype(int)
+    maybe = lookup(ids, pd.Series(maybe_counts, index=uniques)).fillna(0).astype(int)
+    listed = ids.isin(uniques)
     fail = pd.Series(pd.NA, index=view.index, dtype="boolean")
     fail[(on > limit).to_numpy()] = True
     fail[((on + maybe) <= limit).to_numpy() & listed.to_numpy()] = False

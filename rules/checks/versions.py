@@ -4,9 +4,10 @@ useful while the pinned version exists, is enabled and has not expired."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
-from rules.checks.common import is_iac, key_profiles, profile_field
+from rules.checks.common import is_iac, key_profiles, profile_field, version_key_codes
 from rules.context import RuleContext, verdict
 from rules.model import Param, Remediation
 from rules.registry import rule
@@ -115,7 +116,11 @@ def unpinned_consumer(ctx: RuleContext) -> pd.DataFrame:
 )
 def broken_pin(ctx: RuleContext) -> pd.DataFrame:
     refs = ctx.key_references
-    versions = ctx.key_versions
+    all_versions = ctx.key_versions
+    referenced = set(refs.loc[refs["key_version"].notna().to_numpy(dtype=bool), "key_id"].str.lower().dropna())
+    codes, uniques = version_key_codes(ctx)
+    wanted_codes = uniques.get_indexer(list(referenced))
+    versions = all_versions[np.isin(codes, wanted_codes[wanted_codes >= 0])]
     version_ids = versions["key_id"].str.lower() + "/versions/" + versions["version"].str.lower()
     table = pd.DataFrame(
         {"enabled": versions["enabled"].to_numpy(), "expires": versions["expires"].to_numpy()},

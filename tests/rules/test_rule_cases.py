@@ -736,7 +736,6 @@ CASES: list[tuple[str, str, dict[str, list[dict[str, Any]]], str | None, list[tu
             ("hsm1:/keys/codesign:ci", "FAIL"),
             ("hsm1:/keys/codesign:human", "PASS"),
             ("hsm1:/keys:who", "UNKNOWN"),
-            ("hsm2:/:elsewhere", "NOT_APPLICABLE"),
         ],
     ),
     (
@@ -757,7 +756,6 @@ CASES: list[tuple[str, str, dict[str, list[dict[str, Any]]], str | None, list[tu
             ("eth:access-policy:kaleido", "PASS"),
             ("eth:access-policy:ops", "FAIL"),
             ("eth:access-policy:unread", "UNKNOWN"),
-            ("kv1:access-policy:other", "NOT_APPLICABLE"),
         ],
     ),
 ]
