@@ -235,4 +235,5 @@ def assign_profiles(inventory: Inventory, policy: Policy | None) -> pd.DataFrame
         }
     )
     keep = out["profile"].notna() | out["profile_unknown"].notna()
-    return out[keep.to_numpy(dtype=bool)].reset_index(drop=True)
+    out = out[keep.to_numpy(dtype=bool)].reset_index(drop=True).astype("object")
+    return out.where(out.notna(), None)

@@ -124,15 +124,11 @@ def no_approved_private_endpoint(ctx: RuleContext) -> pd.DataFrame:
     )
     approved_rows = pe["connection_state"].str.lower().eq("approved").fillna(False).astype(bool)
     approved = pe.loc[approved_rows, "name"].fillna("?").groupby(targets[approved_rows]).agg(list)
-    unknown_state = pe["connection_state"].isna().groupby(targets).any()
+    unknown_state = set(targets[pe["connection_state"].isna().to_numpy(dtype=bool)].dropna())
     ids = v["id"].str.lower()
     has_approved = ids.isin(approved.index)
     # No approved connection but one whose state was not observed: the answer is unknown.
-    fail = (
-        (~has_approved)
-        .astype("boolean")
-        .where(~ids.map(unknown_state).fillna(False).astype(bool) | has_approved, pd.NA)
-    )
+    fail = (~has_approved).astype("boolean").where(~ids.isin(unknown_state) | has_approved, pd.NA)
     return verdict(
         v,
         fail=fail,
