@@ -41,7 +41,10 @@ def generate(scale: Scale = Scale()) -> Inventory:
     provider = np.where(is_hsm, "managedhsms", "vaults")
     subs = np.array([f"{i % 40:08d}-0000-4000-8000-000000000000" for i in range(nv)], dtype=object)
     ids = np.array(
-        [f"/subscriptions/{s}/resourcegroups/rg-{i % 300}/providers/microsoft.keyvault/{p}/{n}" for i, (s, p, n) in enumerate(zip(subs, provider, names, strict=True))],
+        [
+            f"/subscriptions/{s}/resourcegroups/rg-{i % 300}/providers/microsoft.keyvault/{p}/{n}"
+            for i, (s, p, n) in enumerate(zip(subs, provider, names, strict=True))
+        ],
         dtype=object,
     )
     vaults = pd.DataFrame(
@@ -77,7 +80,11 @@ def generate(scale: Scale = Scale()) -> Inventory:
     curve = np.where(np.char.startswith(kty.astype(str), "OKP"), "Ed25519", curve)
     size = np.where(np.char.startswith(kty.astype(str), "RSA"), _choice(rng, [2048, 3072, 4096], nk), None)
     size = np.where(np.char.startswith(kty.astype(str), "oct"), 256, size)
-    ops_sets = [["sign", "verify"], ["wrapKey", "unwrapKey"], ["encrypt", "decrypt", "wrapKey", "unwrapKey", "sign", "verify"]]
+    ops_sets = [
+        ["sign", "verify"],
+        ["wrapKey", "unwrapKey"],
+        ["encrypt", "decrypt", "wrapKey", "unwrapKey", "sign", "verify"],
+    ]
     key_ops = _choice(rng, ops_sets, nk)
     now = pd.Timestamp("2026-11-23T00:00:00Z")
     expires = pd.Series(now + pd.to_timedelta(rng.integers(-30, 900, nk), unit="D"))
@@ -107,8 +114,14 @@ def generate(scale: Scale = Scale()) -> Inventory:
     per_key = nver // nk
     version_key = np.repeat(np.arange(nk), per_key)
     ordinal = np.tile(np.arange(per_key), nk)
-    version_names = np.char.add(np.char.add(np.char.add("v", np.char.zfill(version_key.astype(str), 6)), "-"), ordinal.astype(str))
-    version_names = np.where(ordinal == per_key - 1, np.char.add(np.char.add("v", np.char.zfill(version_key.astype(str), 6)), "-9"), version_names).astype(object)
+    version_names = np.char.add(
+        np.char.add(np.char.add("v", np.char.zfill(version_key.astype(str), 6)), "-"), ordinal.astype(str)
+    )
+    version_names = np.where(
+        ordinal == per_key - 1,
+        np.char.add(np.char.add("v", np.char.zfill(version_key.astype(str), 6)), "-9"),
+        version_names,
+    ).astype(object)
     key_versions = pd.DataFrame(
         {
             "id": key_ids[version_key] + "/versions/" + version_names,
@@ -128,9 +141,7 @@ def generate(scale: Scale = Scale()) -> Inventory:
     local = rng.random(nra) < 0.5
     target = np.where(local, hsm_idx[rng.integers(0, len(hsm_idx), nra)], rng.integers(0, nv, nra))
     scope_local = _choice(rng, ["/", "/keys", "/keys/key-000001"], nra, [0.1, 0.2, 0.7])
-    scope_azure = np.where(
-        rng.random(nra) < 0.2, "/subscriptions/" + subs[target], ids[target]
-    )
+    scope_azure = np.where(rng.random(nra) < 0.2, "/subscriptions/" + subs[target], ids[target])
     role_names = np.where(
         local,
         _choice(rng, ["Managed HSM Crypto User", "Managed HSM Crypto Officer", "Managed HSM Administrator"], nra),
@@ -138,13 +149,17 @@ def generate(scale: Scale = Scale()) -> Inventory:
     )
     role_assignments = pd.DataFrame(
         {
-            "id": np.char.add(np.char.add(ids[target].astype(str), "/roleassignments/ra-"), np.arange(nra).astype(str)).astype(object),
+            "id": np.char.add(
+                np.char.add(ids[target].astype(str), "/roleassignments/ra-"), np.arange(nra).astype(str)
+            ).astype(object),
             "plane": np.where(local, "managed_hsm", "azure"),
             "name": np.char.add("ra-", np.arange(nra).astype(str)).astype(object),
             "vault_id": ids[target],
             "scope": np.where(local, scope_local, scope_azure),
             "principal_id": np.char.add("p-", rng.integers(0, 20_000, nra).astype(str)).astype(object),
-            "principal_type": _choice(rng, ["User", "ServicePrincipal", "Group", "Unknown"], nra, [0.3, 0.5, 0.15, 0.05]),
+            "principal_type": _choice(
+                rng, ["User", "ServicePrincipal", "Group", "Unknown"], nra, [0.3, 0.5, 0.15, 0.05]
+            ),
             "role_name": role_names,
             "source": "bench",
         }
@@ -192,7 +207,9 @@ def generate(scale: Scale = Scale()) -> Inventory:
             "vault_id": ids[key_vault][ref_key],
             "key_id": key_ids[ref_key],
             "key_name": key_names[ref_key],
-            "key_version": np.where(pinned, np.char.add(np.char.add("v", np.char.zfill(ref_key.astype(str), 6)), "-9"), None),
+            "key_version": np.where(
+                pinned, np.char.add(np.char.add("v", np.char.zfill(ref_key.astype(str), 6)), "-9"), None
+            ),
             "pinned": pinned,
             "purpose": _choice(rng, ["wrap", "sign"], nref),
             "source": "bench",
