@@ -30,7 +30,7 @@ from scanner.azure.references import host_of, kql, reference_records
 from scanner.azure.session import AzureSession
 from scanner.azure.shard import in_shard, select
 from scanner.azure.usage import key_usage
-from scanner.inventory import Inventory, SourceInfo, normalise_id
+from scanner.inventory import TABLES, Inventory, SourceInfo, frame, normalise_id
 
 MGMT_API = API_VERSIONS["keyvault_mgmt"]
 
@@ -43,16 +43,23 @@ class Scan:
         self.errors = ErrorLog()
         self.rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.rbac = AzureRbacCollector(session, self.errors)
-        # Vault tasks in parallel: enough to keep the request budget busy, few enough that one
-        # slow vault cannot hold every connection.
-        self._vault_slots = asyncio.Semaphore(max(1, options.max_in_flight // 2))
+        # Vault tasks in parallel: as many as requests in flight, so that the in-flight budget
+        # stays busy while each vault waits out its own pacing window (a vault sends at most
+        # its rate per second, so half as many vaults left the budget half idle at estate
+        # scale). One slow vault still cannot hold every connection: the per-vault limiter
+        # caps what it has in flight.
+        self._vault_slots = asyncio.Semaphore(max(1, options.max_in_flight))
         self.workspaces: dict[str, set[str]] = defaultdict(set)
 
     async def run(self) -> dict[str, Any]:
         found = await discover(self.session, self.options, self.errors)
         references = asyncio.create_task(self._consumers())
         self.progress.start(len(found.vaults))
-        await asyncio.gather(*(self._vault(d) for d in found.vaults))
+        # Managed HSMs first: they hold the most keys and the most sequential steps (key pages,
+        # then local RBAC per key), so starting them last would leave them alone at the end,
+        # each paced at its own vault rate while the rest of the request budget sits idle.
+        ordered = sorted(found.vaults, key=lambda d: d.kind != "managed_hsm")
+        await asyncio.gather(*(self._vault(d) for d in ordered))
         vault_ids = [v["id"] for v in self.rows["vaults"]]
         for workspace in self.options.workspaces:
             self.workspaces[workspace].update(vault_ids)
@@ -201,6 +208,13 @@ async def scan(options: AzureOptions, progress: Progress) -> Inventory:
         finally:
             progress.stop()
         scope.update(meta, requests=session.pacer.requests)
-    tables = {name: _unique(rows) for name, rows in job.rows.items()}
-    tables["collection_errors"] = job.errors.rows
-    return Inventory.from_records(tables, sources=[SourceInfo("azure", cloud.arm_endpoint)], scope=scope)
+    # Table by table, dropping each table's row dicts once its frame exists: at a million key
+    # versions the dicts and the frames together would double the peak memory.
+    tables = {"collection_errors": frame("collection_errors", job.errors.rows)}
+    for name in list(job.rows):
+        tables[name] = frame(name, _unique(job.rows.pop(name)))
+    return Inventory(
+        tables={t: tables[t] if t in tables else frame(t) for t in TABLES},
+        sources=[SourceInfo("azure", cloud.arm_endpoint)],
+        scope=scope,
+    )

@@ -22,6 +22,10 @@ from scanner.azure.options import AzureOptions
 from scanner.azure.pacing import Pacer, PacingPolicy, retry_policy
 from scanner.errors import UsageError
 
+#: Idle connections live this long: longer than a vault's pacing window (1 s), so a vault being
+#: scanned keeps its connections, short enough that finished vaults' connections go soon.
+KEEPALIVE_SECONDS = 3.0
+
 
 def _netloc(url: str | None) -> str | None:
     return urlsplit(url).netloc.lower() if url else None
@@ -50,7 +54,18 @@ class AzureSession:
         from azure.identity.aio import DefaultAzureCredential
 
         opts = self.options
-        connector = aiohttp.TCPConnector(limit=opts.max_in_flight, ssl=self._ssl_context())
+        # Every vault is its own host, so its connections are pooled apart from the others'.
+        # Without a per-host cap a vault could open as many connections as requests in flight,
+        # and each idle TLS connection keeps a 256 KiB buffer for the keep-alive period: at
+        # estate scale thousands of them held most of a GiB. Half the in-flight budget per
+        # host still carries a vault's whole rate (and ARM's, which is one host), and idle
+        # connections of finished vaults close after a few seconds.
+        connector = aiohttp.TCPConnector(
+            limit=opts.max_in_flight,
+            limit_per_host=max(4, opts.max_in_flight // 2),
+            keepalive_timeout=KEEPALIVE_SECONDS,
+            ssl=self._ssl_context(),
+        )
         self._session = aiohttp.ClientSession(connector=connector)
         # connection_verify stays True: a CA path here would make azure-core build a new
         # SSLContext per request, and aiohttp pools connections per context, so no connection
