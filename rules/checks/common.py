@@ -183,7 +183,12 @@ def constant(value: Any, index: pd.Index) -> pd.Series:
 
 def lookup(keys: pd.Series, table: pd.Series) -> pd.Series:
     """``keys.map(table)`` that keeps ``table``'s dtype, even when either side is empty
-    (Series.map then falls back to float and cannot hold timestamps)."""
+    (Series.map then falls back to float and cannot hold timestamps). Numpy integer and bool
+    tables become nullable first, since keys missing from the table must come back as NA."""
+    if table.dtype.kind in "iu":
+        table = table.astype("Int64")
+    elif table.dtype.kind == "b":
+        table = table.astype("boolean")
     return pd.Series(table.reindex(keys.to_numpy()).to_numpy(), index=keys.index, dtype=table.dtype)
 
 

@@ -3,6 +3,8 @@ PASS to UNKNOWN, policy overrides apply, and fingerprints ignore line numbers.""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -15,6 +17,7 @@ from scanner.inventory import Inventory
 from scanner.policy import parse
 
 NOW = pd.Timestamp("2026-11-23T00:00:00Z")
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 VAULT = "/subscriptions/s/resourcegroups/rg/providers/microsoft.keyvault/vaults/kv1"
 
 
@@ -158,3 +161,22 @@ def test_verdict_maps_true_false_null_and_not_applicable() -> None:
     fail = pd.Series([True, False, None, True], dtype="boolean")
     out = verdict(frame, fail=fail, applicable=pd.Series([True, True, True, False]), evidence=[], resource_type="t")
     assert out["status"].tolist() == ["FAIL", "PASS", "UNKNOWN", "NOT_APPLICABLE"]
+
+
+@pytest.mark.parametrize(
+    "fixture",
+    sorted(
+        str(p.relative_to(FIXTURES))
+        for kind in ("arm", "bicep", "terraform")
+        for p in (FIXTURES / kind).iterdir()
+        if p.is_dir() and p.name != "bad"
+    ),
+)
+def test_no_rule_raises_on_any_iac_fixture(fixture: str) -> None:
+    """IaC inventories are sparse (keys without versions, no usage, no principals): every rule
+    must still evaluate, or the gate would report an incomplete scan."""
+    from scanner.sources import load_sources
+
+    loaded = load_sources([str(FIXTURES / fixture)], FIXTURES.parent.parent)
+    evaluation = evaluate(loaded.inventory, now=NOW)
+    assert [(o.rule.id, o.error) for o in evaluation.outcomes if o.error] == []
