@@ -114,3 +114,10 @@ def test_bad_dictionary_codes_are_one_line_errors(tmp_path: Path) -> None:
     )
     with pytest.raises(InputError, match=r"invalid snapshot at tables/vaults/columns/id: code out of range"):
         snapshot.load(path)
+
+
+def test_examples_carry_the_current_demo_estate() -> None:
+    from tests.conftest import REPO
+
+    example = REPO / "examples" / "demo-estate.snapshot.json"
+    assert example.read_bytes() == demo_estate_path().read_bytes(), "copy scanner/demo/estate.json to examples/"
