@@ -168,7 +168,10 @@ def build_report(
     mapping = controls_by_rule()
     findings: list[dict[str, Any]] = []
     for outcome in evaluation.outcomes:
-        findings.extend(_findings_for(outcome, options, mapping.get(outcome.rule.id, [])))
+        # Findings name their controls; the control titles live once, in the rule catalogue
+        # (repeating them on every finding doubled the size of a 100,000-finding report).
+        controls = [{"framework": m["framework"], "control": m["control"]} for m in mapping.get(outcome.rule.id, [])]
+        findings.extend(_findings_for(outcome, options, controls))
     findings.sort(key=lambda f: (-SEVERITY_RANK[f["severity"]], f["status"], f["rule_id"], f["resource"]["id"]))
     by_status = status_counts(evaluation)
     failing_by_severity = {sev: 0 for sev in SEVERITY_RANK}
