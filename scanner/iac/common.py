@@ -60,9 +60,7 @@ def role_name_for(role_definition_id: str | None) -> str | None:
     return BUILTIN_ROLES.get(guids[-1].lower())
 
 
-def synth_vault_id(
-    name: str, kind: str, subscription: str | None = None, resource_group: str | None = None
-) -> str:
+def synth_vault_id(name: str, kind: str, subscription: str | None = None, resource_group: str | None = None) -> str:
     """The lower-cased ARM id a vault or managed HSM declared in IaC will have once deployed.
 
     ``kind`` is ``vault`` or ``managed_hsm``. Unknown subscription or resource group become
