@@ -11,5 +11,4 @@ from tests.fakeazure import build_estate
 from tests.fakeazure.faults import Delay, Faults, RateLimit, ServerError, Throttle
 from tests.fakeazure.server import FakeAzure, RecordedRequest
 
-__all__ = ["Delay", "FakeAzure", "Faults", "RateLimit", "RecordedRequest", "ServerError", "Throttle",
-           "build_estate"]
+__all__ = ["Delay", "FakeAzure", "Faults", "RateLimit", "RecordedRequest", "ServerError", "Throttle", "build_estate"]

@@ -51,27 +51,38 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--vault-rate", default="4000/10")
     parser.add_argument("--arm-rate", default="12000/3600")
     parser.add_argument("--graph-rate", default="15/5")
-    parser.add_argument("--vault-subscription-rate", default="off",
-                        help="data-plane requests per subscription across all its vaults (e.g. 20000/10)")
+    parser.add_argument(
+        "--vault-subscription-rate",
+        default="off",
+        help="data-plane requests per subscription across all its vaults (e.g. 20000/10)",
+    )
     parser.add_argument("--no-record", action="store_true", help="do not keep the request log (long runs)")
     parser.add_argument("--ready-file", type=Path, default=None)
     args = parser.parse_args(argv)
     try:
         estate = parse_estate(args.estate)
-        faults = Faults(vault_rate=parse_rate(args.vault_rate), arm_rate=parse_rate(args.arm_rate),
-                        graph_rate=parse_rate(args.graph_rate),
-                        vault_subscription_rate=parse_rate(args.vault_subscription_rate))
+        faults = Faults(
+            vault_rate=parse_rate(args.vault_rate),
+            arm_rate=parse_rate(args.arm_rate),
+            graph_rate=parse_rate(args.graph_rate),
+            vault_subscription_rate=parse_rate(args.vault_subscription_rate),
+        )
     except (ValueError, OSError) as exc:
         print(f"fakeazure: {exc}", file=sys.stderr)
         return 2
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    with FakeAzure(estate, faults=faults, latency=args.latency, page_size=args.page_size,
-                   record=not args.no_record) as fake:
+    with FakeAzure(
+        estate, faults=faults, latency=args.latency, page_size=args.page_size, record=not args.no_record
+    ) as fake:
         assert fake.index is not None
-        ready = {"arm_endpoint": fake.arm_endpoint, "ca_bundle": fake.ca_bundle, "env": fake.env(),
-                 "vaults": {o.name: o.uri for o in fake.index.owners_by_name.values()}}
+        ready = {
+            "arm_endpoint": fake.arm_endpoint,
+            "ca_bundle": fake.ca_bundle,
+            "env": fake.env(),
+            "vaults": {o.name: o.uri for o in fake.index.owners_by_name.values()},
+        }
         text = json.dumps(ready)
         if args.ready_file:
             tmp = args.ready_file.with_suffix(".tmp")

@@ -18,25 +18,39 @@ from tests.fakeazure import queries
 from tests.fakeazure.wire import Call, FakeError, json_response, page
 
 ARM_PAGE = 1000
-_AUTHZ_RE = re.compile(r"^(?P<scope>.*?)/providers/Microsoft\.Authorization/"
-                       r"(?P<kind>roleAssignments|roleDefinitions)(?:/(?P<name>[^/]+))?/?$", re.I)
-_DIAG_RE = re.compile(r"^(?P<rid>/.+?)/providers/Microsoft\.Insights/diagnosticSettings(?:/(?P<name>[^/]+))?/?$",
-                      re.I)
-_PROVIDER_LIST_RE = re.compile(r"^/subscriptions/(?P<sub>[^/]+)(?:/resourceGroups/(?P<rg>[^/]+))?/providers/"
-                               r"Microsoft\.KeyVault/(?P<type>vaults|managedHSMs)/?$", re.I)
-_PEC_RE = re.compile(r"^(?P<owner>/subscriptions/.+/providers/Microsoft\.KeyVault/(?:vaults|managedHSMs)/[^/]+)"
-                     r"/privateEndpointConnections(?:/(?P<name>[^/]+))?/?$", re.I)
-_HSM_KEYS_RE = re.compile(r"^(?P<owner>/subscriptions/.+/providers/Microsoft\.KeyVault/managedHSMs/[^/]+)"
-                          r"/keys(?:/(?P<key>[^/]+)(?:/versions(?:/(?P<version>[^/]+))?)?)?/?$", re.I)
+_AUTHZ_RE = re.compile(
+    r"^(?P<scope>.*?)/providers/Microsoft\.Authorization/"
+    r"(?P<kind>roleAssignments|roleDefinitions)(?:/(?P<name>[^/]+))?/?$",
+    re.I,
+)
+_DIAG_RE = re.compile(r"^(?P<rid>/.+?)/providers/Microsoft\.Insights/diagnosticSettings(?:/(?P<name>[^/]+))?/?$", re.I)
+_PROVIDER_LIST_RE = re.compile(
+    r"^/subscriptions/(?P<sub>[^/]+)(?:/resourceGroups/(?P<rg>[^/]+))?/providers/"
+    r"Microsoft\.KeyVault/(?P<type>vaults|managedHSMs)/?$",
+    re.I,
+)
+_PEC_RE = re.compile(
+    r"^(?P<owner>/subscriptions/.+/providers/Microsoft\.KeyVault/(?:vaults|managedHSMs)/[^/]+)"
+    r"/privateEndpointConnections(?:/(?P<name>[^/]+))?/?$",
+    re.I,
+)
+_HSM_KEYS_RE = re.compile(
+    r"^(?P<owner>/subscriptions/.+/providers/Microsoft\.KeyVault/managedHSMs/[^/]+)"
+    r"/keys(?:/(?P<key>[^/]+)(?:/versions(?:/(?P<version>[^/]+))?)?)?/?$",
+    re.I,
+)
 
 
 def not_found(rid: str) -> FakeError:
     parts = rid.strip("/").split("/")
     rg = parts[3] if len(parts) > 3 else ""
     kind = "/".join(parts[5:7]) + ("/" + parts[-1] if len(parts) > 7 else "")
-    return FakeError(404, "ResourceNotFound",
-                     f"The Resource '{kind}' under resource group '{rg}' was not found. For more details please "
-                     "go to https://aka.ms/ARMResourceNotFoundFix")
+    return FakeError(
+        404,
+        "ResourceNotFound",
+        f"The Resource '{kind}' under resource group '{rg}' was not found. For more details please "
+        "go to https://aka.ms/ARMResourceNotFoundFix",
+    )
 
 
 def _check_subscription(call: Call, sub: str) -> None:
@@ -64,8 +78,14 @@ def handle(call: Call) -> web.Response:
     if method != "GET":
         raise FakeError(400, "NotSupportedByFake", f"{method} {path} is not a read operation")
     if re.fullmatch(r"/subscriptions/?", path, re.I):
-        return json_response(page(call, [_subscription(call, s) for s in call.index.subscriptions()],
-                                  default_size=ARM_PAGE, token_param="$skipToken"))
+        return json_response(
+            page(
+                call,
+                [_subscription(call, s) for s in call.index.subscriptions()],
+                default_size=ARM_PAGE,
+                token_param="$skipToken",
+            )
+        )
     m = re.fullmatch(r"/subscriptions/([^/]+)/?", path, re.I)
     if m:
         _check_subscription(call, m.group(1))
@@ -92,25 +112,42 @@ def handle(call: Call) -> web.Response:
 
 
 def _subscription(call: Call, sub: dict[str, Any]) -> dict[str, Any]:
-    return {"id": f"/subscriptions/{sub['subscriptionId']}", "subscriptionId": sub["subscriptionId"],
-            "tenantId": call.index.tenant, "displayName": sub.get("displayName", sub["subscriptionId"]),
-            "state": sub.get("state", "Enabled"), "authorizationSource": "RoleBased",
-            "subscriptionPolicies": {"locationPlacementId": "Public_2014-09-01", "quotaId": "EnterpriseAgreement_2014-09-01",
-                                     "spendingLimit": "Off"}}
+    return {
+        "id": f"/subscriptions/{sub['subscriptionId']}",
+        "subscriptionId": sub["subscriptionId"],
+        "tenantId": call.index.tenant,
+        "displayName": sub.get("displayName", sub["subscriptionId"]),
+        "state": sub.get("state", "Enabled"),
+        "authorizationSource": "RoleBased",
+        "subscriptionPolicies": {
+            "locationPlacementId": "Public_2014-09-01",
+            "quotaId": "EnterpriseAgreement_2014-09-01",
+            "spendingLimit": "Off",
+        },
+    }
 
 
 def _owners(call: Call, sub: str, rg: str | None, rtype: str) -> list[dict[str, Any]]:
     prefix = f"/subscriptions/{sub}/" + (f"resourcegroups/{rg}/" if rg else "")
     wanted = f"microsoft.keyvault/{rtype.lower()}"
-    return [r for r in call.index.resources
-            if r["type"].lower() == wanted and r["id"].lower().startswith(prefix.lower())]
+    return [
+        r for r in call.index.resources if r["type"].lower() == wanted and r["id"].lower().startswith(prefix.lower())
+    ]
 
 
 def _list_owners(call: Call, sub: str, rg: str | None, rtype: str) -> web.Response:
     _check_subscription(call, sub)
     size_param = "$top" if call.query.get("$top") else None
-    return json_response(page(call, _owners(call, sub, rg, rtype), default_size=ARM_PAGE,
-                              token_param="$skipToken", size_param=size_param, max_size=1000))
+    return json_response(
+        page(
+            call,
+            _owners(call, sub, rg, rtype),
+            default_size=ARM_PAGE,
+            token_param="$skipToken",
+            size_param=size_param,
+            max_size=1000,
+        )
+    )
 
 
 def _generic_list(call: Call, sub: str) -> web.Response:
@@ -119,9 +156,12 @@ def _generic_list(call: Call, sub: str) -> web.Response:
     flt = call.query.get("$filter", "")
     m = re.search(r"resourceType\s+eq\s+'([^']+)'", flt, re.I)
     wanted = m.group(1).lower() if m else None
-    rows = [{k: r.get(k) for k in ("id", "name", "type", "location", "tags")} for r in call.index.resources
-            if r["id"].lower().startswith(f"/subscriptions/{sub.lower()}/")
-            and (wanted is None or r["type"].lower() == wanted)]
+    rows = [
+        {k: r.get(k) for k in ("id", "name", "type", "location", "tags")}
+        for r in call.index.resources
+        if r["id"].lower().startswith(f"/subscriptions/{sub.lower()}/")
+        and (wanted is None or r["type"].lower() == wanted)
+    ]
     return json_response(page(call, rows, default_size=ARM_PAGE, token_param="$skiptoken"))
 
 
@@ -151,30 +191,40 @@ def _hsm_keys(call: Call, owner_id: str, key: str | None, version: str | None) -
         current = v or max(entry["versions"], key=lambda x: x["attributes"].get("created", 0))
         kid = f"{owner.uri}keys/{entry['name']}"
         rid = f"{owner_body['id']}/keys/{entry['name']}" + (f"/versions/{v['version']}" if v else "")
-        props: dict[str, Any] = {"attributes": current["attributes"], "kty": current["kty"],
-                                 "keyOps": current["key_ops"], "keyUri": kid,
-                                 "keyUriWithVersion": f"{kid}/{current['version']}"}
+        props: dict[str, Any] = {
+            "attributes": current["attributes"],
+            "kty": current["kty"],
+            "keyOps": current["key_ops"],
+            "keyUri": kid,
+            "keyUriWithVersion": f"{kid}/{current['version']}",
+        }
         if current.get("key_size"):
             props["keySize"] = current["key_size"]
         if current.get("crv"):
             props["curveName"] = current["crv"]
         if current.get("release_policy"):
             props["release_policy"] = current["release_policy"]
-        return {"id": rid, "name": entry["name"] if not v else v["version"],
-                "type": "Microsoft.KeyVault/managedHSMs/keys" + ("/versions" if v else ""),
-                "tags": entry.get("tags", {}), "properties": props}
+        return {
+            "id": rid,
+            "name": entry["name"] if not v else v["version"],
+            "type": "Microsoft.KeyVault/managedHSMs/keys" + ("/versions" if v else ""),
+            "tags": entry.get("tags", {}),
+            "properties": props,
+        }
 
     if key is None:
-        return json_response(page(call, [body(e, None) for e in entries], default_size=ARM_PAGE,
-                                  token_param="$skipToken"))
+        return json_response(
+            page(call, [body(e, None) for e in entries], default_size=ARM_PAGE, token_param="$skipToken")
+        )
     entry = next((e for e in entries if e["name"].lower() == key.lower()), None)
     if entry is None:
         raise not_found(f"{owner_id}/keys/{key}")
     if "/versions" not in call.path.lower():
         return json_response(body(entry, None))
     if version is None:
-        return json_response(page(call, [body(entry, v) for v in entry["versions"]], default_size=ARM_PAGE,
-                                  token_param="$skipToken"))
+        return json_response(
+            page(call, [body(entry, v) for v in entry["versions"]], default_size=ARM_PAGE, token_param="$skipToken")
+        )
     for v in entry["versions"]:
         if v["version"].lower() == version.lower():
             return json_response(body(entry, v))
@@ -212,8 +262,7 @@ def _authorization(call: Call, scope: str, kind: str, name: str | None) -> web.R
     chosen = []
     for a in assignments:
         assigned = a["properties"]["scope"].rstrip("/").lower() or "/"
-        related = assigned in above or (not at_scope and scope.rstrip("/").lower() in
-                                        call.index.ancestors(assigned))
+        related = assigned in above or (not at_scope and scope.rstrip("/").lower() in call.index.ancestors(assigned))
         if related and (principal is None or a["properties"]["principalId"].lower() == principal.group(1).lower()):
             chosen.append(a)
     return json_response(page(call, chosen, default_size=ARM_PAGE, token_param="$skipToken"))
@@ -234,8 +283,9 @@ def _role_definitions(call: Call, scope: str, name: str | None) -> web.Response:
         for d in definitions:
             if d["name"].lower() == name.lower():
                 return json_response(scoped(d))
-        raise FakeError(404, "RoleDefinitionDoesNotExist", "The specified role definition with ID "
-                                                           f"'{name}' does not exist.")
+        raise FakeError(
+            404, "RoleDefinitionDoesNotExist", f"The specified role definition with ID '{name}' does not exist."
+        )
     flt = call.query.get("$filter", "")
     m = re.search(r"roleName\s+eq\s+'([^']+)'", flt, re.I)
     rows = [scoped(d) for d in definitions if m is None or d["properties"]["roleName"].lower() == m.group(1).lower()]

@@ -18,17 +18,23 @@ from tests.fakeazure.wire import Call, FakeError, json_response, page
 
 KEYS_PAGE = 25  # the service's maxresults ceiling and default
 
-_RBAC_RE = re.compile(r"^/*(?P<scope>.*?)/*providers/Microsoft\.Authorization/"
-                      r"(?P<kind>roleAssignments|roleDefinitions)(?:/(?P<name>[^/]+))?/?$", re.I)
+_RBAC_RE = re.compile(
+    r"^/*(?P<scope>.*?)/*providers/Microsoft\.Authorization/"
+    r"(?P<kind>roleAssignments|roleDefinitions)(?:/(?P<name>[^/]+))?/?$",
+    re.I,
+)
 _KEY_RE = re.compile(r"^/keys/(?P<name>[^/]+)(?:/(?P<rest>[^/]*))?/?$", re.I)
 
 
 def _key_not_found(call: Call, name: str, version: str | None = None) -> FakeError:
     what = f"{name}/{version}" if version else name
-    return FakeError(404, "KeyNotFound",
-                     f"A key with (name/id) {what} was not found in this key vault. If you recently deleted "
-                     "this key you may be able to recover it using the correct recovery command. For help "
-                     "resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125182")
+    return FakeError(
+        404,
+        "KeyNotFound",
+        f"A key with (name/id) {what} was not found in this key vault. If you recently deleted "
+        "this key you may be able to recover it using the correct recovery command. For help "
+        "resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125182",
+    )
 
 
 def _latest(entry: dict[str, Any]) -> dict[str, Any]:
@@ -54,8 +60,10 @@ def _kid(call: Call, entry: dict[str, Any], version: str | None = None) -> str:
 def _item(call: Call, entry: dict[str, Any], version: dict[str, Any] | None) -> dict[str, Any]:
     """A KeyItem: list results carry kid, attributes, tags and managed; never key material."""
     current = version or _latest(entry)
-    item: dict[str, Any] = {"kid": _kid(call, entry, version["version"] if version else None),
-                            "attributes": dict(current["attributes"])}
+    item: dict[str, Any] = {
+        "kid": _kid(call, entry, version["version"] if version else None),
+        "attributes": dict(current["attributes"]),
+    }
     if entry.get("tags"):
         item["tags"] = entry["tags"]
     if entry.get("managed"):
@@ -66,10 +74,19 @@ def _item(call: Call, entry: dict[str, Any], version: dict[str, Any] | None) -> 
 def key_bundle(call: Call, entry: dict[str, Any], version: dict[str, Any]) -> dict[str, Any]:
     """A KeyBundle as GetKey returns it (public material only; none for symmetric keys)."""
     assert call.owner is not None
-    jwk: dict[str, Any] = {"kid": _kid(call, entry, version["version"]), "kty": version["kty"],
-                           "key_ops": list(version["key_ops"])}
-    jwk.update(public_jwk(version["kty"], f"{call.owner.name}/{entry['name']}/{version['version']}",
-                          version.get("key_size"), version.get("crv")))
+    jwk: dict[str, Any] = {
+        "kid": _kid(call, entry, version["version"]),
+        "kty": version["kty"],
+        "key_ops": list(version["key_ops"]),
+    }
+    jwk.update(
+        public_jwk(
+            version["kty"],
+            f"{call.owner.name}/{entry['name']}/{version['version']}",
+            version.get("key_size"),
+            version.get("crv"),
+        )
+    )
     bundle: dict[str, Any] = {"key": jwk, "attributes": dict(version["attributes"])}
     if entry.get("tags"):
         bundle["tags"] = entry["tags"]
@@ -85,8 +102,9 @@ def handle(call: Call) -> web.Response:
     assert call.owner is not None
     method, path = call.request.method, call.path
     if method != "GET":
-        raise FakeError(400, "NotSupportedByFake", f"{method} {path} is not a read operation; the fake serves "
-                                                   "reads only")
+        raise FakeError(
+            400, "NotSupportedByFake", f"{method} {path} is not a read operation; the fake serves reads only"
+        )
     rbac = _RBAC_RE.match(path)
     if rbac:
         if not call.owner.is_hsm:
@@ -94,8 +112,7 @@ def handle(call: Call) -> web.Response:
         return _rbac(call, rbac.group("scope"), rbac.group("kind").lower(), rbac.group("name"))
     if re.fullmatch(r"/keys/?", path):
         items = [_item(call, e, None) for e in call.index.keys_of(call.owner)]
-        return json_response(page(call, items, default_size=KEYS_PAGE, size_param="maxresults",
-                                  max_size=KEYS_PAGE))
+        return json_response(page(call, items, default_size=KEYS_PAGE, size_param="maxresults", max_size=KEYS_PAGE))
     match = _KEY_RE.match(path)
     if not match:
         raise FakeError(404, "NotFound", f"The requested resource {path} was not found.")
@@ -103,8 +120,7 @@ def handle(call: Call) -> web.Response:
     entry = _find_key(call, name)
     if rest.lower() == "versions":
         items = [_item(call, entry, v) for v in entry["versions"]]
-        return json_response(page(call, items, default_size=KEYS_PAGE, size_param="maxresults",
-                                  max_size=KEYS_PAGE))
+        return json_response(page(call, items, default_size=KEYS_PAGE, size_param="maxresults", max_size=KEYS_PAGE))
     if rest.lower() == "rotationpolicy":
         return json_response(_rotation_policy(call, entry))
     if not rest:
@@ -119,8 +135,11 @@ def _rotation_policy(call: Call, entry: dict[str, Any]) -> dict[str, Any]:
     """An explicit policy, or the service's default one (no id, Notify 30 days before expiry)."""
     policy = entry.get("rotation_policy")
     if policy is None:
-        return {"id": None, "lifetimeActions": [{"trigger": {"timeBeforeExpiry": "P30D"},
-                                                 "action": {"type": "Notify"}}], "attributes": {}}
+        return {
+            "id": None,
+            "lifetimeActions": [{"trigger": {"timeBeforeExpiry": "P30D"}, "action": {"type": "Notify"}}],
+            "attributes": {},
+        }
     return {"id": f"{_kid(call, entry)}/rotationpolicy", **policy}
 
 
@@ -145,8 +164,7 @@ def _rbac(call: Call, scope: str, kind: str, name: str | None) -> web.Response:
     at_scope_only = "atscope()" in call.query.get("$filter", "").lower()
 
     def related(assigned: str) -> bool:
-        above = scope == assigned or scope.lower().startswith(assigned.rstrip("/").lower() + "/") \
-            or assigned == "/"
+        above = scope == assigned or scope.lower().startswith(assigned.rstrip("/").lower() + "/") or assigned == "/"
         below = assigned.lower().startswith(scope.rstrip("/").lower() + "/") or scope == "/"
         return above or (below and not at_scope_only)
 

@@ -41,18 +41,28 @@ _ARM_ROLE_PERMISSIONS: dict[str, tuple[list[str], list[str]]] = {
     "Reader": (["*/read"], []),
     "Key Vault Administrator": (["Microsoft.KeyVault/*"], ["Microsoft.KeyVault/vaults/*"]),
     "Key Vault Crypto Officer": (["Microsoft.KeyVault/vaults/read"], ["Microsoft.KeyVault/vaults/keys/*"]),
-    "Key Vault Crypto User": ([], ["Microsoft.KeyVault/vaults/keys/read",
-                                   "Microsoft.KeyVault/vaults/keys/update/action",
-                                   "Microsoft.KeyVault/vaults/keys/backup/action",
-                                   "Microsoft.KeyVault/vaults/keys/encrypt/action",
-                                   "Microsoft.KeyVault/vaults/keys/decrypt/action",
-                                   "Microsoft.KeyVault/vaults/keys/wrap/action",
-                                   "Microsoft.KeyVault/vaults/keys/unwrap/action",
-                                   "Microsoft.KeyVault/vaults/keys/sign/action",
-                                   "Microsoft.KeyVault/vaults/keys/verify/action"]),
-    "Key Vault Crypto Service Encryption User": ([], ["Microsoft.KeyVault/vaults/keys/read",
-                                                      "Microsoft.KeyVault/vaults/keys/wrap/action",
-                                                      "Microsoft.KeyVault/vaults/keys/unwrap/action"]),
+    "Key Vault Crypto User": (
+        [],
+        [
+            "Microsoft.KeyVault/vaults/keys/read",
+            "Microsoft.KeyVault/vaults/keys/update/action",
+            "Microsoft.KeyVault/vaults/keys/backup/action",
+            "Microsoft.KeyVault/vaults/keys/encrypt/action",
+            "Microsoft.KeyVault/vaults/keys/decrypt/action",
+            "Microsoft.KeyVault/vaults/keys/wrap/action",
+            "Microsoft.KeyVault/vaults/keys/unwrap/action",
+            "Microsoft.KeyVault/vaults/keys/sign/action",
+            "Microsoft.KeyVault/vaults/keys/verify/action",
+        ],
+    ),
+    "Key Vault Crypto Service Encryption User": (
+        [],
+        [
+            "Microsoft.KeyVault/vaults/keys/read",
+            "Microsoft.KeyVault/vaults/keys/wrap/action",
+            "Microsoft.KeyVault/vaults/keys/unwrap/action",
+        ],
+    ),
     "Key Vault Reader": (["Microsoft.KeyVault/*/read"], ["Microsoft.KeyVault/vaults/*/read"]),
     "Key Vault Contributor": (["Microsoft.KeyVault/*"], []),
     "Managed HSM contributor": (["Microsoft.KeyVault/managedHSMs/*"], []),
@@ -71,26 +81,44 @@ HSM_ROLES: dict[str, str] = {
 
 _HSM = "Microsoft.KeyVault/managedHsm"
 _HSM_ROLE_DATA_ACTIONS: dict[str, list[str]] = {
-    "Managed HSM Administrator": [f"{_HSM}/roleAssignments/write/action", f"{_HSM}/roleAssignments/delete/action",
-                                  f"{_HSM}/roleAssignments/read/action", f"{_HSM}/roleDefinitions/read/action",
-                                  f"{_HSM}/securitydomain/upload/action", f"{_HSM}/backup/start/action"],
-    "Managed HSM Crypto Officer": [f"{_HSM}/keys/read/action", f"{_HSM}/keys/write/action",
-                                   f"{_HSM}/keys/delete", f"{_HSM}/keys/deletedKeys/delete",
-                                   f"{_HSM}/keys/backup/action", f"{_HSM}/keys/import/action",
-                                   f"{_HSM}/keys/release/action", f"{_HSM}/roleAssignments/read/action",
-                                   f"{_HSM}/roleDefinitions/read/action"],
-    "Managed HSM Crypto User": [f"{_HSM}/keys/read/action", f"{_HSM}/keys/write/action",
-                                f"{_HSM}/keys/encrypt/action", f"{_HSM}/keys/decrypt/action",
-                                f"{_HSM}/keys/wrap/action", f"{_HSM}/keys/unwrap/action",
-                                f"{_HSM}/keys/sign/action", f"{_HSM}/keys/verify/action",
-                                f"{_HSM}/keys/release/action"],
-    "Managed HSM Policy Administrator": [f"{_HSM}/roleAssignments/write/action",
-                                         f"{_HSM}/roleAssignments/read/action"],
+    "Managed HSM Administrator": [
+        f"{_HSM}/roleAssignments/write/action",
+        f"{_HSM}/roleAssignments/delete/action",
+        f"{_HSM}/roleAssignments/read/action",
+        f"{_HSM}/roleDefinitions/read/action",
+        f"{_HSM}/securitydomain/upload/action",
+        f"{_HSM}/backup/start/action",
+    ],
+    "Managed HSM Crypto Officer": [
+        f"{_HSM}/keys/read/action",
+        f"{_HSM}/keys/write/action",
+        f"{_HSM}/keys/delete",
+        f"{_HSM}/keys/deletedKeys/delete",
+        f"{_HSM}/keys/backup/action",
+        f"{_HSM}/keys/import/action",
+        f"{_HSM}/keys/release/action",
+        f"{_HSM}/roleAssignments/read/action",
+        f"{_HSM}/roleDefinitions/read/action",
+    ],
+    "Managed HSM Crypto User": [
+        f"{_HSM}/keys/read/action",
+        f"{_HSM}/keys/write/action",
+        f"{_HSM}/keys/encrypt/action",
+        f"{_HSM}/keys/decrypt/action",
+        f"{_HSM}/keys/wrap/action",
+        f"{_HSM}/keys/unwrap/action",
+        f"{_HSM}/keys/sign/action",
+        f"{_HSM}/keys/verify/action",
+        f"{_HSM}/keys/release/action",
+    ],
+    "Managed HSM Policy Administrator": [f"{_HSM}/roleAssignments/write/action", f"{_HSM}/roleAssignments/read/action"],
     "Managed HSM Crypto Auditor": [f"{_HSM}/keys/read/action", f"{_HSM}/roleAssignments/read/action"],
-    "Managed HSM Crypto Service Encryption User": [f"{_HSM}/keys/read/action", f"{_HSM}/keys/wrap/action",
-                                                   f"{_HSM}/keys/unwrap/action"],
-    "Managed HSM Backup": [f"{_HSM}/backup/start/action", f"{_HSM}/backup/status/action",
-                           f"{_HSM}/keys/backup/action"],
+    "Managed HSM Crypto Service Encryption User": [
+        f"{_HSM}/keys/read/action",
+        f"{_HSM}/keys/wrap/action",
+        f"{_HSM}/keys/unwrap/action",
+    ],
+    "Managed HSM Backup": [f"{_HSM}/backup/start/action", f"{_HSM}/backup/status/action", f"{_HSM}/keys/backup/action"],
 }
 
 
@@ -99,15 +127,22 @@ def arm_role_definitions() -> list[dict[str, Any]]:
     out = []
     for role, guid in ARM_ROLES.items():
         actions, data_actions = _ARM_ROLE_PERMISSIONS.get(role, ([], []))
-        out.append({
-            "properties": {"roleName": role, "type": "BuiltInRole", "description": f"{role} (built-in)",
-                           "assignableScopes": ["/"],
-                           "permissions": [{"actions": actions, "notActions": [], "dataActions": data_actions,
-                                            "notDataActions": []}]},
-            "id": f"/{AUTHZ}/roleDefinitions/{guid}",
-            "type": "Microsoft.Authorization/roleDefinitions",
-            "name": guid,
-        })
+        out.append(
+            {
+                "properties": {
+                    "roleName": role,
+                    "type": "BuiltInRole",
+                    "description": f"{role} (built-in)",
+                    "assignableScopes": ["/"],
+                    "permissions": [
+                        {"actions": actions, "notActions": [], "dataActions": data_actions, "notDataActions": []}
+                    ],
+                },
+                "id": f"/{AUTHZ}/roleDefinitions/{guid}",
+                "type": "Microsoft.Authorization/roleDefinitions",
+                "name": guid,
+            }
+        )
     return out
 
 
@@ -115,15 +150,27 @@ def hsm_role_definitions() -> list[dict[str, Any]]:
     """Managed HSM local built-in role definitions in the ListRoleDefinitions shape."""
     out = []
     for role, guid in HSM_ROLES.items():
-        out.append({
-            "properties": {"roleName": role, "type": "AKVBuiltInRole", "description": role,
-                           "assignableScopes": ["/"],
-                           "permissions": [{"actions": [], "notActions": [],
-                                            "dataActions": _HSM_ROLE_DATA_ACTIONS[role], "notDataActions": []}]},
-            "id": f"Microsoft.KeyVault/{AUTHZ}/roleDefinitions/{guid}",
-            "type": "Microsoft.Authorization/roleDefinitions",
-            "name": guid,
-        })
+        out.append(
+            {
+                "properties": {
+                    "roleName": role,
+                    "type": "AKVBuiltInRole",
+                    "description": role,
+                    "assignableScopes": ["/"],
+                    "permissions": [
+                        {
+                            "actions": [],
+                            "notActions": [],
+                            "dataActions": _HSM_ROLE_DATA_ACTIONS[role],
+                            "notDataActions": [],
+                        }
+                    ],
+                },
+                "id": f"Microsoft.KeyVault/{AUTHZ}/roleDefinitions/{guid}",
+                "type": "Microsoft.Authorization/roleDefinitions",
+                "name": guid,
+            }
+        )
     return out
 
 
@@ -131,11 +178,24 @@ def rg_id(sub: str, rg: str) -> str:
     return f"/subscriptions/{sub}/resourceGroups/{rg}"
 
 
-def vault(sub: str, rg: str, name: str, *, tenant: str, sku: str = "standard", location: str = "westeurope",
-          rbac: bool = True, soft_delete_days: int = 90, purge_protection: bool | None = True,
-          public_network: str = "Enabled", default_action: str = "Deny", bypass: str = "AzureServices",
-          access_policies: list[dict[str, Any]] | None = None, tags: dict[str, str] | None = None,
-          private_endpoints: Iterable[tuple[str, str]] = ()) -> dict[str, Any]:
+def vault(
+    sub: str,
+    rg: str,
+    name: str,
+    *,
+    tenant: str,
+    sku: str = "standard",
+    location: str = "westeurope",
+    rbac: bool = True,
+    soft_delete_days: int = 90,
+    purge_protection: bool | None = True,
+    public_network: str = "Enabled",
+    default_action: str = "Deny",
+    bypass: str = "AzureServices",
+    access_policies: list[dict[str, Any]] | None = None,
+    tags: dict[str, str] | None = None,
+    private_endpoints: Iterable[tuple[str, str]] = (),
+) -> dict[str, Any]:
     """A vault body as Vaults_Get returns it (2026-05-15); ``purge_protection=None`` omits the
     property, as the service does for vaults where it was never enabled."""
     vid = f"{rg_id(sub, rg)}/providers/{KV}/vaults/{name}"
@@ -150,43 +210,78 @@ def vault(sub: str, rg: str, name: str, *, tenant: str, sku: str = "standard", l
         "enableSoftDelete": True,
         "softDeleteRetentionInDays": soft_delete_days,
         "enableRbacAuthorization": rbac,
-        "networkAcls": {"bypass": bypass, "defaultAction": default_action, "ipRules": [],
-                        "virtualNetworkRules": []},
+        "networkAcls": {"bypass": bypass, "defaultAction": default_action, "ipRules": [], "virtualNetworkRules": []},
         "publicNetworkAccess": public_network,
         "provisioningState": "Succeeded",
         "privateEndpointConnections": [pec(vid, pe, status, sub, rg) for pe, status in private_endpoints],
     }
     if purge_protection is not None:
         props["enablePurgeProtection"] = purge_protection
-    return {"id": vid, "name": name, "type": f"{KV}/vaults", "location": location, "tags": tags or {},
-            "systemData": {"createdAt": "2024-01-10T09:00:00.0000000Z", "createdBy": "platform@contoso.com",
-                           "createdByType": "User", "lastModifiedAt": "2024-06-01T09:00:00.0000000Z",
-                           "lastModifiedBy": "platform@contoso.com", "lastModifiedByType": "User"},
-            "properties": props}
+    return {
+        "id": vid,
+        "name": name,
+        "type": f"{KV}/vaults",
+        "location": location,
+        "tags": tags or {},
+        "systemData": {
+            "createdAt": "2024-01-10T09:00:00.0000000Z",
+            "createdBy": "platform@contoso.com",
+            "createdByType": "User",
+            "lastModifiedAt": "2024-06-01T09:00:00.0000000Z",
+            "lastModifiedBy": "platform@contoso.com",
+            "lastModifiedByType": "User",
+        },
+        "properties": props,
+    }
 
 
-def managed_hsm(sub: str, rg: str, name: str, *, tenant: str, admins: list[str], location: str = "westeurope",
-                security_domain: str = "Active", public_network: str = "Disabled", purge_protection: bool = True,
-                soft_delete_days: int = 90, private_endpoints: Iterable[tuple[str, str]] = (),
-                tags: dict[str, str] | None = None) -> dict[str, Any]:
+def managed_hsm(
+    sub: str,
+    rg: str,
+    name: str,
+    *,
+    tenant: str,
+    admins: list[str],
+    location: str = "westeurope",
+    security_domain: str = "Active",
+    public_network: str = "Disabled",
+    purge_protection: bool = True,
+    soft_delete_days: int = 90,
+    private_endpoints: Iterable[tuple[str, str]] = (),
+    tags: dict[str, str] | None = None,
+) -> dict[str, Any]:
     """A managed HSM body as ManagedHsms_Get returns it, with the schema's optional properties."""
     hid = f"{rg_id(sub, rg)}/providers/{KV}/managedHSMs/{name}"
-    message = ("Your HSM has been activated and can be used for cryptographic operations."
-               if security_domain == "Active" else
-               "Your HSM is provisioned and ready to be activated. Download the security domain to activate it.")
+    message = (
+        "Your HSM has been activated and can be used for cryptographic operations."
+        if security_domain == "Active"
+        else "Your HSM is provisioned and ready to be activated. Download the security domain to activate it."
+    )
     return {
-        "id": hid, "name": name, "type": f"{KV}/managedHSMs", "location": location,
-        "sku": {"family": "B", "name": "Standard_B1"}, "tags": tags or {},
+        "id": hid,
+        "name": name,
+        "type": f"{KV}/managedHSMs",
+        "location": location,
+        "sku": {"family": "B", "name": "Standard_B1"},
+        "tags": tags or {},
         "properties": {
-            "tenantId": tenant, "initialAdminObjectIds": admins, "enableSoftDelete": True,
-            "softDeleteRetentionInDays": soft_delete_days, "enablePurgeProtection": purge_protection,
-            "hsmUri": f"https://{name}.managedhsm.azure.net/", "provisioningState": "Succeeded",
+            "tenantId": tenant,
+            "initialAdminObjectIds": admins,
+            "enableSoftDelete": True,
+            "softDeleteRetentionInDays": soft_delete_days,
+            "enablePurgeProtection": purge_protection,
+            "hsmUri": f"https://{name}.managedhsm.azure.net/",
+            "provisioningState": "Succeeded",
             "statusMessage": "The Managed HSM is provisioned and ready to use.",
-            "networkAcls": {"bypass": "AzureServices", "defaultAction": "Deny", "ipRules": [],
-                            "virtualNetworkRules": []},
-            "publicNetworkAccess": public_network, "regions": [],
-            "securityDomainProperties": {"activationStatus": security_domain,
-                                         "activationStatusMessage": message},
+            "networkAcls": {
+                "bypass": "AzureServices",
+                "defaultAction": "Deny",
+                "ipRules": [],
+                "virtualNetworkRules": [],
+            },
+            "publicNetworkAccess": public_network,
+            "regions": [],
+            "securityDomainProperties": {"activationStatus": security_domain, "activationStatusMessage": message},
             "privateEndpointConnections": [pec(hid, pe, status, sub, rg) for pe, status in private_endpoints],
         },
     }
@@ -200,21 +295,39 @@ def pec(owner_id: str, pe_name: str, status: str, sub: str, rg: str) -> dict[str
         "properties": {
             "privateEndpoint": {"id": f"{rg_id(sub, rg)}/providers/Microsoft.Network/privateEndpoints/{pe_name}"},
             "privateLinkServiceConnectionState": {
-                "status": status, "actionsRequired": "None",
-                "description": "Auto-approved" if status == "Approved" else "Awaiting approval"},
+                "status": status,
+                "actionsRequired": "None",
+                "description": "Auto-approved" if status == "Approved" else "Awaiting approval",
+            },
             "provisioningState": "Succeeded",
         },
     }
 
 
-def key_version(seed: str, kty: str, ops: list[str], *, created: int, enabled: bool = True,
-                exp: int | None = None, nbf: int | None = None, key_size: int | None = None,
-                crv: str | None = None, exportable: bool = False,
-                release_policy: dict[str, Any] | None = None, hsm: bool = False) -> dict[str, Any]:
+def key_version(
+    seed: str,
+    kty: str,
+    ops: list[str],
+    *,
+    created: int,
+    enabled: bool = True,
+    exp: int | None = None,
+    nbf: int | None = None,
+    key_size: int | None = None,
+    crv: str | None = None,
+    exportable: bool = False,
+    release_policy: dict[str, Any] | None = None,
+    hsm: bool = False,
+) -> dict[str, Any]:
     """One key version as the estate stores it; the server turns it into a KeyBundle."""
-    attributes: dict[str, Any] = {"enabled": enabled, "created": created, "updated": created,
-                                  "recoveryLevel": "Recoverable" if hsm else "Recoverable+Purgeable",
-                                  "recoverableDays": 90, "exportable": exportable}
+    attributes: dict[str, Any] = {
+        "enabled": enabled,
+        "created": created,
+        "updated": created,
+        "recoveryLevel": "Recoverable" if hsm else "Recoverable+Purgeable",
+        "recoverableDays": 90,
+        "exportable": exportable,
+    }
     if exp is not None:
         attributes["exp"] = exp
     if nbf is not None:
@@ -229,11 +342,14 @@ def key_version(seed: str, kty: str, ops: list[str], *, created: int, enabled: b
     return out
 
 
-def release_policy(claims: dict[str, str], *, immutable: bool,
-                   authority: str = "https://sharedeus.eus.attest.azure.net/") -> dict[str, Any]:
+def release_policy(
+    claims: dict[str, str], *, immutable: bool, authority: str = "https://sharedeus.eus.attest.azure.net/"
+) -> dict[str, Any]:
     """A secure key release policy: JSON document, base64url in ``data`` as the service returns it."""
-    doc = {"version": "1.0.0", "anyOf": [{"authority": authority,
-                                          "allOf": [{"claim": c, "equals": v} for c, v in claims.items()]}]}
+    doc = {
+        "version": "1.0.0",
+        "anyOf": [{"authority": authority, "allOf": [{"claim": c, "equals": v} for c, v in claims.items()]}],
+    }
     data = base64.urlsafe_b64encode(json.dumps(doc, separators=(",", ":")).encode()).rstrip(b"=").decode()
     return {"contentType": "application/json; charset=utf-8", "data": data, "immutable": immutable}
 
@@ -250,20 +366,33 @@ def rotation_policy(*, rotate_after: str | None, expiry: str | None, created: in
     return {"lifetimeActions": actions, "attributes": attributes}
 
 
-def role_assignment(scope: str, name: str, role_id: str, principal: str, principal_type: str = "ServicePrincipal",
-                    ) -> dict[str, Any]:
+def role_assignment(
+    scope: str,
+    name: str,
+    role_id: str,
+    principal: str,
+    principal_type: str = "ServicePrincipal",
+) -> dict[str, Any]:
     """An Azure RBAC role assignment body (RoleAssignments_ListForScope 2022-04-01 shape)."""
     prefix = "" if scope == "/" else scope
     # Below a subscription the service reports the subscription-qualified definition id.
     parts = scope.split("/")
     definition_scope = f"/subscriptions/{parts[2]}" if scope.lower().startswith("/subscriptions/") else ""
     return {
-        "properties": {"roleDefinitionId": f"{definition_scope}/{AUTHZ}/roleDefinitions/{role_id}",
-                       "principalId": principal, "principalType": principal_type, "scope": scope,
-                       "condition": None, "conditionVersion": None,
-                       "createdOn": "2024-03-01T10:00:00.0000000Z", "updatedOn": "2024-03-01T10:00:00.0000000Z",
-                       "createdBy": None, "updatedBy": None, "delegatedManagedIdentityResourceId": None,
-                       "description": None},
+        "properties": {
+            "roleDefinitionId": f"{definition_scope}/{AUTHZ}/roleDefinitions/{role_id}",
+            "principalId": principal,
+            "principalType": principal_type,
+            "scope": scope,
+            "condition": None,
+            "conditionVersion": None,
+            "createdOn": "2024-03-01T10:00:00.0000000Z",
+            "updatedOn": "2024-03-01T10:00:00.0000000Z",
+            "createdBy": None,
+            "updatedBy": None,
+            "delegatedManagedIdentityResourceId": None,
+            "description": None,
+        },
         "id": f"{prefix}/{AUTHZ}/roleAssignments/{name}",
         "type": "Microsoft.Authorization/roleAssignments",
         "name": name,
@@ -274,37 +403,67 @@ def hsm_role_assignment(scope: str, name: str, role: str, principal: str) -> dic
     """A Managed HSM local role assignment (ListRoleAssignments 7.6 shape); scope is /, /keys or /keys/x."""
     prefix = "" if scope == "/" else scope
     return {
-        "properties": {"roleDefinitionId": f"Microsoft.KeyVault/{AUTHZ}/roleDefinitions/{HSM_ROLES[role]}",
-                       "principalId": principal, "scope": scope},
+        "properties": {
+            "roleDefinitionId": f"Microsoft.KeyVault/{AUTHZ}/roleDefinitions/{HSM_ROLES[role]}",
+            "principalId": principal,
+            "scope": scope,
+        },
         "id": f"{prefix}/{AUTHZ}/roleAssignments/{name}",
         "type": "Microsoft.Authorization/roleAssignments",
         "name": name,
     }
 
 
-def diagnostic_setting(resource_id: str, name: str, *, workspace: str | None = None, storage: str | None = None,
-                       logs: list[dict[str, Any]] | None = None, metrics: bool = True) -> dict[str, Any]:
+def diagnostic_setting(
+    resource_id: str,
+    name: str,
+    *,
+    workspace: str | None = None,
+    storage: str | None = None,
+    logs: list[dict[str, Any]] | None = None,
+    metrics: bool = True,
+) -> dict[str, Any]:
     """A diagnostic setting (2021-05-01-preview shape). ``logs`` entries name a category or categoryGroup."""
     props: dict[str, Any] = {
-        "storageAccountId": storage, "serviceBusRuleId": None, "workspaceId": workspace,
-        "eventHubAuthorizationRuleId": None, "eventHubName": None, "marketplacePartnerId": None,
+        "storageAccountId": storage,
+        "serviceBusRuleId": None,
+        "workspaceId": workspace,
+        "eventHubAuthorizationRuleId": None,
+        "eventHubName": None,
+        "marketplacePartnerId": None,
         "logAnalyticsDestinationType": None,
-        "metrics": [{"category": "AllMetrics", "enabled": metrics,
-                     "retentionPolicy": {"enabled": False, "days": 0}}],
+        "metrics": [{"category": "AllMetrics", "enabled": metrics, "retentionPolicy": {"enabled": False, "days": 0}}],
         "logs": logs or [],
     }
-    return {"id": f"{resource_id}/providers/microsoft.insights/diagnosticSettings/{name}",
-            "type": "Microsoft.Insights/diagnosticSettings", "name": name, "properties": props}
+    return {
+        "id": f"{resource_id}/providers/microsoft.insights/diagnosticSettings/{name}",
+        "type": "Microsoft.Insights/diagnosticSettings",
+        "name": name,
+        "properties": props,
+    }
 
 
-def log_entry(*, category: str | None = None, group: str | None = None, enabled: bool = True,
-              retention_days: int = 0) -> dict[str, Any]:
-    return {"category": category, "categoryGroup": group, "enabled": enabled,
-            "retentionPolicy": {"enabled": retention_days > 0, "days": retention_days}}
+def log_entry(
+    *, category: str | None = None, group: str | None = None, enabled: bool = True, retention_days: int = 0
+) -> dict[str, Any]:
+    return {
+        "category": category,
+        "categoryGroup": group,
+        "enabled": enabled,
+        "retentionPolicy": {"enabled": retention_days > 0, "days": retention_days},
+    }
 
 
-def resource(sub: str, rg: str, rtype: str, name: str, properties: dict[str, Any], *,
-             location: str = "westeurope", **extra: Any) -> dict[str, Any]:
+def resource(
+    sub: str, rg: str, rtype: str, name: str, properties: dict[str, Any], *, location: str = "westeurope", **extra: Any
+) -> dict[str, Any]:
     """Any other ARM resource (consumers, workspaces) with its real property shape."""
-    return {"id": f"{rg_id(sub, rg)}/providers/{rtype}/{name}", "name": name.split("/")[-1], "type": rtype,
-            "location": location, "tags": {}, "properties": properties, **extra}
+    return {
+        "id": f"{rg_id(sub, rg)}/providers/{rtype}/{name}",
+        "name": name.split("/")[-1],
+        "type": rtype,
+        "location": location,
+        "tags": {},
+        "properties": properties,
+        **extra,
+    }

@@ -120,8 +120,9 @@ class FaultState:
         self.vault_limiter = SlidingWindow(faults.vault_rate) if faults.vault_rate else None
         self.arm_limiter = SlidingWindow(faults.arm_rate) if faults.arm_rate else None
         self.graph_limiter = SlidingWindow(faults.graph_rate) if faults.graph_rate else None
-        self.vault_subscription_limiter = (SlidingWindow(faults.vault_subscription_rate)
-                                           if faults.vault_subscription_rate else None)
+        self.vault_subscription_limiter = (
+            SlidingWindow(faults.vault_subscription_rate) if faults.vault_subscription_rate else None
+        )
         self.vanished = {v.lower().rstrip("/") for v in faults.vanish}
         self.forbidden = {v.lower() for v in faults.forbidden}
 

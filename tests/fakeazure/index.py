@@ -51,8 +51,9 @@ class EstateIndex:
     log_tables: dict[str, dict[str, list[dict[str, Any]]]] = field(init=False)
 
     def __post_init__(self) -> None:
-        rewritten = self._rewrite_hosts({"resources": self.estate["resources"],
-                                         "logAnalytics": self.estate.get("logAnalytics", {})})
+        rewritten = self._rewrite_hosts(
+            {"resources": self.estate["resources"], "logAnalytics": self.estate.get("logAnalytics", {})}
+        )
         self.resources = rewritten["resources"]
         self.log_tables = {k.lower(): v for k, v in rewritten["logAnalytics"].items()}
         self.by_id = {r["id"].lower(): r for r in self.resources}
@@ -60,8 +61,9 @@ class EstateIndex:
         for body in self.resources:
             rtype = body["type"].lower()
             if rtype in ("microsoft.keyvault/vaults", "microsoft.keyvault/managedhsms"):
-                owner = Owner(body["name"], body["id"], rtype.endswith("managedhsms"),
-                              self.ports[body["name"].lower()], body)
+                owner = Owner(
+                    body["name"], body["id"], rtype.endswith("managedhsms"), self.ports[body["name"].lower()], body
+                )
                 self.owners_by_port[owner.port] = owner
                 self.owners_by_name[owner.name.lower()] = owner
         self.mg_parent, self.sub_mg = {}, {}

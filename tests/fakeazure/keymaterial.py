@@ -51,8 +51,7 @@ def public_jwk(kty: str, seed: str, key_size: int | None = None, crv: str | None
         return {"n": b64url(bytes(modulus)), "e": "AQAB"}
     if base == "EC":
         length = CURVE_BYTES[crv or "P-256"]
-        return {"crv": crv or "P-256", "x": b64url(_bytes(seed + "x", length)),
-                "y": b64url(_bytes(seed + "y", length))}
+        return {"crv": crv or "P-256", "x": b64url(_bytes(seed + "x", length)), "y": b64url(_bytes(seed + "y", length))}
     if base == "OKP":
         return {"crv": crv or "Ed25519", "x": b64url(_bytes(seed + "x", CURVE_BYTES["Ed25519"]))}
     return {}

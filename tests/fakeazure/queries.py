@@ -40,10 +40,26 @@ def _graph_pool(call: Call, types: set[str], subs: set[str]) -> list[dict[str, A
 
     def add(body: dict[str, Any], sub: str | None) -> None:
         rg = body["id"].split("/")[4].lower() if "/resourcegroups/" in body["id"].lower() else ""
-        rows.append({**{"kind": "", "managedBy": "", "sku": None, "plan": None, "identity": None, "zones": None,
-                        "extendedLocation": None, "tags": {}, "location": ""},
-                     **body, "type": body["type"].lower(), "tenantId": tenant, "subscriptionId": sub or "",
-                     "resourceGroup": rg})
+        rows.append(
+            {
+                **{
+                    "kind": "",
+                    "managedBy": "",
+                    "sku": None,
+                    "plan": None,
+                    "identity": None,
+                    "zones": None,
+                    "extendedLocation": None,
+                    "tags": {},
+                    "location": "",
+                },
+                **body,
+                "type": body["type"].lower(),
+                "tenantId": tenant,
+                "subscriptionId": sub or "",
+                "resourceGroup": rg,
+            }
+        )
 
     for body in call.index.resources:
         sub = body["id"].split("/")[2].lower()
@@ -52,13 +68,21 @@ def _graph_pool(call: Call, types: set[str], subs: set[str]) -> list[dict[str, A
     if "microsoft.resources/subscriptions" in types:
         for s in call.index.subscriptions():
             if s["subscriptionId"].lower() in subs:
-                add({"id": f"/subscriptions/{s['subscriptionId']}", "name": s.get("displayName", ""),
-                     "type": "microsoft.resources/subscriptions",
-                     "properties": {"state": s.get("state", "Enabled"),
-                                    "managementGroupAncestorsChain": [
-                                        {"name": m.rsplit("/", 1)[-1]} for m in call.index.ancestors(
-                                            f"/subscriptions/{s['subscriptionId']}")[1:-1]]}},
-                    s["subscriptionId"].lower())
+                add(
+                    {
+                        "id": f"/subscriptions/{s['subscriptionId']}",
+                        "name": s.get("displayName", ""),
+                        "type": "microsoft.resources/subscriptions",
+                        "properties": {
+                            "state": s.get("state", "Enabled"),
+                            "managementGroupAncestorsChain": [
+                                {"name": m.rsplit("/", 1)[-1]}
+                                for m in call.index.ancestors(f"/subscriptions/{s['subscriptionId']}")[1:-1]
+                            ],
+                        },
+                    },
+                    s["subscriptionId"].lower(),
+                )
     if "microsoft.authorization/roleassignments" in types:
         for a in call.index.estate.get("roleAssignments", []):
             scope = a["properties"]["scope"].lower()
@@ -79,9 +103,14 @@ def resource_graph(call: Call) -> web.Response:
         raise FakeError(400, "BadRequest", "Please provide a query.")
     types = query_types(query)
     if not types:
-        raise FakeError(400, "BadRequest", "The fake Resource Graph answers only queries that name their "
-                                           "resource types (type =~ '...', type in~ (...)); see "
-                                           "tests/fakeazure/README.md.", inner="InvalidQuery")
+        raise FakeError(
+            400,
+            "BadRequest",
+            "The fake Resource Graph answers only queries that name their "
+            "resource types (type =~ '...', type in~ (...)); see "
+            "tests/fakeazure/README.md.",
+            inner="InvalidQuery",
+        )
     known = call.index.subscription_ids()
     if body.get("managementGroups"):
         subs = set().union(*(call.index.subs_under_mg(m) for m in body["managementGroups"]))
@@ -94,16 +123,19 @@ def resource_graph(call: Call) -> web.Response:
     options = body.get("options") or {}
     top = min(int(options.get("$top") or call.page_size or GRAPH_PAGE), GRAPH_MAX)
     offset = decode_token(options.get("$skipToken")) if options.get("$skipToken") else int(options.get("$skip") or 0)
-    chunk = rows[offset:offset + top]
-    out: dict[str, Any] = {"totalRecords": len(rows), "count": len(chunk), "resultTruncated": "false",
-                           "facets": []}
+    chunk = rows[offset : offset + top]
+    out: dict[str, Any] = {"totalRecords": len(rows), "count": len(chunk), "resultTruncated": "false", "facets": []}
     if offset + top < len(rows):
         out["$skipToken"] = encode_token(offset + top)
     if options.get("resultFormat") == "table":
         columns = list(dict.fromkeys(k for r in chunk for k in r))
-        out["data"] = {"columns": [{"name": c, "type": "object" if c in ("properties", "tags", "sku", "identity")
-                                    else "string"} for c in columns],
-                       "rows": [[r.get(c) for c in columns] for r in chunk]}
+        out["data"] = {
+            "columns": [
+                {"name": c, "type": "object" if c in ("properties", "tags", "sku", "identity") else "string"}
+                for c in columns
+            ],
+            "rows": [[r.get(c) for c in columns] for r in chunk],
+        }
     else:
         out["data"] = chunk
     return json_response(out)
@@ -115,15 +147,34 @@ def resource_graph(call: Call) -> web.Response:
 
 #: The AzureDiagnostics columns the fake returns, in the service's type names.
 DIAG_COLUMNS: list[tuple[str, str]] = [
-    ("TenantId", "string"), ("TimeGenerated", "datetime"), ("ResourceId", "string"), ("Category", "string"),
-    ("ResourceGroup", "string"), ("SubscriptionId", "string"), ("ResourceProvider", "string"),
-    ("Resource", "string"), ("ResourceType", "string"), ("OperationName", "string"), ("ResultType", "string"),
-    ("ResultSignature", "string"), ("httpStatusCode_d", "real"), ("CallerIPAddress", "string"),
-    ("id_s", "string"), ("requestUri_s", "string"), ("identity_claim_oid_g", "guid"), ("DurationMs", "long"),
-    ("clientInfo_s", "string"), ("Type", "string"),
+    ("TenantId", "string"),
+    ("TimeGenerated", "datetime"),
+    ("ResourceId", "string"),
+    ("Category", "string"),
+    ("ResourceGroup", "string"),
+    ("SubscriptionId", "string"),
+    ("ResourceProvider", "string"),
+    ("Resource", "string"),
+    ("ResourceType", "string"),
+    ("OperationName", "string"),
+    ("ResultType", "string"),
+    ("ResultSignature", "string"),
+    ("httpStatusCode_d", "real"),
+    ("CallerIPAddress", "string"),
+    ("id_s", "string"),
+    ("requestUri_s", "string"),
+    ("identity_claim_oid_g", "guid"),
+    ("DurationMs", "long"),
+    ("clientInfo_s", "string"),
+    ("Type", "string"),
 ]
-SUMMARY_COLUMNS: list[tuple[str, str]] = [("ResourceId", "string"), ("KeyName", "string"),
-                                          ("LastUsed", "datetime"), ("Operations", "dynamic"), ("Count", "long")]
+SUMMARY_COLUMNS: list[tuple[str, str]] = [
+    ("ResourceId", "string"),
+    ("KeyName", "string"),
+    ("LastUsed", "datetime"),
+    ("Operations", "dynamic"),
+    ("Count", "long"),
+]
 _DURATION = re.compile(r"^P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$")
 
 
@@ -175,8 +226,12 @@ def log_analytics(call: Call, target: str) -> web.Response:
         rows = list(tables[m.group(1).lower()].get("AzureDiagnostics", []))
     else:
         rid = target.rsplit("/query", 1)[0].lower()
-        rows = [r for t in tables.values() for r in t.get("AzureDiagnostics", [])
-                if str(r.get("ResourceId", "")).lower() == rid]
+        rows = [
+            r
+            for t in tables.values()
+            for r in t.get("AzureDiagnostics", [])
+            if str(r.get("ResourceId", "")).lower() == rid
+        ]
     if "azurediagnostics" not in query.lower():
         rows = []
     start, end = timespan_window(body.get("timespan"), time.time())
@@ -191,11 +246,14 @@ def log_analytics(call: Call, target: str) -> web.Response:
                 g["ops"].append(r["OperationName"])
             g["count"] += 1
         columns = SUMMARY_COLUMNS
-        out_rows = [[rid, key, g["last"], json.dumps(g["ops"]), g["count"]]
-                    for (rid, key), g in sorted(groups.items())]
+        out_rows = [[rid, key, g["last"], json.dumps(g["ops"]), g["count"]] for (rid, key), g in sorted(groups.items())]
     else:
         columns = DIAG_COLUMNS
         out_rows = [[r.get(c) for c, _ in DIAG_COLUMNS] for r in rows]
-    return json_response({"tables": [{"name": "PrimaryResult",
-                                      "columns": [{"name": n, "type": t} for n, t in columns],
-                                      "rows": out_rows}]})
+    return json_response(
+        {
+            "tables": [
+                {"name": "PrimaryResult", "columns": [{"name": n, "type": t} for n, t in columns], "rows": out_rows}
+            ]
+        }
+    )

@@ -70,8 +70,14 @@ def _listen() -> socket.socket:
 class FakeAzure:
     """Context manager running the fake; see README.md for the endpoints and the estate format."""
 
-    def __init__(self, estate: dict[str, Any], faults: Faults | None = None, latency: float = 0.0,
-                 page_size: int | None = None, record: bool = True) -> None:
+    def __init__(
+        self,
+        estate: dict[str, Any],
+        faults: Faults | None = None,
+        latency: float = 0.0,
+        page_size: int | None = None,
+        record: bool = True,
+    ) -> None:
         self.estate = estate
         self.faults = faults or Faults()
         self.latency = latency
@@ -109,8 +115,11 @@ class FakeAzure:
         self._ssl = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         cert.configure_cert(self._ssl)
         self._sockets = {"arm": _listen(), "identity": _listen()}
-        owner_names = [r["name"].lower() for r in self.estate["resources"]
-                       if r["type"].lower() in ("microsoft.keyvault/vaults", "microsoft.keyvault/managedhsms")]
+        owner_names = [
+            r["name"].lower()
+            for r in self.estate["resources"]
+            if r["type"].lower() in ("microsoft.keyvault/vaults", "microsoft.keyvault/managedhsms")
+        ]
         for name in owner_names:
             self._sockets["owner:" + name] = _listen()
         ports = {name: self._sockets["owner:" + name].getsockname()[1] for name in owner_names}
@@ -177,8 +186,12 @@ class FakeAzure:
 
     def env(self) -> dict[str, str]:
         """Environment for a subprocess: App Service managed identity served by the fake, and the CA."""
-        return {"IDENTITY_ENDPOINT": self.identity_endpoint, "IDENTITY_HEADER": self._identity_secret,
-                "SSL_CERT_FILE": self.ca_bundle, "REQUESTS_CA_BUNDLE": self.ca_bundle}
+        return {
+            "IDENTITY_ENDPOINT": self.identity_endpoint,
+            "IDENTITY_HEADER": self._identity_secret,
+            "SSL_CERT_FILE": self.ca_bundle,
+            "REQUESTS_CA_BUNDLE": self.ca_bundle,
+        }
 
     def vault_uri(self, name: str) -> str:
         """The data-plane URI (``https://127.0.0.1:<port>/``) of a vault or managed HSM."""
@@ -204,13 +217,34 @@ class FakeAzure:
             return json_response(self.counters.snapshot())
         body = await request.read()
         query = {k: v for k, v in request.query.items()}
-        record = RecordedRequest(request.method, request.host.split(":")[0], port, request.path, query,
-                                 dict(request.headers), time.time(), body, plane, target)
+        record = RecordedRequest(
+            request.method,
+            request.host.split(":")[0],
+            port,
+            request.path,
+            query,
+            dict(request.headers),
+            time.time(),
+            body,
+            plane,
+            target,
+        )
         if self.record:
             self.requests.append(record)
         scheme = "http" if plane == "identity" else "https"
-        call = Call(request, plane, owner, request.path, query, f"{request.method} {target}{request.path}",
-                    f"{scheme}://{request.host}", body, self.index, self.state, self.page_size)
+        call = Call(
+            request,
+            plane,
+            owner,
+            request.path,
+            query,
+            f"{request.method} {target}{request.path}",
+            f"{scheme}://{request.host}",
+            body,
+            self.index,
+            self.state,
+            self.page_size,
+        )
         try:
             response = await self._serve(call)
         except FakeError as exc:
@@ -230,8 +264,11 @@ class FakeAzure:
             await asyncio.sleep(self.latency)
         self._authenticate(call)
         if "api-version" not in call.query and not call.path.lower().startswith("/v1/"):
-            raise FakeError(400, "MissingApiVersionParameter",
-                            "The api-version query parameter (?api-version=) is required for all requests.")
+            raise FakeError(
+                400,
+                "MissingApiVersionParameter",
+                "The api-version query parameter (?api-version=) is required for all requests.",
+            )
         delay = self.state.delay_for(call.route)
         if delay:
             await asyncio.sleep(delay)
@@ -241,9 +278,13 @@ class FakeAzure:
             raise self._throttled(call, headers)
         error = self.state.error_for(call.route)
         if error is not None:
-            raise FakeError(error.status, "ServiceUnavailable" if error.status == 503 else "InternalServerError",
-                            "The service is temporarily unavailable." if error.status == 503
-                            else "The server encountered an internal error.")
+            raise FakeError(
+                error.status,
+                "ServiceUnavailable" if error.status == 503 else "InternalServerError",
+                "The service is temporarily unavailable."
+                if error.status == 503
+                else "The server encountered an internal error.",
+            )
         extra_headers = self._rate_limit(call)
         if call.owner is not None:
             self._authorise_data_plane(call, call.owner)
@@ -259,12 +300,19 @@ class FakeAzure:
             return json_response({"statusCode": 401, "message": "X-IDENTITY-HEADER is missing or invalid"}, 401)
         resource = call.query.get("resource")
         if not resource or call.query.get("api-version") != "2019-08-01":
-            return json_response({"statusCode": 400, "message": "resource and api-version=2019-08-01 are required"},
-                                 400)
+            return json_response(
+                {"statusCode": 400, "message": "resource and api-version=2019-08-01 are required"}, 400
+            )
         token = self.issue_token(resource)
-        return json_response({"access_token": token, "expires_on": str(int(time.time()) + 3600),
-                              "resource": resource, "token_type": "Bearer",
-                              "client_id": "f0000000-0000-4000-8000-00000000f00d"})
+        return json_response(
+            {
+                "access_token": token,
+                "expires_on": str(int(time.time()) + 3600),
+                "resource": resource,
+                "token_type": "Bearer",
+                "client_id": "f0000000-0000-4000-8000-00000000f00d",
+            }
+        )
 
     def _authenticate(self, call: Call) -> None:
         """401 unless the request carries a token this fake issued (data plane: for its audience)."""
@@ -272,50 +320,89 @@ class FakeAzure:
         token = header[7:] if header.lower().startswith("bearer ") else None
         if call.owner is not None:
             audience = HSM_AUDIENCE if call.owner.is_hsm else VAULT_AUDIENCE
-            challenge = (f'Bearer authorization="https://login.microsoftonline.com/{self.index.tenant}", '  # type: ignore[union-attr]
-                         f'resource="{audience}"')
+            challenge = (
+                f'Bearer authorization="https://login.microsoftonline.com/{self.index.tenant}", '  # type: ignore[union-attr]
+                f'resource="{audience}"'
+            )
             if token is None:
-                raise FakeError(401, "Unauthorized", "AKV10000: Request is missing a Bearer or PoP token.",
-                                headers={"WWW-Authenticate": challenge})
+                raise FakeError(
+                    401,
+                    "Unauthorized",
+                    "AKV10000: Request is missing a Bearer or PoP token.",
+                    headers={"WWW-Authenticate": challenge},
+                )
             if self.tokens.get(token) != audience:
-                raise FakeError(401, "Unauthorized", f"AKV10022: Invalid audience. Expected {audience}, found: "
-                                f"{self.tokens.get(token)}.", headers={"WWW-Authenticate": challenge})
+                raise FakeError(
+                    401,
+                    "Unauthorized",
+                    f"AKV10022: Invalid audience. Expected {audience}, found: {self.tokens.get(token)}.",
+                    headers={"WWW-Authenticate": challenge},
+                )
             return
         if token is None or token not in self.tokens:
             reason = "missing 'Authorization' header" if token is None else "invalid token"
-            raise FakeError(401, "AuthenticationFailed", f"Authentication failed. The {reason}.",
-                            headers={"WWW-Authenticate": 'Bearer authorization_uri="https://login.windows.net/", '
-                                                         f'error="invalid_token", error_description="{reason}"'})
+            raise FakeError(
+                401,
+                "AuthenticationFailed",
+                f"Authentication failed. The {reason}.",
+                headers={
+                    "WWW-Authenticate": 'Bearer authorization_uri="https://login.windows.net/", '
+                    f'error="invalid_token", error_description="{reason}"'
+                },
+            )
 
     def _authorise_data_plane(self, call: Call, owner: Owner) -> None:
         if owner.name.lower() in self.state.forbidden:
-            action = "Microsoft.KeyVault/managedHsm/keys/read/action" if owner.is_hsm else \
-                "Microsoft.KeyVault/vaults/keys/read"
-            raise FakeError(403, "Forbidden",
-                            "Caller is not authorized to perform action on resource.\r\nIf role assignments, deny "
-                            "assignments or role definitions were changed recently, please observe propagation "
-                            f"time.\r\nCaller: appid=f0000000-0000-4000-8000-00000000f00d\r\nAction: '{action}'\r\n"
-                            f"Resource: '{owner.arm_id.lower()}'\r\nAssignment: (not found)\r\n"
-                            "DecisionReason: 'DeniedWithNoValidRBAC' \r\n"
-                            f"Vault: {owner.name};location={owner.body.get('location', '')}\r\n",
-                            inner="ForbiddenByRbac")
+            action = (
+                "Microsoft.KeyVault/managedHsm/keys/read/action"
+                if owner.is_hsm
+                else "Microsoft.KeyVault/vaults/keys/read"
+            )
+            raise FakeError(
+                403,
+                "Forbidden",
+                "Caller is not authorized to perform action on resource.\r\nIf role assignments, deny "
+                "assignments or role definitions were changed recently, please observe propagation "
+                f"time.\r\nCaller: appid=f0000000-0000-4000-8000-00000000f00d\r\nAction: '{action}'\r\n"
+                f"Resource: '{owner.arm_id.lower()}'\r\nAssignment: (not found)\r\n"
+                "DecisionReason: 'DeniedWithNoValidRBAC' \r\n"
+                f"Vault: {owner.name};location={owner.body.get('location', '')}\r\n",
+                inner="ForbiddenByRbac",
+            )
 
     def _throttled(self, call: Call, headers: dict[str, str]) -> FakeError:
         if call.owner is not None:
-            return FakeError(429, "Throttled", "Request was not processed because too many requests were "
-                             "received. Reason: VaultRequestTypeLimitReached", headers=headers)
+            return FakeError(
+                429,
+                "Throttled",
+                "Request was not processed because too many requests were "
+                "received. Reason: VaultRequestTypeLimitReached",
+                headers=headers,
+            )
         if "resourcegraph" in call.path.lower():
-            return FakeError(429, "RateLimiting", "Please provide below info when asking for support: "
-                             f"timestamp = {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}, "
-                             "correlationId = 00000000-0000-0000-0000-000000000000.", headers=headers)
-        return FakeError(429, "TooManyRequests", "The request is being throttled as the limit has been reached "
-                         "for operation type - Read_ObservationWindow_00:05:00.", headers=headers)
+            return FakeError(
+                429,
+                "RateLimiting",
+                "Please provide below info when asking for support: "
+                f"timestamp = {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}, "
+                "correlationId = 00000000-0000-0000-0000-000000000000.",
+                headers=headers,
+            )
+        return FakeError(
+            429,
+            "TooManyRequests",
+            "The request is being throttled as the limit has been reached "
+            "for operation type - Read_ObservationWindow_00:05:00.",
+            headers=headers,
+        )
 
     def _rate_limit(self, call: Call) -> dict[str, str]:
         """Service-like throttling; returns headers the service adds to successful responses."""
         if call.owner is not None:
-            for limiter, key in ((self.state.vault_limiter, call.owner.name.lower()),
-                                 (self.state.vault_subscription_limiter, call.owner.subscription)):
+            for limiter, key in (
+                (self.state.vault_limiter, call.owner.name.lower()),
+                (self.state.vault_subscription_limiter, call.owner.subscription),
+            ):
                 if limiter is not None:
                     ok, _, wait = limiter.check(key)
                     if not ok:
@@ -326,16 +413,22 @@ class FakeAzure:
             ok, remaining, wait = self.state.graph_limiter.check(caller)
             resets = time.strftime("%H:%M:%S", time.gmtime(max(wait, 0)))
             if not ok:
-                raise self._throttled(call, {"Retry-After": retry_after_header(wait),
-                                             "x-ms-user-quota-remaining": "0",
-                                             "x-ms-user-quota-resets-after": resets})
+                raise self._throttled(
+                    call,
+                    {
+                        "Retry-After": retry_after_header(wait),
+                        "x-ms-user-quota-remaining": "0",
+                        "x-ms-user-quota-resets-after": resets,
+                    },
+                )
             return {"x-ms-user-quota-remaining": str(remaining), "x-ms-user-quota-resets-after": "00:00:05"}
         if self.state.arm_limiter is not None:
             parts = call.path.split("/")
             key = parts[2].lower() if len(parts) > 2 and parts[1].lower() == "subscriptions" else "tenant"
             ok, remaining, wait = self.state.arm_limiter.check(key)
             if not ok:
-                raise self._throttled(call, {"Retry-After": retry_after_header(wait),
-                                             "x-ms-ratelimit-remaining-subscription-reads": "0"})
+                raise self._throttled(
+                    call, {"Retry-After": retry_after_header(wait), "x-ms-ratelimit-remaining-subscription-reads": "0"}
+                )
             return {"x-ms-ratelimit-remaining-subscription-reads": str(remaining)}
         return {}

@@ -46,8 +46,9 @@ class Call:
 class FakeError(Exception):
     """Raised by handlers; rendered as the services' error envelope."""
 
-    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None,
-                 inner: str | None = None) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, headers: dict[str, str] | None = None, inner: str | None = None
+    ) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
         self.headers = headers or {}
@@ -61,8 +62,9 @@ class FakeError(Exception):
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
-    return web.Response(body=json.dumps(body).encode(), status=status, headers=headers,
-                        content_type="application/json", charset="utf-8")
+    return web.Response(
+        body=json.dumps(body).encode(), status=status, headers=headers, content_type="application/json", charset="utf-8"
+    )
 
 
 def encode_token(offset: int) -> str:
@@ -82,16 +84,26 @@ def decode_token(token: str | None) -> int:
         raise FakeError(400, "BadParameter", f"The continuation token is invalid: {token!r}") from exc
 
 
-def page(call: Call, items: list[Any], *, default_size: int, token_param: str = "$skiptoken",
-         size_param: str | None = None, max_size: int | None = None) -> dict[str, Any]:
+def page(
+    call: Call,
+    items: list[Any],
+    *,
+    default_size: int,
+    token_param: str = "$skiptoken",
+    size_param: str | None = None,
+    max_size: int | None = None,
+) -> dict[str, Any]:
     """One page of ``items`` in the ``{"value", "nextLink"}`` shape, driven by the request query.
 
     A ``truncate`` fault makes the first page link to a page that always fails.
     """
     token = call.query.get(token_param)
     if token == BROKEN:
-        raise FakeError(call.state.faults.truncate_status, "InternalServerError",
-                        "The service encountered an internal error while reading the next page.")
+        raise FakeError(
+            call.state.faults.truncate_status,
+            "InternalServerError",
+            "The service encountered an internal error while reading the next page.",
+        )
     size = call.page_size or default_size
     if size_param and call.query.get(size_param):
         try:
@@ -101,7 +113,7 @@ def page(call: Call, items: list[Any], *, default_size: int, token_param: str = 
         if max_size and size > max_size:
             raise FakeError(400, "BadParameter", f"{size_param} must be between 1 and {max_size}")
     offset = decode_token(token)
-    chunk = items[offset:offset + size]
+    chunk = items[offset : offset + size]
     next_token = encode_token(offset + size) if offset + size < len(items) else None
     if offset == 0 and call.state.truncates(call.route):
         next_token = BROKEN

@@ -32,8 +32,9 @@ def environment_of(fake: FakeAzure) -> Iterator[dict[str, str]]:
 def key_client(fake: FakeAzure, name: str, credential: object, **kwargs: object):
     from azure.keyvault.keys import KeyClient
 
-    return KeyClient(fake.vault_uri(name), credential, verify_challenge_resource=False,
-                     connection_verify=fake.ca_bundle, **kwargs)
+    return KeyClient(
+        fake.vault_uri(name), credential, verify_challenge_resource=False, connection_verify=fake.ca_bundle, **kwargs
+    )
 
 
 def raw_get(fake: FakeAzure, url: str, token: str | None) -> tuple[int, dict[str, str], bytes]:

@@ -23,7 +23,8 @@ def test_unauthenticated_request_gets_the_key_vault_challenge(fake: FakeAzure) -
     assert info.value.code == 401
     assert info.value.headers["WWW-Authenticate"] == (
         f'Bearer authorization="https://login.microsoftonline.com/{build_estate.TENANT}", '
-        'resource="https://managedhsm.azure.net"')
+        'resource="https://managedhsm.azure.net"'
+    )
 
 
 def test_lists_keys_and_versions_with_default_credential(fake: FakeAzure, credential) -> None:
@@ -55,8 +56,10 @@ def test_hsm_key_types_material_and_release_policy(fake: FakeAzure, credential) 
     policy = skr.properties.release_policy
     assert policy.immutable is False and policy.content_type == "application/json; charset=utf-8"
     document = json.loads(policy.encoded_policy)
-    assert document["anyOf"][0]["allOf"][0] == {"claim": "x-ms-isolation-tee.x-ms-attestation-type",
-                                                "equals": "sevsnpvm"}
+    assert document["anyOf"][0]["allOf"][0] == {
+        "claim": "x-ms-isolation-tee.x-ms-attestation-type",
+        "equals": "sevsnpvm",
+    }
     eth = key_client(fake, "kv-prod-payments", credential).get_key("eth-signer")
     assert (eth.key_type, eth.key.crv) == ("EC-HSM", "P-256K")
 
@@ -79,7 +82,6 @@ def test_pages_follow_next_link(estate: dict) -> None:
     from azure.identity import DefaultAzureCredential
 
     with FakeAzure(estate, page_size=2) as small, environment_of(small):
-
         client = key_client(small, "kv-prod-apps", DefaultAzureCredential())
         assert len(list(client.list_properties_of_key_versions("des-key"))) == 5
         pages = [r for r in small.requests if r.path.endswith("/versions") and r.status == 200]
@@ -92,9 +94,15 @@ def test_async_key_client(fake: FakeAzure, fake_env) -> None:
     from azure.keyvault.keys.aio import KeyClient
 
     async def run() -> list[str]:
-        async with DefaultAzureCredential() as cred, KeyClient(
-                fake.vault_uri("mhsm-prod-signing"), cred, verify_challenge_resource=False,
-                connection_verify=fake.ca_bundle) as client:
+        async with (
+            DefaultAzureCredential() as cred,
+            KeyClient(
+                fake.vault_uri("mhsm-prod-signing"),
+                cred,
+                verify_challenge_resource=False,
+                connection_verify=fake.ca_bundle,
+            ) as client,
+        ):
             return sorted([k.name async for k in client.list_properties_of_keys()])
 
     assert asyncio.run(run()) == ["artifact-signer", "bootstrap-signer"]
@@ -106,12 +114,21 @@ def test_hsm_local_rbac_scopes(fake: FakeAzure, fake_env) -> None:
     from azure.keyvault.administration.aio import KeyVaultAccessControlClient
 
     async def run() -> tuple[dict[str, list[str]], list[str], list[str]]:
-        async with DefaultAzureCredential() as cred, KeyVaultAccessControlClient(
-                fake.vault_uri("mhsm-prod-signing"), cred, verify_challenge_resource=False,
-                connection_verify=fake.ca_bundle) as client:
+        async with (
+            DefaultAzureCredential() as cred,
+            KeyVaultAccessControlClient(
+                fake.vault_uri("mhsm-prod-signing"),
+                cred,
+                verify_challenge_resource=False,
+                connection_verify=fake.ca_bundle,
+            ) as client,
+        ):
             seen = {}
-            for label, scope in (("/", KeyVaultRoleScope.GLOBAL), ("/keys", KeyVaultRoleScope.KEYS),
-                                 ("/keys/bootstrap-signer", "/keys/bootstrap-signer")):
+            for label, scope in (
+                ("/", KeyVaultRoleScope.GLOBAL),
+                ("/keys", KeyVaultRoleScope.KEYS),
+                ("/keys/bootstrap-signer", "/keys/bootstrap-signer"),
+            ):
                 seen[label] = sorted([a.properties.scope async for a in client.list_role_assignments(scope)])
             names = sorted([d.role_name async for d in client.list_role_definitions(KeyVaultRoleScope.GLOBAL)])
             paths = [r.path for r in fake.requests if r.target == "mhsm-prod-signing" and "roleAssign" in r.path]

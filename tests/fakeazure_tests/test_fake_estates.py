@@ -20,13 +20,20 @@ def test_planted_findings_point_at_estate_objects(estate: dict) -> None:
     ids = {r["id"].lower() for r in estate["resources"]}
     ids |= {f"{owner}/keys/{k['name']}".lower() for owner, keys in estate["keys"].items() for k in keys}
     ids |= {a["id"].lower() for a in estate["roleAssignments"]}
-    ids |= {f"{owner}/roleassignments/{a['name']}".lower()
-            for owner, rows in estate["hsmRoleAssignments"].items() for a in rows}
+    ids |= {
+        f"{owner}/roleassignments/{a['name']}".lower()
+        for owner, rows in estate["hsmRoleAssignments"].items()
+        for a in rows
+    }
     missing = [p for p in estate["planted"] if p["resource_id"] not in ids]
     assert missing == []
     assert len(estate["planted"]) == 36
-    assert {"pinned_version_disabled", "hsm_crypto_role_at_broad_scope", "no_audit_diagnostic_setting",
-            "signing_key_reference_unpinned"} <= {p["what"] for p in estate["planted"]}
+    assert {
+        "pinned_version_disabled",
+        "hsm_crypto_role_at_broad_scope",
+        "no_audit_diagnostic_setting",
+        "signing_key_reference_unpinned",
+    } <= {p["what"] for p in estate["planted"]}
 
 
 def test_default_estate_is_deterministic_for_a_fixed_clock() -> None:
@@ -63,9 +70,22 @@ def test_scale_fake_listens_on_every_vault_port() -> None:
 
 def test_standalone_runner_writes_ready_file(tmp_path: Path) -> None:
     ready = tmp_path / "ready.json"
-    process = subprocess.Popen([sys.executable, "-m", "tests.fakeazure", "--estate", "scale:3,2,1,1,2",
-                                "--latency", "0.01", "--ready-file", str(ready)], cwd=ROOT,
-                               stdout=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tests.fakeazure",
+            "--estate",
+            "scale:3,2,1,1,2",
+            "--latency",
+            "0.01",
+            "--ready-file",
+            str(ready),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     try:
         deadline = time.monotonic() + 30
         while not ready.exists() and time.monotonic() < deadline and process.poll() is None:
@@ -102,7 +122,12 @@ print(",".join(sorted(k.name for k in keys)))
 def test_env_alone_lets_a_subprocess_authenticate_and_trust_the_fake(fake: FakeAzure) -> None:
     """No connection_verify in the child: the CA comes from REQUESTS_CA_BUNDLE, tokens from the fake."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AZURE_", "IDENTITY_", "MSI_"))}
-    result = subprocess.run([sys.executable, "-c", SUBPROCESS_SCRIPT, fake.arm_endpoint, build_estate.SUB_PROD],
-                            env={**env, **fake.env()}, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", SUBPROCESS_SCRIPT, fake.arm_endpoint, build_estate.SUB_PROD],
+        env={**env, **fake.env()},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "app-rsa,des-key"

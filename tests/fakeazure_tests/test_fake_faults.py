@@ -32,8 +32,10 @@ def test_429_with_retry_after_is_retried_by_the_sdk(estate: dict) -> None:
 
 
 def test_429_without_retry_after_and_503s_use_backoff(estate: dict) -> None:
-    faults = Faults(throttle=[Throttle(r"/versions$", count=1, retry_after=None)],
-                    errors=[ServerError(r"/rotationpolicy$", count=2, status=503)])
+    faults = Faults(
+        throttle=[Throttle(r"/versions$", count=1, retry_after=None)],
+        errors=[ServerError(r"/rotationpolicy$", count=2, status=503)],
+    )
     with FakeAzure(estate, faults=faults) as fake:
         client = key_client(fake, "kv-prod-apps", StaticCredential(fake, VAULT), retry_backoff_factor=0.01)
         assert len(list(client.list_properties_of_key_versions("des-key"))) == 5
