@@ -274,7 +274,6 @@ def default(now: int | None = None) -> dict[str, Any]:
     disabled_pin = des_versions[1]["version"]
     plant("rotation_policy_without_rotate", kid_of(apps, "des-key"))
     plant("too_many_enabled_versions", kid_of(apps, "des-key"))
-    plant("software_protected_key_for_hsm_purpose", kid_of(apps, "des-key"))
 
     # kv-prod-legacy: EC software key with broad ops
     add_key(
@@ -703,7 +702,6 @@ def default(now: int | None = None) -> dict[str, Any]:
             ha("/keys", "c2000000-0000-4000-8000-000000000003", "Managed HSM Crypto Officer", pr["ci-pipeline"]),
         ],
     }
-    plant("too_many_hsm_administrators", sign["id"])
     # local assignments are identified as <hsm id>/roleassignments/<name> (the inventory's convention)
     plant("administrator_and_crypto_officer", sign["id"] + "/roleassignments/c1000000-0000-4000-8000-000000000004")
     plant("hsm_crypto_role_at_broad_scope", sign["id"] + "/roleassignments/c1000000-0000-4000-8000-000000000006")
@@ -759,6 +757,30 @@ def default(now: int | None = None) -> dict[str, Any]:
             ]
         }
     }
+    # --- what the design above implies under kvaudit's default policy ------------------------
+    # Vaults left at the platform's public default, RSA keys below 3,072 bits, rotation that only
+    # notifies, stale rotations and broad grants over the Ethereum signer's vault.
+    for vault in (legacy, empty, dev1):
+        plant("public_network_access_enabled", vault["id"])
+        plant("no_approved_private_endpoint", vault["id"])
+    for owner, name in ((apps, "app-rsa"), (apps, "des-key"), (kek, "skr-weak"), (pay, "cmk-storage")):
+        plant("rsa_key_below_minimum_size", kid_of(owner, name))
+    for owner, name in ((dev1, "dev-key"), (dev2, "weak-rsa")):
+        plant("rsa_key_below_minimum_size", kid_of(owner, name))
+    plant("rotation_policy_without_rotate", kid_of(legacy, "legacy-ec"))
+    plant("rotation_policy_without_rotate", kid_of(sign, "bootstrap-signer"))
+    plant("last_rotation_too_old", kid_of(apps, "app-rsa"))
+    plant("last_rotation_too_old", kid_of(legacy, "legacy-ec"))
+    plant("no_recent_audit_events", empty["id"])
+    plant("hsm_crypto_role_at_broad_scope", sign["id"] + "/roleassignments/c1000000-0000-4000-8000-000000000004")
+    plant(
+        "ethereum_signer_access_too_broad",
+        mg_scope + "/providers/microsoft.authorization/roleassignments/b1000000-0000-4000-8000-000000000001",
+    )
+    for name in ("b1000000-0000-4000-8000-000000000005", "b1000000-0000-4000-8000-000000000006"):
+        plant(
+            "ethereum_signer_access_too_broad", f"{pay['id']}/providers/microsoft.authorization/roleassignments/{name}"
+        )
     return est
 
 
