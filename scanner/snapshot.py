@@ -7,6 +7,7 @@ generated from :data:`scanner.inventory.TABLES` so the two cannot drift apart.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from datetime import datetime
@@ -85,11 +86,36 @@ def to_document(inventory: Inventory, created: datetime | None = None) -> dict[s
 
 
 def save(inventory: Inventory, path: Path, created: datetime | None = None) -> None:
-    """Write a snapshot with stable key order so that diffs between snapshots stay readable."""
-    doc = to_document(inventory, created)
-    small = sum(t["rows"] for t in doc["tables"].values()) < SMALL_ROWS
-    text = json.dumps(doc, indent=1 if small else None, sort_keys=True, ensure_ascii=False)
-    path.write_text(text + "\n", encoding="utf-8")
+    """Write a snapshot with stable key order so that diffs between snapshots stay readable.
+
+    Small snapshots are indented. Large ones are streamed one column at a time, so that saving
+    a collection of a whole estate never holds a second copy of it as JSON text in memory."""
+    if sum(int(len(df)) for df in inventory.tables.values()) < SMALL_ROWS:
+        text = json.dumps(to_document(inventory, created), indent=1, sort_keys=True, ensure_ascii=False)
+        path.write_text(text + "\n", encoding="utf-8")
+        return
+    head = to_document(
+        Inventory(sources=inventory.sources, scope=inventory.scope, suppressions=inventory.suppressions), created
+    )
+    del head["tables"]
+    dump = functools.partial(json.dumps, sort_keys=True, ensure_ascii=False)
+    with path.open("w", encoding="utf-8") as out:
+        for key in sorted([*head, "tables"]):
+            out.write(("{" if key == min([*head, "tables"]) else ",") + dump(key) + ":")
+            if key != "tables":
+                out.write(dump(head[key]))
+                continue
+            for t_index, name in enumerate(sorted(TABLES)):
+                df = inventory.tables[name]
+                out.write(("{" if t_index == 0 else ",") + dump(name) + ':{"columns":{')
+                written = 0
+                for col, kind in sorted(columns_of(name).items()):
+                    if col in df.columns and df[col].notna().any():
+                        out.write(("," if written else "") + dump(col) + ":" + dump(_column_values(df[col], kind)))
+                        written += 1
+                out.write('},"rows":' + str(int(len(df))) + "}")
+            out.write("}")
+        out.write("}\n")
 
 
 def _column_schema(value_type: dict[str, Any], kind: str) -> dict[str, Any]:

@@ -101,6 +101,7 @@ def test_large_tables_are_dictionary_encoded_and_round_trip_exactly(tmp_path: Pa
     assert set(encoded) == {"dictionary", "codes"} and len(encoded["dictionary"]) <= 50
     path = tmp_path / "big.json"
     snapshot.save(original, path)
+    assert json.loads(path.read_text()) == json.loads(json.dumps(doc))  # the streamed writer's document
     loaded = snapshot.load(path)
     for table in TABLES:
         pd.testing.assert_frame_equal(original.tables[table], loaded.tables[table], check_dtype=True)
