@@ -3,8 +3,8 @@ Vault checks on the same corpus, run alternately, median ratio.
 
     python -m bench.iac_gate [--runs 5] [--copies 10] [--checkov PATH]
 
-The corpus is the tests' ARM, Bicep and Terraform fixtures (modelled on quickstart templates,
-Azure Verified Modules and the azurerm documentation), copied ``--copies`` times with the vault
+The corpus is the ARM, Bicep and Terraform examples in examples/iac (the tests' fixtures, modelled
+on quickstart templates, Azure Verified Modules and the azurerm documentation), copied ``--copies`` times with the vault
 and HSM names made unique per copy, so that each copy is a distinct set of resources. checkov is
 installed into its own virtual environment (bench/results/checkov-venv) unless ``--checkov``
 names an executable. Target: kvaudit at least 5x faster.
@@ -22,7 +22,7 @@ import time
 
 from bench.common import RESULTS, ROOT, header, median
 
-FIXTURES = ROOT / "tests" / "fixtures"
+FIXTURES = ROOT / "examples" / "iac"
 CORPUS = RESULTS / "iac-corpus"
 #: checkov's Key Vault checks (from `checkov --list`): vaults, keys and their private endpoints.
 CHECKOV_KEY_VAULT_CHECKS = [
@@ -48,7 +48,7 @@ def build_corpus(copies: int) -> int:
         for source in sources:
             for path in sorted(source.rglob("*")):
                 relative = path.relative_to(FIXTURES)
-                if not path.is_file() or "bad" in relative.parts or path.name == "plan.json":
+                if not path.is_file() or path.name == "plan.json":
                     continue
                 target = CORPUS / f"copy{i:03d}" / relative
                 target.parent.mkdir(parents=True, exist_ok=True)

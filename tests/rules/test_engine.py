@@ -17,7 +17,7 @@ from scanner.inventory import Inventory
 from scanner.policy import parse
 
 NOW = pd.Timestamp("2026-11-23T00:00:00Z")
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[2] / "examples" / "iac"
 VAULT = "/subscriptions/s/resourcegroups/rg/providers/microsoft.keyvault/vaults/kv1"
 
 
@@ -169,7 +169,7 @@ def test_verdict_maps_true_false_null_and_not_applicable() -> None:
         str(p.relative_to(FIXTURES))
         for kind in ("arm", "bicep", "terraform")
         for p in (FIXTURES / kind).iterdir()
-        if p.is_dir() and p.name != "bad"
+        if p.is_dir()
     ),
 )
 def test_no_rule_raises_on_any_iac_fixture(fixture: str) -> None:

@@ -11,7 +11,7 @@ from scanner import sources
 from scanner.errors import InputError
 from tests.conftest import REPO
 
-FIXTURES = REPO / "tests" / "fixtures"
+FIXTURES = REPO / "examples" / "iac"
 
 
 def _corpus(tmp_path: Path, copies: int) -> Path:
@@ -19,7 +19,7 @@ def _corpus(tmp_path: Path, copies: int) -> Path:
         for kind in ("arm", "bicep", "terraform"):
             for path in (FIXTURES / kind).rglob("*"):
                 rel = path.relative_to(FIXTURES)
-                if path.is_file() and "bad" not in rel.parts and path.name != "plan.json":
+                if path.is_file() and path.name != "plan.json":
                     target = tmp_path / f"c{i}" / rel
                     target.parent.mkdir(parents=True, exist_ok=True)
                     shutil.copy(path, target)

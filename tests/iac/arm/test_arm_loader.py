@@ -12,7 +12,7 @@ from scanner.iac.arm import is_arm_parameters, is_arm_template, load_arm
 from scanner.inventory import InlineSuppression
 
 ROOT = Path(__file__).resolve().parents[3]
-FIX = ROOT / "tests" / "fixtures" / "arm"
+FIX = ROOT / "examples" / "iac" / "arm"
 RG = "/subscriptions/iac/resourcegroups/iac/providers"
 PROD = f"{RG}/microsoft.keyvault/vaults/kv-contoso-prod"
 LEGACY = f"{RG}/microsoft.keyvault/vaults/kv-legacy"
@@ -56,11 +56,11 @@ def test_compliant_vault_row_uses_parameter_file(compliant) -> None:
     assert vault["tenant_id"] is None
     assert vault["security_domain_activated"] is None
     assert vault["defaults"] is None
-    assert (vault["source"], vault["file"], vault["line"]) == ("arm", "tests/fixtures/arm/compliant/keyvault.json", 18)
+    assert (vault["source"], vault["file"], vault["line"]) == ("arm", "examples/iac/arm/compliant/keyvault.json", 18)
     assert vault["api_version"] == "2023-07-01"
     assert [s.location for s in compliant.sources] == [
-        "tests/fixtures/arm/compliant/keyvault.json",
-        "tests/fixtures/arm/compliant/keyvault.parameters.json",
+        "examples/iac/arm/compliant/keyvault.json",
+        "examples/iac/arm/compliant/keyvault.parameters.json",
     ]
 
 
@@ -181,7 +181,7 @@ def test_metadata_suppression(misconfigured) -> None:
             "KV-NET-001",
             LEGACY,
             "legacy vault, migration ticket OPS-42",
-            "tests/fixtures/arm/misconfigured/azuredeploy.json",
+            "examples/iac/arm/misconfigured/azuredeploy.json",
             13,
         )
     ]

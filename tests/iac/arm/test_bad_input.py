@@ -9,7 +9,7 @@ import pytest
 from scanner.iac.arm import load_arm
 
 ROOT = Path(__file__).resolve().parents[3]
-GOOD = ROOT / "tests" / "fixtures" / "arm" / "compliant" / "keyvault.json"
+GOOD = ROOT / "examples" / "iac" / "arm" / "compliant" / "keyvault.json"
 SCHEMA = "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#"
 
 

@@ -11,7 +11,7 @@ from scanner.iac.bicep import load_bicep
 from scanner.inventory import TABLES, InlineSuppression
 
 ROOT = Path(__file__).resolve().parents[3]
-FIX = ROOT / "tests" / "fixtures"
+FIX = ROOT / "examples" / "iac"
 RG = "/subscriptions/iac/resourcegroups/iac/providers"
 LEGACY = f"{RG}/microsoft.keyvault/vaults/kv-legacy"
 PROVENANCE = ["source", "file", "line", "api_version"]
@@ -42,10 +42,10 @@ def test_bicep_provenance_follows_modules() -> None:
     inv, errors = load_bicep([FIX / "bicep/compliant/main.bicep"], ROOT)
     assert errors == []
     vault = inv.tables["vaults"].iloc[0]
-    assert (vault["source"], vault["file"], vault["line"]) == ("bicep", "tests/fixtures/bicep/compliant/vault.bicep", 6)
+    assert (vault["source"], vault["file"], vault["line"]) == ("bicep", "examples/iac/bicep/compliant/vault.bicep", 6)
     assert [s.location for s in inv.sources] == [
-        "tests/fixtures/bicep/compliant/main.bicep",
-        "tests/fixtures/bicep/compliant/vault.bicep",
+        "examples/iac/bicep/compliant/main.bicep",
+        "examples/iac/bicep/compliant/vault.bicep",
     ]
     lines = dict(zip(inv.tables["keys"]["name"], inv.tables["keys"]["line"], strict=True))
     assert lines == {"cmk": 29}
@@ -58,7 +58,7 @@ def test_comment_suppression() -> None:
             "KV-NET-001",
             LEGACY,
             "legacy vault, migration ticket OPS-42",
-            "tests/fixtures/bicep/misconfigured/main.bicep",
+            "examples/iac/bicep/misconfigured/main.bicep",
             14,
         )
     ]

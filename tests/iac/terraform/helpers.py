@@ -10,7 +10,9 @@ import pandas as pd
 from scanner.inventory import Inventory
 
 REPO = Path(__file__).resolve().parents[3]
-FIXTURES = REPO / "tests" / "fixtures" / "terraform"
+FIXTURES = REPO / "examples" / "iac" / "terraform"
+#: Deliberately broken input; kept out of examples/ so that scanning examples/ stays clean.
+BAD = REPO / "tests" / "fixtures" / "terraform" / "bad"
 
 
 def plain(value: Any) -> Any:

@@ -9,7 +9,7 @@ import pytest
 
 from scanner.iac.terraform import load_terraform
 
-from .helpers import FIXTURES, REPO, rows
+from .helpers import BAD, FIXTURES, REPO, rows
 
 GOOD = 'resource "azurerm_key_vault" "ok" {\n  name     = "kv-ok"\n  sku_name = "premium"\n}\n'
 
@@ -23,7 +23,7 @@ def _scan(tmp_path: Path, files: dict[str, bytes | str]):
 
 
 def test_invalid_hcl_reports_line_and_column_and_other_modules_load():
-    inv, errors = load_terraform([FIXTURES / "bad", FIXTURES / "hsm_misconfigured"], REPO)
+    inv, errors = load_terraform([BAD, FIXTURES / "hsm_misconfigured"], REPO)
     assert [str(e) for e in errors] == ["tests/fixtures/terraform/bad/invalid.tf:3:14: invalid HCL: unexpected '}'"]
     assert (errors[0].line, errors[0].column) == (3, 14)
     assert [r["name"] for r in rows(inv, "vaults")] == ["mhsm-shared"]

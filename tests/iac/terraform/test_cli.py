@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import FIXTURES, REPO
+from .helpers import BAD, FIXTURES, REPO
 
 NOW = "2026-11-23T00:00:00Z"
 RULES = {
@@ -80,7 +80,7 @@ def test_misconfigured_vaults(tmp_path):
     }
     located = {(f["rule_id"], f["resource"]["name"]): f["location"] for f in report["findings"]}
     assert located[("KV-REC-002", "kv-legacy-app")] == {
-        "file": "tests/fixtures/terraform/vault_misconfigured/main.tf",
+        "file": "examples/iac/terraform/vault_misconfigured/main.tf",
         "line": 12,
     }
 
@@ -118,7 +118,7 @@ def test_plan_and_hcl_give_the_same_findings(tmp_path):
 
 
 def test_broken_file_is_reported_and_the_rest_scanned(tmp_path):
-    code, report, stderr = scan(tmp_path, FIXTURES / "bad", FIXTURES / "vault_compliant")
+    code, report, stderr = scan(tmp_path, BAD, FIXTURES / "vault_compliant")
     assert "tests/fixtures/terraform/bad/invalid.tf:3:14: invalid HCL: unexpected '}'" in stderr
     assert code == 2
     assert {f["resource"]["name"] for f in report["findings"]} >= {"kv-contoso-prod"}

@@ -6,7 +6,7 @@ from .helpers import rows
 
 PAYMENTS = "/subscriptions/iac/resourcegroups/rg-vaults/providers/microsoft.keyvault/vaults/kv-payments-prod"
 LEGACY = "/subscriptions/iac/resourcegroups/rg-vaults/providers/microsoft.keyvault/vaults/kv-legacy-prod"
-MODULE_FILE = "tests/fixtures/terraform/module_for_each/modules/kv/main.tf"
+MODULE_FILE = "examples/iac/terraform/module_for_each/modules/kv/main.tf"
 
 
 def test_for_each_module_expands_per_key_with_tfvars(load):

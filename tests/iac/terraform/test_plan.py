@@ -34,7 +34,7 @@ def test_plan_rows_carry_plan_provenance():
     vault = row(plan, "vaults", id=KV)
     assert (vault["source"], vault["file"], vault["line"]) == (
         "terraform-plan",
-        "tests/fixtures/terraform/plan_equivalent/plan.json",
+        "examples/iac/terraform/plan_equivalent/plan.json",
         29,
     )
     # public_network_access_enabled=true was filled by the provider, not configured: a default.

@@ -7,8 +7,8 @@ from .helpers import row, rows
 RG = "/subscriptions/iac/resourcegroups/rg-contoso-keys/providers/microsoft.keyvault/vaults/kv-contoso-prod"
 LEGACY = "/subscriptions/iac/resourcegroups/rg-legacy/providers/microsoft.keyvault/vaults/kv-legacy-app"
 OPEN = "/subscriptions/iac/resourcegroups/rg-legacy/providers/microsoft.keyvault/vaults/kv-open-app"
-FILE_OK = "tests/fixtures/terraform/vault_compliant/main.tf"
-FILE_BAD = "tests/fixtures/terraform/vault_misconfigured/main.tf"
+FILE_OK = "examples/iac/terraform/vault_compliant/main.tf"
+FILE_BAD = "examples/iac/terraform/vault_misconfigured/main.tf"
 
 
 def test_compliant_vault_row(load):
