@@ -79,3 +79,18 @@ def test_unreadable_vault_is_never_reported_compliant(estate: dict[str, Any], tm
     # ... and every key rule says it could not look, on the vault itself.
     unknown = {f["rule_id"] for f in about_vault if f["status"] == "UNKNOWN" and f["resource"]["id"] == vault_id}
     assert key_rules <= unknown, sorted(key_rules - unknown)
+
+
+def test_tokens_never_reach_output_reports_or_snapshots(estate: dict[str, Any], tmp_path: Path) -> None:
+    """Even when reads fail and errors are reported, no bearer token is printed or saved."""
+    snap, report = tmp_path / "estate.json", tmp_path / "report.json"
+    with FakeAzure(estate, faults=Faults(forbidden=["kv-prod-payments"])) as fake:
+        collected = run_kvaudit(*_collect_args(fake, snap), env=fake.env())
+        scanned = run_kvaudit(*azure_args(fake, "--fail-on", "none", "-o", f"json:{report}"), env=fake.env())
+        tokens = list(fake.tokens)
+    assert collected.returncode == 3 and scanned.returncode == 3
+    assert tokens, "the fake issued no token: the test would prove nothing"
+    written = [collected.stdout, collected.stderr, scanned.stdout, scanned.stderr, snap.read_text(), report.read_text()]
+    for token in tokens:
+        assert not any(token in text for text in written)
+    assert not any("Bearer " in text for text in written)
