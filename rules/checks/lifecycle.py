@@ -197,7 +197,7 @@ def newest_version_created(ctx: RuleContext, view: pd.DataFrame) -> pd.Series:
     messages={
         "FAIL": "{resource_name} last got a new version {last_rotated}, more than {max_rotation_age_days} days ago",
         "PASS": "{resource_name} last got a new version {last_rotated}",
-        "NOT_APPLICABLE": "{resource_name} is managed by another service or disabled",
+        "NOT_APPLICABLE": "{resource_name} is managed by another service, disabled, or declared in IaC",
     },
 )
 def rotation_too_old(ctx: RuleContext) -> pd.DataFrame:
@@ -205,7 +205,8 @@ def rotation_too_old(ctx: RuleContext) -> pd.DataFrame:
     days = int(ctx.params["max_rotation_age_days"])
     last = newest_version_created(ctx, view)
     fail = (last < ctx.now - pd.Timedelta(days=days)).astype("boolean").where(last.notna(), pd.NA)
-    applicable = ~view["managed"].fillna(False).astype(bool) & view["enabled"].fillna(True)
+    # Rotation history exists only in a live vault; a template declares no versions.
+    applicable = ~view["managed"].fillna(False).astype(bool) & view["enabled"].fillna(True) & ~is_iac(view["source"])
     return ctx.key_verdict(
         view,
         fail=fail,
