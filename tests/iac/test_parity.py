@@ -32,9 +32,7 @@ EXPECTED = [
 @pytest.mark.parametrize("kind", ["arm", "bicep", "terraform"])
 def test_every_format_gives_the_same_findings(kind: str, tmp_path: Path) -> None:
     out = tmp_path / "report.json"
-    done = run_kvaudit(
-        "scan", str(_source(kind, tmp_path)), "--now", FIXED_NOW, "--fail-on", "none", "-o", f"json:{out}"
-    )
+    done = run_kvaudit("scan", str(PARITY / kind), "--now", FIXED_NOW, "--fail-on", "none", "-o", f"json:{out}")
     assert done.returncode == 0, done.stderr
     report = json.loads(out.read_text())
     fails = sorted((f["rule_id"], f["resource"]["name"]) for f in report["findings"] if f["status"] == "FAIL")
