@@ -194,15 +194,3 @@ def verdict(
 
 def empty_result() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series([], dtype="object") for c in RESULT_COLUMNS})
-
-
-def list_contains_any(series: pd.Series, wanted: Sequence[str]) -> pd.Series:
-    """Nullable boolean: does each list cell contain any of ``wanted`` (case-insensitive)?"""
-    lowered = {w.lower() for w in wanted}
-
-    def check(cell: Any) -> Any:
-        if cell is None or (isinstance(cell, float) and np.isnan(cell)):
-            return pd.NA
-        return any(str(v).lower() in lowered for v in cell)
-
-    return pd.Series([check(c) for c in series], index=series.index, dtype="boolean")

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from scanner import __version__
-from scanner.errors import InputError, KvauditError, UsageError
+from scanner.errors import KvauditError, UsageError
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
 FAIL_ON_CHOICES = ("critical", "high", "medium", "low", "info", "none")
@@ -312,6 +312,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("kvaudit: interrupted", file=sys.stderr)
         return 130
-
-
-__all__ = ["main", "InputError"]

@@ -49,7 +49,7 @@ def _walk(directory: Path) -> Iterable[Path]:
             yield path
 
 
-def _classify_json(path: Path, explicit: bool) -> tuple[str | None, Inventory | None]:
+def _classify_json(path: Path, explicit: bool) -> str | None:
     """Sniff a JSON file: snapshot, ARM template or parameters, or Terraform plan."""
     from scanner import snapshot
 
@@ -58,7 +58,7 @@ def _classify_json(path: Path, explicit: bool) -> tuple[str | None, Inventory | 
         raise InputError(str(path), f"file is {len(data)} bytes, larger than the {_MAX_JSON_SNIFF}-byte limit")
     doc = load_json_bytes(data, str(path))
     if snapshot.is_snapshot(doc):
-        return "snapshot", None
+        return "snapshot"
     if isinstance(doc, dict):
         schema = str(doc.get("$schema", "")).lower()
         if (
@@ -66,12 +66,12 @@ def _classify_json(path: Path, explicit: bool) -> tuple[str | None, Inventory | 
             or "deploymentparameters" in schema
             or ("resources" in doc and "contentVersion" in doc)
         ):
-            return "arm", None
+            return "arm"
         if "format_version" in doc and ("planned_values" in doc or "resource_changes" in doc or "values" in doc):
-            return "terraform-plan", None
+            return "terraform-plan"
     if explicit:
         raise InputError(str(path), "not a kvaudit snapshot, ARM template or parameters file, or Terraform plan")
-    return None, None
+    return None
 
 
 def _loader(kind: str) -> Callable[[list[Path], Path], tuple[Inventory, list[InputError]]]:
@@ -105,7 +105,7 @@ def load_sources(arguments: list[str], root: Path | None = None) -> Loaded:
                 elif suffix == ".tf":
                     buckets.setdefault("terraform", []).append(candidate)
                 elif suffix == ".json":
-                    kind, _ = _classify_json(candidate, explicit)
+                    kind = _classify_json(candidate, explicit)
                     if kind == "snapshot":
                         inventory = inventory.merge(snapshot.load(candidate))
                     elif kind:

@@ -19,21 +19,11 @@ import pandas as pd
 
 from rules.context import RuleContext
 from rules.profiles import all_profiles, profile_attribute
+from scanner.dns_suffixes import DATA_PLANE_SUFFIXES
 
 #: Sources that describe intended state (IaC): they cannot show versions, usage or whether a
 #: principal still exists, so rules about those are NOT_APPLICABLE rather than UNKNOWN there.
 IAC_SOURCES = frozenset({"arm", "bicep", "terraform", "terraform-plan"})
-
-#: Data-plane DNS suffixes of each Azure cloud: the fallback that tells a Managed HSM host from
-#: a standard vault host when a consumer's key URI did not resolve to a vault in the inventory.
-DNS_SUFFIXES: dict[str, str] = {
-    "vault.azure.net": "vault",  # public
-    "managedhsm.azure.net": "managed_hsm",
-    "vault.usgovcloudapi.net": "vault",  # US Government
-    "managedhsm.usgovcloudapi.net": "managed_hsm",
-    "vault.azure.cn": "vault",  # China (21Vianet)
-    "managedhsm.azure.cn": "managed_hsm",
-}
 
 #: Every key operation kvaudit reasons about; "read" stands for get and list.
 KEY_OPERATIONS = frozenset(
@@ -236,7 +226,7 @@ def vault_kind_from_host(hosts: pd.Series) -> pd.Series:
     """vault | managed_hsm from a data-plane host name, by the clouds' DNS suffixes (else null)."""
     lowered = hosts.str.lower().str.rstrip(".")
     out = pd.Series(None, index=hosts.index, dtype="object")
-    for suffix, kind in DNS_SUFFIXES.items():
+    for suffix, kind in DATA_PLANE_SUFFIXES.items():
         hit = lowered.str.endswith("." + suffix).fillna(False).astype(bool)
         out[hit.to_numpy()] = kind
     return out

@@ -13,20 +13,10 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from scanner.dns_suffixes import kind_for_host
+
 #: Placeholder for a subscription or resource group the IaC does not fix.
 UNKNOWN_SCOPE = "iac"
-
-#: Data-plane DNS suffixes per cloud -> kind of service. Never assume the public cloud only.
-KEY_VAULT_DNS_SUFFIXES: dict[str, str] = {
-    "vault.azure.net": "vault",
-    "vault.azure.cn": "vault",
-    "vault.usgovcloudapi.net": "vault",
-    "vault.microsoftazure.de": "vault",
-    "managedhsm.azure.net": "managed_hsm",
-    "managedhsm.azure.cn": "managed_hsm",
-    "managedhsm.usgovcloudapi.net": "managed_hsm",
-    "managedhsm.microsoftazure.de": "managed_hsm",
-}
 
 #: Built-in Azure RBAC roles that matter for Key Vault, by role definition GUID (lower case).
 BUILTIN_ROLES: dict[str, str] = {
@@ -91,15 +81,6 @@ class KeyUri:
     @property
     def pinned(self) -> bool:
         return self.version is not None
-
-
-def kind_for_host(host: str) -> str:
-    """``vault``/``managed_hsm`` from the DNS suffix, ``unknown`` for a custom cloud or typo."""
-    host = host.lower().rstrip(".")
-    for suffix, kind in KEY_VAULT_DNS_SUFFIXES.items():
-        if host.endswith("." + suffix):
-            return kind
-    return "unknown"
 
 
 def parse_key_uri(uri: str) -> KeyUri | None:

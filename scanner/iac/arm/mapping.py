@@ -14,9 +14,10 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from scanner.dns_suffixes import kind_for_host
 from scanner.iac.arm.resources import Declared, deployment_id, render_name, scope_id
 from scanner.iac.arm.values import Partial, RuntimeObject, Unknown, join_strings, plain, render
-from scanner.iac.common import kind_for_host, parse_key_uri, role_name_for, synth_key_id
+from scanner.iac.common import parse_key_uri, role_name_for, synth_key_id
 from scanner.inventory import InlineSuppression, normalise_id
 
 VAULT = "microsoft.keyvault/vaults"
