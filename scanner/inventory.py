@@ -176,6 +176,9 @@ TABLES: dict[str, dict[str, str]] = {
 
 TABLE_NAMES: tuple[str, ...] = tuple(TABLES)
 
+#: The fields of each entry of ``diagnostic_settings.logs``; every entry has all of them.
+LOG_ENTRY_FIELDS: tuple[str, ...] = ("category", "category_group", "enabled", "retention_days")
+
 
 def columns_of(table: str) -> dict[str, str]:
     """All columns of ``table``, its own followed by the provenance columns."""
