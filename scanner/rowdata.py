@@ -55,24 +55,32 @@ SOURCE_KIND = "rows"
 #: Hand-written estates are small; anything near this size is not one.
 MAX_BYTES = 64 * 1024 * 1024
 _HEADER_KEYS = {"format", "version", "sources", "scope", "suppressions"}
-_TYPE_NAMES = {STRING: "a string", BOOL: "true or false", INT: "an integer", TIME: "a date-time"}
-_SOURCE_FIELDS = {"kind": str, "location": str, "digest": str}
-_SUPPRESSION_FIELDS = {"rule_id": str, "resource_id": str, "reason": str, "file": str, "line": int}
+_TYPE_NAMES = {
+    STRING: "a string",
+    BOOL: "true or false",
+    INT: "an integer",
+    TIME: "an unquoted date-time with a UTC offset (e.g. 2027-01-31T00:00:00Z)",
+}
+_SOURCE_FIELDS = {"kind": STRING, "location": STRING, "digest": STRING}
+_SUPPRESSION_FIELDS = {"rule_id": STRING, "resource_id": STRING, "reason": STRING, "file": STRING, "line": INT}
 
 
 def is_rowdata(doc: Any) -> bool:
     return isinstance(doc, dict) and doc.get("format") == FORMAT
 
 
-def _header_lines(text: str) -> dict[str, list[int]]:
-    """1-based line of each ``[[table]]`` header, per table, so that errors point at the row."""
+def _header_lines(text: str, doc: dict[str, Any]) -> dict[str, list[int]]:
+    """1-based line of each ``[[table]]`` header, per table, so that errors point at the row.
+
+    Kept only where the headers found match the rows parsed one for one (not, say, for rows
+    written as an inline array): a wrong line number is worse than none."""
     lines: dict[str, list[int]] = {}
     pattern = re.compile(r"^\s*\[\[\s*([A-Za-z_]+)\s*\]\]")
     for number, line in enumerate(text.splitlines(), start=1):
         match = pattern.match(line)
         if match:
             lines.setdefault(match.group(1), []).append(number)
-    return lines
+    return {name: found for name, found in lines.items() if len(found) == len(doc.get(name) or ())}
 
 
 class _Rows:
@@ -83,10 +91,8 @@ class _Rows:
         self.header_lines = header_lines
 
     def fail(self, problem: str, table: str | None = None, index: int | None = None) -> InputError:
-        line = None
-        if table is not None and index is not None:
-            found = self.header_lines.get(table, [])
-            line = found[index] if index < len(found) else None
+        found = self.header_lines.get(table or "", [])
+        line = found[index] if index is not None and index < len(found) else None
         return InputError(self.origin, problem, line)
 
     def records(self, doc: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
@@ -122,21 +128,24 @@ class _Rows:
 
     def logs(self, logs: Any, where: str, index: int) -> list[dict[str, Any]]:
         """Log entries with every field present, as every other source writes them."""
+        at = ("diagnostic_settings", index)
         if not isinstance(logs, list) or not all(isinstance(entry, dict) for entry in logs):
-            raise self.fail(f"{where}.logs: expected a list of {{category, category_group, ...}} entries")
+            raise self.fail(f"{where}.logs: expected a list of {{ category = ..., enabled = ... }} entries", *at)
         completed = []
-        for entry in logs:
+        for number, entry in enumerate(logs):
             unknown = sorted(set(entry) - set(LOG_ENTRY_FIELDS))
             if unknown:
-                raise self.fail(
-                    f"{where}.logs: unknown field {unknown[0]!r} (expected {', '.join(LOG_ENTRY_FIELDS)})",
-                    "diagnostic_settings",
-                    index,
-                )
+                expected = ", ".join(LOG_ENTRY_FIELDS)
+                raise self.fail(f"{where}.logs: unknown field {unknown[0]!r} (expected {expected})", *at)
+            for field, value in entry.items():
+                problem = _value_problem(LOG_ENTRY_FIELDS[field], value)
+                if problem:
+                    raise self.fail(f"{where}.logs[{number}].{field}: {problem}", *at)
             completed.append({field: entry.get(field) for field in LOG_ENTRY_FIELDS})
         return completed
 
-    def entries(self, doc: dict[str, Any], key: str, fields: Mapping[str, type]) -> list[dict[str, Any]]:
+    def entries(self, doc: dict[str, Any], key: str, fields: Mapping[str, str], required: int) -> list[dict[str, Any]]:
+        """``[[sources]]`` or ``[[suppressions]]``: the first ``required`` of ``fields`` must be set."""
         entries = doc.get(key, [])
         if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
             raise self.fail(f"{key} must be a list of [[{key}]] entries")
@@ -144,8 +153,12 @@ class _Rows:
             for name, value in entry.items():
                 if name not in fields:
                     raise self.fail(f"{key}[{index}]: unknown field {name!r}", key, index)
-                if not isinstance(value, fields[name]) or isinstance(value, bool):
-                    raise self.fail(f"{key}[{index}].{name}: expected {fields[name].__name__}", key, index)
+                problem = _value_problem(fields[name], value)
+                if problem:
+                    raise self.fail(f"{key}[{index}].{name}: {problem}", key, index)
+            missing = [name for name in list(fields)[:required] if name not in entry]
+            if missing:
+                raise self.fail(f"{key}[{index}]: missing {missing[0]!r}", key, index)
         return entries
 
 
@@ -161,10 +174,18 @@ def _value_problem(kind: str, value: Any) -> str | None:
     elif kind == BOOL and isinstance(value, bool):
         return None
     elif kind == INT and isinstance(value, int) and not isinstance(value, bool):
-        return None
+        return None if -(2**63) <= value < 2**63 else "integer out of the 64-bit range"
     elif kind == STRING and isinstance(value, str):
         return None
     return f"expected {_TYPE_NAMES[kind]}, not {_toml_type(value)}"
+
+
+def _toml_type(value: Any) -> str:
+    for kind, name in ((bool, "a boolean"), (datetime, "a date-time"), (date, "a date"), (time, "a time")):
+        if isinstance(value, kind):
+            return name
+    names = {int: "an integer", float: "a float", str: "a string", list: "a list", dict: "a table"}
+    return names.get(type(value), type(value).__name__)
 
 
 def _object_problem(value: Any) -> str | None:
@@ -178,16 +199,6 @@ def _object_problem(value: Any) -> str | None:
     return None
 
 
-def _toml_type(value: Any) -> str:
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, datetime | date | time):
-        return "a date/time without offset" if isinstance(value, datetime | time) else "a date"
-    return {int: "an integer", float: "a float", str: "a string", list: "a list", dict: "a table"}.get(
-        type(value), type(value).__name__
-    )
-
-
 def from_text(text: str, origin: str) -> Inventory:
     """Parse and check a row file's text and build the inventory it describes."""
     try:
@@ -198,20 +209,21 @@ def from_text(text: str, origin: str) -> Inventory:
         raise InputError(origin, f'not a kvaudit row file (missing format = "{FORMAT}")')
     if doc.get("version") != VERSION:
         raise InputError(origin, f"unsupported row file version {doc.get('version')!r} (expected {VERSION})")
-    checker = _Rows(origin, _header_lines(text))
+    checker = _Rows(origin, _header_lines(text, doc))
     records = checker.records(doc)
     scope = doc.get("scope", {})
     if not isinstance(scope, dict) or _object_problem(scope):
         raise InputError(origin, "scope must be a table of strings, numbers and lists")
-    sources = [SourceInfo(**entry) for entry in checker.entries(doc, "sources", _SOURCE_FIELDS)]
+    sources = [SourceInfo(**entry) for entry in checker.entries(doc, "sources", _SOURCE_FIELDS, 2)]
+    # A suppression without a reason is recorded but not honoured, as in IaC.
     suppressions = [
         InlineSuppression(**{"reason": None, **entry})
-        for entry in checker.entries(doc, "suppressions", _SUPPRESSION_FIELDS)
+        for entry in checker.entries(doc, "suppressions", _SUPPRESSION_FIELDS, 2)
     ]
     try:
         return Inventory.from_records(records, sources=sources, scope=scope, suppressions=suppressions)
-    except TypeError as exc:  # a source or suppression without its required fields
-        raise InputError(origin, f"incomplete sources or suppressions entry: {exc}") from None
+    except (ValueError, TypeError, OverflowError) as exc:  # e.g. an integer too large for Int64
+        raise InputError(origin, f"cannot build the inventory: {exc}") from None
 
 
 def load(path: Path) -> Inventory:
