@@ -205,6 +205,8 @@ def from_text(text: str, origin: str) -> Inventory:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(origin, f"invalid TOML: {exc}") from None
+    except RecursionError:
+        raise InputError(origin, "nesting too deep to parse") from None
     if not is_rowdata(doc):
         raise InputError(origin, f'not a kvaudit row file (missing format = "{FORMAT}")')
     if doc.get("version") != VERSION:
@@ -213,7 +215,7 @@ def from_text(text: str, origin: str) -> Inventory:
     records = checker.records(doc)
     scope = doc.get("scope", {})
     if not isinstance(scope, dict) or _object_problem(scope):
-        raise InputError(origin, "scope must be a table of strings, numbers and lists")
+        raise InputError(origin, "scope must be a table, with any dates or times written as strings")
     sources = [SourceInfo(**entry) for entry in checker.entries(doc, "sources", _SOURCE_FIELDS, 2)]
     # A suppression without a reason is recorded but not honoured, as in IaC.
     suppressions = [
@@ -222,7 +224,7 @@ def from_text(text: str, origin: str) -> Inventory:
     ]
     try:
         return Inventory.from_records(records, sources=sources, scope=scope, suppressions=suppressions)
-    except (ValueError, TypeError, OverflowError) as exc:  # e.g. an integer too large for Int64
+    except (ValueError, TypeError, OverflowError) as exc:  # a value pandas refuses despite the checks
         raise InputError(origin, f"cannot build the inventory: {exc}") from None
 
 

@@ -160,7 +160,8 @@ def test_a_row_file_builds_exactly_the_inventory_its_rows_describe(tmp_path: Pat
         ("[[sources]]\nkind = 'x'\n", ":3: sources[0]: missing 'location'"),
         ("[[sources]]\nkind = 'x'\nlocation = 'y'\nwhere = 'z'\n", ":3: sources[0]: unknown field 'where'"),
         ("[[suppressions]]\nrule_id = 'KV-NET-001'\nline = 'x'\n", ":3: suppressions[0].line: expected an integer"),
-        ("scope = 3\n", "scope must be a table of strings, numbers and lists"),
+        ("scope = 3\n", "scope must be a table, with any dates or times written as strings"),
+        ("deep = " + "[" * 5000 + "]" * 5000 + "\n", "nesting too deep to parse"),
         ("[[vaults]]\nid = \n", "invalid TOML: Invalid value (at line 4, column 6)"),
     ],
 )
