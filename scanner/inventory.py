@@ -176,6 +176,14 @@ TABLES: dict[str, dict[str, str]] = {
 
 TABLE_NAMES: tuple[str, ...] = tuple(TABLES)
 
+#: The fields of each entry of ``diagnostic_settings.logs`` and their types; every entry has all of them.
+LOG_ENTRY_FIELDS: dict[str, str] = {
+    "category": STRING,
+    "category_group": STRING,
+    "enabled": BOOL,
+    "retention_days": INT,
+}
+
 
 def columns_of(table: str) -> dict[str, str]:
     """All columns of ``table``, its own followed by the provenance columns."""

@@ -2,7 +2,8 @@
 
 Each kind of file goes to its own loader; loaders are imported only when a file of their kind
 is present, so scanning Terraform never pays for parsing Bicep or importing the Azure SDK.
-A file that fails to parse is reported and the others are still scanned.
+A file that fails to parse is reported and the others are still scanned. A row file (TOML, see
+:mod:`scanner.rowdata`) is read only when named: a directory's TOML files are configuration.
 """
 
 from __future__ import annotations
@@ -110,8 +111,12 @@ def load_sources(arguments: list[str], root: Path | None = None) -> Loaded:
                         inventory = inventory.merge(snapshot.load(candidate))
                     elif kind:
                         buckets.setdefault(kind, []).append(candidate)
+                elif suffix == ".toml" and explicit:  # never picked up from a directory
+                    from scanner import rowdata
+
+                    inventory = inventory.merge(rowdata.load(candidate))
                 elif explicit:
-                    raise InputError(str(candidate), "unsupported file type (expected .json, .bicep or .tf)")
+                    raise InputError(str(candidate), "unsupported file type (expected .json, .bicep, .tf or .toml)")
             except InputError as exc:
                 errors.append(exc)
     for loaded, problems in _run_loaders(buckets, root):

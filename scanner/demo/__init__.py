@@ -1,4 +1,8 @@
-"""The embedded demo estate, so that a new user sees a real report without an Azure account."""
+"""The embedded demo estate, so that a new user sees a real report without an Azure account.
+
+The estate is ``estate.toml``, a row file (see :mod:`scanner.rowdata`) written and commented by
+hand; it is the only copy, read by ``kvaudit demo``, the tests and the benchmarks alike.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,12 @@ from pathlib import Path
 
 from scanner.inventory import Inventory
 
+#: How the demo estate file is named in reports, instead of wherever the package is installed.
+DEMO_LOCATION = "kvaudit demo estate (Northwind Robotics)"
+
 
 def demo_estate_path() -> Path:
-    return Path(str(resources.files("scanner").joinpath("demo/estate.json")))
+    return Path(str(resources.files("scanner").joinpath("demo/estate.toml")))
 
 
 def demo_policy_path() -> Path:
@@ -18,8 +25,8 @@ def demo_policy_path() -> Path:
 
 
 def demo_inventory() -> Inventory:
-    from scanner import snapshot
+    from scanner import rowdata
 
-    inventory = snapshot.load(demo_estate_path())
-    inventory.sources[0].location = "kvaudit demo estate (Northwind Robotics)"
+    inventory = rowdata.load(demo_estate_path())
+    inventory.sources[0].location = DEMO_LOCATION
     return inventory

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from reports.schema import validate_report
 from scanner import snapshot
-from scanner.demo.build import build
+from scanner.demo import demo_inventory
 from tests.conftest import FIXED_NOW
 
 SPINE_RULES = {
@@ -43,14 +43,14 @@ def test_demo_writes_valid_json_and_html_with_every_spine_rule_failing(kvaudit, 
 
 def test_scan_snapshot_exit_codes(kvaudit, tmp_path: Path) -> None:
     snap = tmp_path / "estate.json"
-    snapshot.save(build(), snap)
+    snapshot.save(demo_inventory(), snap)
     assert kvaudit("scan", str(snap), "--fail-on", "high", "--now", FIXED_NOW).returncode == 1
     assert kvaudit("scan", str(snap), "--fail-on", "critical", "--now", FIXED_NOW).returncode == 0
     assert kvaudit("scan", str(snap), "--fail-on", "none", "--now", FIXED_NOW).returncode == 0
 
 
 def test_incomplete_scan_exits_3(kvaudit, tmp_path: Path) -> None:
-    inv = build()
+    inv = demo_inventory()
     from scanner.inventory import frame
 
     inv.tables["collection_errors"] = frame(

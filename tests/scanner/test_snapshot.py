@@ -9,14 +9,13 @@ import pandas as pd
 import pytest
 
 from scanner import snapshot
-from scanner.demo import demo_estate_path
-from scanner.demo.build import build, document
+from scanner.demo import demo_inventory
 from scanner.errors import InputError
 from scanner.inventory import TABLES, InlineSuppression, Inventory, SourceInfo
 
 
 def test_round_trip_is_exact(tmp_path: Path) -> None:
-    original = build()
+    original = demo_inventory()
     original.suppressions.append(InlineSuppression("KV-NET-001", "/x", "private link only", "main.tf", 3))
     path = tmp_path / "snap.json"
     snapshot.save(original, path)
@@ -45,16 +44,12 @@ def test_packaged_schema_matches_generated_schema() -> None:
     assert snapshot.packaged_schema() == snapshot.schema()
 
 
-def test_demo_snapshot_validates_against_the_full_published_schema() -> None:
+def test_demo_snapshot_validates_against_the_full_published_schema(tmp_path: Path) -> None:
     import jsonschema
 
-    doc = json.loads(demo_estate_path().read_text(encoding="utf-8"))
-    jsonschema.Draft202012Validator(snapshot.packaged_schema()).validate(doc)
-
-
-def test_embedded_demo_estate_matches_its_builder() -> None:
-    shipped = json.loads(demo_estate_path().read_text(encoding="utf-8"))
-    assert shipped == json.loads(json.dumps(document()))
+    path = tmp_path / "demo.json"
+    snapshot.save(demo_inventory(), path)
+    jsonschema.Draft202012Validator(snapshot.packaged_schema()).validate(json.loads(path.read_text()))
 
 
 @pytest.mark.parametrize(
@@ -115,10 +110,3 @@ def test_bad_dictionary_codes_are_one_line_errors(tmp_path: Path) -> None:
     )
     with pytest.raises(InputError, match=r"invalid snapshot at tables/vaults/columns/id: code out of range"):
         snapshot.load(path)
-
-
-def test_examples_carry_the_current_demo_estate() -> None:
-    from tests.conftest import REPO
-
-    example = REPO / "examples" / "demo-estate.snapshot.json"
-    assert example.read_bytes() == demo_estate_path().read_bytes(), "copy scanner/demo/estate.json to examples/"
