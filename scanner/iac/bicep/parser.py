@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 #: Deepest expression nesting accepted; deeper input is rejected with a syntax error.
 MAX_DEPTH = 100
@@ -62,8 +62,7 @@ class Node:
         return self.fields.get(name, default)
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
     kind: str  # name | number | string | op | nl | eof
     value: Any
     line: int
@@ -110,9 +109,25 @@ _OPERATORS = (
     "@",
     "|",
 )
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?")
-_SPACE = re.compile(r"[ \t\r]+")
+_OPENING = frozenset({"(", "[", "{", "[?"})
+_CLOSING = frozenset({")", "]", "}"})
+#: One token at a time: the first alternative that matches wins, so longer operators come first.
+_TOKEN = re.compile(
+    "|".join(
+        [
+            r"(?P<space>[ \t\r]+)",
+            r"(?P<nl>\n)",
+            r"(?P<comment>//[^\n]*|\#[^\n]*)",  # comments, and pragmas such as #disable-next-line
+            r"(?P<block>/\*)",
+            r"(?P<multiline>''')",
+            r"(?P<string>')",
+            r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)",
+            r"(?P<number>[0-9]+(?:\.[0-9]+)?)",
+            "(?P<op>" + "|".join(re.escape(op) for op in _OPERATORS) + ")",
+        ]
+    )
+)
+_STRING_SPECIAL = re.compile(r"['\\\n$]")
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "\\": "\\", "'": "'", "$": "$"}
 #: Tokens that continue an expression from the previous line (multi-line ternaries, chains).
 _CONTINUATIONS = {"?", ":", "??", "&&", "||", "|"}
@@ -124,8 +139,16 @@ def _string(text: str, start: int, line: int) -> tuple[Token, int, int]:
     buf: list[str] = []
     i = start + 1
     n = len(text)
+    special = _STRING_SPECIAL.search
     while i < n:
-        ch = text[i]
+        found = special(text, i)
+        if found is None:
+            break
+        j = found.start()
+        if j > i:
+            buf.append(text[i:j])
+        ch = text[j]
+        i = j
         if ch == "'":
             parts.append("".join(buf))
             return Token("string", None, line, tuple(parts)), i + 1, line
@@ -150,13 +173,13 @@ def _string(text: str, start: int, line: int) -> tuple[Token, int, int]:
             buf.append(_ESCAPES[nxt])
             i += 2
             continue
-        if ch == "$" and i + 1 < n and text[i + 1] == "{":
+        if i + 1 < n and text[i + 1] == "{":  # ${ starts an interpolation
             parts.append("".join(buf))
             buf = []
             expr, i, line = _interpolation(text, i + 2, line)
             parts.append(expr)
             continue
-        buf.append(ch)
+        buf.append("$")
         i += 1
     raise BicepSyntaxError("unterminated string", line)
 
@@ -187,88 +210,68 @@ def _interpolation(text: str, start: int, line: int) -> tuple[tuple[str, int], i
 def tokenize(text: str) -> list[Token]:
     """Tokens of a Bicep file; newlines inside ``()`` are dropped, others kept as ``nl``."""
     tokens: list[Token] = []
+    append = tokens.append
     i, line, n = 0, 1, len(text)
     brackets: list[str] = []  # newlines are insignificant when the innermost bracket is '('
     spaced = False
+    match_token = _TOKEN.match
     while i < n:
-        ch = text[i]
-        if ch in " \t\r":
-            i = _SPACE.match(text, i).end()  # type: ignore[union-attr]
+        match = match_token(text, i)
+        if match is None:
+            raise BicepSyntaxError(f"unexpected character {text[i]!r}", line)
+        kind = match.lastgroup
+        end = match.end()
+        if kind == "op":
+            op = match.group(0)
+            if op in _OPENING:
+                brackets.append(op[0])
+            elif op in _CLOSING and brackets:
+                brackets.pop()
+            append(Token("op", op, line, (), spaced))
+            spaced = False
+        elif kind == "name":
+            append(Token("name", match.group(0), line, (), spaced))
+            spaced = False
+        elif kind == "space" or kind == "comment":
             spaced = True
-            continue
-        if ch == "\n":
+        elif kind == "nl":
             if not (brackets and brackets[-1] == "("):
-                tokens.append(Token("nl", None, line))
+                append(Token("nl", None, line))
             line += 1
-            i += 1
             spaced = True
-            continue
-        if text.startswith("//", i):
-            end = text.find("\n", i)
-            i = n if end < 0 else end
-            spaced = True
-            continue
-        if text.startswith("/*", i):
-            end = text.find("*/", i + 2)
-            if end < 0:
+        elif kind == "string":
+            token, end, end_line = _string(text, i, line)
+            append(Token("string", None, line, token.parts, spaced))
+            line = end_line
+            spaced = False
+        elif kind == "number":
+            literal = match.group(0)
+            if len(literal) > MAX_NUMBER_DIGITS:
+                raise BicepSyntaxError(f"number with more than {MAX_NUMBER_DIGITS} digits", line)
+            append(Token("number", float(literal) if "." in literal else int(literal), line, (), spaced))
+            spaced = False
+        elif kind == "block":
+            close = text.find("*/", i + 2)
+            if close < 0:
                 raise BicepSyntaxError("unterminated comment", line)
-            line += text.count("\n", i, end)
-            i = end + 2
+            line += text.count("\n", i, close)
+            end = close + 2
             spaced = True
-            continue
-        if text.startswith("'''", i):
-            end = text.find("'''", i + 3)
-            if end < 0:
+        else:  # multi-line string
+            close = text.find("'''", i + 3)
+            if close < 0:
                 raise BicepSyntaxError("unterminated multi-line string", line)
-            body = text[i + 3 : end]
+            body = text[i + 3 : close]
             if body.startswith("\r\n"):
                 body = body[2:]
             elif body.startswith("\n"):
                 body = body[1:]
-            tokens.append(Token("string", None, line, (body,), spaced))
-            line += text.count("\n", i, end)
-            i = end + 3
+            append(Token("string", None, line, (body,), spaced))
+            line += text.count("\n", i, close)
+            end = close + 3
             spaced = False
-            continue
-        if ch == "'":
-            token, i, end_line = _string(text, i, line)
-            tokens.append(Token("string", None, line, token.parts, spaced))
-            line = end_line
-            spaced = False
-            continue
-        match = _NAME.match(text, i)
-        if match:
-            tokens.append(Token("name", match.group(0), line, spaced=spaced))
-            i = match.end()
-            spaced = False
-            continue
-        if ch == "#":  # compiler pragmas such as #disable-next-line: not part of the program
-            end = text.find("\n", i)
-            i = n if end < 0 else end
-            spaced = True
-            continue
-        match = _NUMBER.match(text, i)
-        if match:
-            literal = match.group(0)
-            if len(literal) > MAX_NUMBER_DIGITS:
-                raise BicepSyntaxError(f"number with more than {MAX_NUMBER_DIGITS} digits", line)
-            tokens.append(Token("number", float(literal) if "." in literal else int(literal), line, spaced=spaced))
-            i = match.end()
-            spaced = False
-            continue
-        for op in _OPERATORS:
-            if text.startswith(op, i):
-                break
-        else:
-            raise BicepSyntaxError(f"unexpected character {ch!r}", line)
-        if op in ("(", "[", "{", "[?"):
-            brackets.append(op[0])
-        elif op in (")", "]", "}") and brackets:
-            brackets.pop()
-        tokens.append(Token("op", op, line, spaced=spaced))
-        i += len(op)
-        spaced = False
-    tokens.append(Token("eof", None, line))
+        i = end
+    append(Token("eof", None, line))
     return _join_continuations(tokens)
 
 
@@ -330,11 +333,12 @@ class _Parser:
         return self.tokens[min(self.pos + offset, len(self.tokens) - 1)]
 
     def at(self, kind: str, value: Any = None) -> bool:
-        tok = self.tok
+        tok = self.tokens[self.pos]
         return tok.kind == kind and (value is None or tok.value == value)
 
     def at_op(self, *values: str) -> bool:
-        return self.tok.kind == "op" and self.tok.value in values
+        tok = self.tokens[self.pos]
+        return tok.kind == "op" and tok.value in values
 
     def take(self) -> Token:
         tok = self.tok
