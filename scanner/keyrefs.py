@@ -1,0 +1,209 @@
+"""Key references written as separate settings: a vault URL, a key name and a key version.
+
+Applications often take their signing or wrapping key as three settings rather than one key URI:
+``YUTHA_SIGNER_AZURE_KV_VAULT_URL``, ``..._KEY_NAME`` and an optional ``..._KEY_VERSION`` (or
+``--signer-azure-kv-key-name`` flags, or ``signer.azureKv.keyName`` in Helm values). An unpinned
+signer configured that way is invisible to a scanner that only recognises whole key URIs, so this
+module groups such settings by their shared prefix, wherever they come from (Container Apps and
+App Service settings, Kubernetes manifests, Helm values, the live Container Apps template), and
+turns each complete group into a key reference. One recogniser serves every source, so the same
+settings give the same reference everywhere.
+
+Values may be unknown (an unresolved IaC expression is ``None`` here): a group whose version
+setting exists but is unknown is a reference whose pinning is unknown, never "unpinned".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from scanner.dns_suffixes import kind_for_host
+
+#: The value of a setting that exists but whose value could not be resolved.
+UNRESOLVED = object()
+
+_WORD = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
+#: Setting-name endings (as lower-case words) and the part of the reference each names.
+_ROLES: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("vault", "url"), "vault"),
+    (("vault", "uri"), "vault"),
+    (("vault", "endpoint"), "vault"),
+    (("hsm", "url"), "vault"),
+    (("hsm", "uri"), "vault"),
+    (("keyvault", "url"), "vault"),
+    (("keyvault", "uri"), "vault"),
+    (("key", "name"), "name"),
+    (("key", "version"), "version"),
+)
+#: Words a prefix may end with that only repeat what the role says (AZURE_KEY_VAULT_URL, AZURE_KEY_NAME).
+_FILLER = {"key", "keyvault", "kv", "azure", "hsm", "vault"}
+#: Prefix words that say what the key is for.
+_PURPOSES = {
+    "sign": "sign",
+    "signer": "sign",
+    "signing": "sign",
+    "signature": "sign",
+    "cosign": "sign",
+    "notation": "sign",
+    "kek": "wrap",
+    "wrap": "wrap",
+    "wrapping": "wrap",
+    "cmk": "wrap",
+    "encryption": "encrypt",
+    "encrypt": "encrypt",
+}
+
+
+def words(name: str) -> tuple[str, ...]:
+    """``YUTHA_SIGNER_AZURE_KV_VAULT_URL``, ``signerAzureKvVaultUrl`` and
+    ``--signer-azure-kv-vault-url`` all become ``('yutha'?,) 'signer', 'azure', 'kv', 'vault', 'url'``."""
+    return tuple(w.lower() for w in _WORD.findall(name))
+
+
+def _role(parts: tuple[str, ...]) -> tuple[str, tuple[str, ...]] | None:
+    for ending, role in _ROLES:
+        if len(parts) >= len(ending) and parts[-len(ending) :] == ending:
+            prefix = parts[: -len(ending)]
+            while prefix and prefix[-1] in _FILLER:
+                prefix = prefix[:-1]
+            return role, prefix
+    return None
+
+
+@dataclass(frozen=True)
+class SettingsReference:
+    """One key named by settings: where each part came from and what it says."""
+
+    prefix: tuple[str, ...]
+    vault_url: Any  # str, or UNRESOLVED
+    key_name: Any  # str, or UNRESOLVED
+    key_version: Any  # str ("" when set empty), UNRESOLVED, or None when there is no version setting
+    settings: tuple[str, ...]  # the setting names, for evidence
+
+    @property
+    def purpose(self) -> str | None:
+        for word in self.prefix:
+            if word in _PURPOSES:
+                return _PURPOSES[word]
+        return None
+
+    @property
+    def host(self) -> str | None:
+        if not isinstance(self.vault_url, str):
+            return None
+        try:
+            host = urlsplit(self.vault_url.strip()).hostname
+        except ValueError:
+            return None
+        return host.lower() if host else None
+
+    @property
+    def pinned(self) -> bool | None:
+        if self.key_version is UNRESOLVED:
+            return None
+        return isinstance(self.key_version, str) and self.key_version.strip() != ""
+
+    @property
+    def key_uri(self) -> str | None:
+        if self.host is None or not isinstance(self.key_name, str) or not self.key_name:
+            return None
+        version = self.key_version.strip() if isinstance(self.key_version, str) else ""
+        return f"https://{self.host}/keys/{self.key_name}" + (f"/{version}" if version else "")
+
+
+def find_in_settings(settings: Mapping[str, Any]) -> list[SettingsReference]:
+    """Key references among ``name -> value`` settings (env vars, app settings, Helm values)."""
+    groups: dict[tuple[str, ...], dict[str, tuple[str, Any]]] = {}
+    for name, value in settings.items():
+        found = _role(words(name))
+        if found is None:
+            continue
+        role, prefix = found
+        groups.setdefault(prefix, {})[role] = (name, value)
+    refs = []
+    for prefix, parts in sorted(groups.items()):
+        if "vault" not in parts or "name" not in parts:
+            continue
+        vault, name = parts["vault"], parts["name"]
+        version = parts.get("version")
+        if not (_plausible_url(vault[1]) and _plausible_text(name[1])):
+            continue
+        refs.append(
+            SettingsReference(
+                prefix=prefix,
+                vault_url=_value(vault[1]),
+                key_name=_value(name[1]),
+                key_version=None if version is None else _value(version[1]),
+                settings=tuple(p[0] for p in (vault, name, version) if p is not None),
+            )
+        )
+    return refs
+
+
+def find_in_arguments(arguments: Iterable[Any]) -> list[SettingsReference]:
+    """Key references among command-line flags: ``--x-vault-url URL`` or ``--x-vault-url=URL``."""
+    items = [a for a in arguments]
+    settings: dict[str, Any] = {}
+    index = 0
+    while index < len(items):
+        item = items[index]
+        if isinstance(item, str) and item.startswith("--"):
+            flag, eq, inline = item.partition("=")
+            if eq:
+                settings[flag] = inline
+            elif index + 1 < len(items) and not (
+                isinstance(items[index + 1], str) and items[index + 1].startswith("--")
+            ):
+                settings[flag] = items[index + 1]
+                index += 1
+        index += 1
+    return find_in_settings(settings)
+
+
+def _value(value: Any) -> Any:
+    if value is None or value is UNRESOLVED:
+        return UNRESOLVED
+    return str(value) if isinstance(value, str | int) and not isinstance(value, bool) else UNRESOLVED
+
+
+def _plausible_url(value: Any) -> bool:
+    """A vault setting holds an https URL of a Key Vault or Managed HSM, or an unknown value."""
+    if value is None or value is UNRESOLVED:
+        return True
+    if not isinstance(value, str):
+        return False
+    try:
+        parts = urlsplit(value.strip())
+    except ValueError:
+        return False
+    return parts.scheme.lower() == "https" and bool(parts.hostname) and kind_for_host(parts.hostname) != "unknown"
+
+
+def _plausible_text(value: Any) -> bool:
+    return value is None or value is UNRESOLVED or (isinstance(value, str) and bool(value.strip()))
+
+
+def reference_row(
+    ref: SettingsReference, *, consumer_id: str, consumer_type: str, consumer_name: str | None, path: str
+) -> dict[str, Any]:
+    """A ``key_references`` row (without provenance) for one settings reference."""
+    host = ref.host
+    return {
+        "id": f"{consumer_id}#{path}",
+        "consumer_id": consumer_id,
+        "consumer_type": consumer_type,
+        "consumer_name": consumer_name,
+        "principal_id": None,
+        "key_uri": ref.key_uri,
+        "vault_host": host,
+        "vault_id": None,
+        "key_id": None,
+        "key_name": ref.key_name if isinstance(ref.key_name, str) else None,
+        "key_version": ref.key_version.strip() or None if isinstance(ref.key_version, str) else None,
+        "pinned": ref.pinned,
+        "purpose": ref.purpose,
+    }
