@@ -22,6 +22,7 @@ never with line numbers, so fingerprints are stable from run to run and from mac
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -90,8 +91,18 @@ def _segments(value: str) -> list[str]:
     return parts
 
 
+#: A Terraform address standing in for a name the configuration leaves to Azure (a role
+#: assignment's GUID): ``azurerm_role_assignment.ra``, ``module.m.azurerm_x.y["k"]``.
+_TERRAFORM_ADDRESS = re.compile(r"^(?:module\.[^.]+\.)*(?:data\.)?(?:azurerm|azapi)_[a-z0-9_]+\.[^.]+", re.IGNORECASE)
+
+
+def _unknown_name(segment: str) -> bool:
+    """A rendered unknown (``{parameters('x')}``) or a Terraform address used as the name."""
+    return "{" in segment or _TERRAFORM_ADDRESS.match(segment) is not None
+
+
 def _placeholder(segment: str) -> bool:
-    return segment.lower() == UNKNOWN_SCOPE or "{" in segment
+    return segment.lower() == UNKNOWN_SCOPE or _unknown_name(segment)
 
 
 def _marker_index(parts: list[str]) -> int | None:
@@ -114,7 +125,7 @@ def _marker_index(parts: list[str]) -> int | None:
     else:
         return 1  # not rooted at a subscription or management group: never a real id
     for index in range(start, len(parts)):
-        if "{" in parts[index]:
+        if _unknown_name(parts[index]):
             return index
     return None
 
