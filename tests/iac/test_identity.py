@@ -122,6 +122,22 @@ def test_diff_base_flags_a_new_prod_vault_with_a_dev_name(tmp_path: Path) -> Non
     }
 
 
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_diff_base_from_a_subdirectory_keeps_fingerprints(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    shutil.copytree(ENVS / "envs", repo / "infra" / "envs")
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "envs")
+    out = tmp_path / "r.json"
+    # Run from inside the repository, below its root: units are relative to infra/envs.
+    result = _scan(repo / "infra" / "envs", out, ".", "--diff-base", "HEAD")
+    assert result.returncode == 0, result.stderr
+    failing = [f for f in _findings(out) if f["status"] == "FAIL"]
+    assert failing and all(f["suppression"]["kind"] == "baseline" and _active(f) for f in failing)
+    assert {f["resource"]["id"] for f in failing if f["rule_id"] == "KV-REC-003"} == {f"/subscriptions/iac~prod{VAULT}"}
+
+
 def test_diagnostic_setting_counts_only_in_its_own_template(tmp_path: Path) -> None:
     out = tmp_path / "r.json"
     result = _scan(FIX, out, "arm")
@@ -143,6 +159,18 @@ def test_diagnostic_setting_counts_only_in_its_own_template(tmp_path: Path) -> N
             "FAIL",
         ),
     }
+
+
+def test_key_uri_resolves_only_inside_its_unit() -> None:
+    loaded = load_sources([str(FIX / "consumers")], root=FIX)
+    assert loaded.errors == []
+    keys = "/subscriptions/iac~consumers%2fkeys/resourcegroups/rg-keys/providers/microsoft.keyvault/vaults/kv-keys"
+    refs = loaded.inventory.tables["key_references"]
+    refs = refs.astype(object).where(refs.notna(), None)
+    assert sorted(zip(refs["consumer_name"], refs["vault_id"], refs["key_id"], refs["pinned"], strict=True)) == [
+        ("des-local", keys, f"{keys}/keys/cmk", True),
+        ("des-remote", None, None, True),
+    ]
 
 
 def test_bicep_entry_files_are_units_and_modules_are_not() -> None:
