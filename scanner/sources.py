@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from scanner.errors import InputError, UsageError
+from scanner.iac.identity import duplicate_declarations
 from scanner.inventory import Inventory
 from scanner.jsonio import load_json_bytes
 
@@ -120,8 +121,8 @@ def load_sources(arguments: list[str], root: Path | None = None) -> Loaded:
             except InputError as exc:
                 errors.append(exc)
     for loaded, problems in _run_loaders(buckets, root):
+        errors.extend(problems + duplicate_declarations(inventory, loaded))
         inventory = inventory.merge(loaded)
-        errors.extend(problems)
     return Loaded(inventory, errors)
 
 

@@ -9,6 +9,7 @@ pre-existing, while a new resource or a newly broken setting is new.
 
 from __future__ import annotations
 
+import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,8 +28,8 @@ class BaseFailures:
     problems: list[str] = field(default_factory=list)
 
 
-def _relative_sources(sources: list[str], cwd: Path) -> tuple[Path, list[str], str]:
-    """The repository root, the SOURCE paths relative to it, and the cwd relative to it."""
+def _relative_sources(sources: list[str], cwd: Path) -> tuple[Path, list[str]]:
+    """The repository root and the SOURCE paths relative to it."""
     from scanner.errors import UsageError
 
     resolved = [(cwd / s).resolve() for s in sources]
@@ -39,11 +40,26 @@ def _relative_sources(sources: list[str], cwd: Path) -> tuple[Path, list[str], s
             relative.append(path.relative_to(top).as_posix())
         except ValueError:
             raise UsageError(f"--diff-base: {path} is outside the git repository {top}") from None
+    return top, ["" if r == "." else r for r in relative]
+
+
+def _mirror(tmp: Path, top: Path, cwd: Path) -> tuple[Path, Path]:
+    """Where in ``tmp`` to extract the tree, and the scan root to load it from.
+
+    IaC ids carry each unit's path relative to the scan root (the cwd), with ``..`` steps when
+    the repository lies outside it. The base tree is laid out with the repository and the cwd in
+    the same relative places, so its units have exactly the same paths and an unchanged resource
+    keeps its fingerprint.
+    """
+    top, cwd = top.resolve(), cwd.resolve()
     try:
-        cwd_rel = cwd.resolve().relative_to(top).as_posix()
-    except ValueError:
-        cwd_rel = ""
-    return top, ["" if r == "." else r for r in relative], cwd_rel
+        common = Path(os.path.commonpath([top, cwd]))
+    except ValueError:  # different drives: nothing in common to mirror
+        return tmp, tmp
+    dest = tmp / top.relative_to(common)
+    root = tmp / cwd.relative_to(common)
+    root.mkdir(parents=True, exist_ok=True)
+    return dest, root
 
 
 def _failing(inventory: Any, policy: Any, now: Any) -> set[str]:
@@ -71,14 +87,14 @@ def failures_at(ref: str, sources: list[str], policy: Any, now: Any, cwd: Path |
     from scanner.sources import load_sources
 
     cwd = cwd or Path.cwd()
-    top, relative, cwd_rel = _relative_sources(sources, cwd)
+    top, relative = _relative_sources(sources, cwd)
     commit = gitrev.resolve_commit(top, ref)
     with tempfile.TemporaryDirectory(prefix="kvaudit-diffbase-") as tmp:
-        dest = Path(tmp)
+        dest, root = _mirror(Path(tmp) / "tree", top, cwd)
         gitrev.extract(top, gitrev.select(gitrev.list_tree(top, commit), relative), dest)
         present = [str(dest / r) if r else str(dest) for r in relative if (dest / r).exists()]
         if not present:
             return BaseFailures(ref, commit, set())
-        loaded = load_sources(present, root=dest / cwd_rel)
+        loaded = load_sources(present, root=root)
         problems = [str(e).replace(str(dest) + "/", "") for e in loaded.errors]
         return BaseFailures(ref, commit, _failing(loaded.inventory, policy, now), problems)

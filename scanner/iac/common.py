@@ -55,7 +55,9 @@ def synth_vault_id(name: str, kind: str, subscription: str | None = None, resour
 
     ``kind`` is ``vault`` or ``managed_hsm``. Unknown subscription or resource group become
     ``iac`` so that every IaC source synthesises the same id for the same vault, and keys,
-    role assignments and consumers can join to it.
+    role assignments and consumers in the same unit can join to it. The loaders then put the
+    unit into every such placeholder id (:mod:`scanner.iac.identity`), so the same name in two
+    units is two vaults.
     """
     provider = "managedhsms" if kind == "managed_hsm" else "vaults"
     sub = subscription or UNKNOWN_SCOPE

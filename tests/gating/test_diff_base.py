@@ -116,7 +116,8 @@ def _tf(name: str, purge: bool = True) -> str:
 
 
 def _tf_id(name: str) -> str:
-    return f"/subscriptions/iac/resourcegroups/rg-app/providers/microsoft.keyvault/vaults/{name}"
+    """A vault of the root module ``repo/infra``, scanned from the sibling directory ``elsewhere``."""
+    return f"/subscriptions/iac~..%2frepo%2finfra/resourcegroups/rg-app/providers/microsoft.keyvault/vaults/{name}"
 
 
 def test_terraform_pull_request(tmp_path: Path) -> None:

@@ -82,7 +82,8 @@ resource "azurerm_key_vault" "legacy" {
 
 
 def _iac_id(name: str) -> str:
-    return f"/subscriptions/iac/resourcegroups/rg-app/providers/microsoft.keyvault/vaults/{name}"
+    """The id of a vault declared in the root module at the scan root (unit ".")."""
+    return f"/subscriptions/iac~./resourcegroups/rg-app/providers/microsoft.keyvault/vaults/{name}"
 
 
 def test_terraform_comments(tmp_path: Path) -> None:
@@ -134,7 +135,8 @@ def test_arm_metadata(tmp_path: Path) -> None:
     _scan(tmp_path / "azuredeploy.json", out, cwd=tmp_path)
     report = read(out)
     purge = fingerprint(
-        "KV-REC-003", "/subscriptions/iac/resourcegroups/iac/providers/microsoft.keyvault/vaults/kv-arm"
+        "KV-REC-003",
+        "/subscriptions/iac~azuredeploy.json/resourcegroups/iac/providers/microsoft.keyvault/vaults/kv-arm",
     )
     assert purge in suppressed(report, "inline")
     assert failing(report)[purge]["suppression"]["justification"] == "Test vault (CHG-7)"

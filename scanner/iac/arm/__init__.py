@@ -15,6 +15,7 @@ from scanner.iac.arm.mapping import map_declared
 from scanner.iac.arm.positions import load_positioned
 from scanner.iac.arm.resources import Declared
 from scanner.iac.arm.template import TemplateWalker, parameter_values, template_scope
+from scanner.iac.identity import Units, unit_of
 from scanner.inventory import Inventory, SourceInfo
 from scanner.jsonio import digest_bytes
 
@@ -93,6 +94,9 @@ def declare_template(
 def load_arm(paths: list[Path], root: Path) -> tuple[Inventory, list[InputError]]:
     """Load ARM templates and their parameter files into one inventory.
 
+    Each template file is one unit: it is mapped on its own, so its references resolve only
+    inside it, and its ids carry its path (:mod:`scanner.iac.identity`).
+
     Parameter files are matched to templates by name (``x.parameters.json`` -> ``x.json``, also
     when passed explicitly). JSON files that are neither a template nor a parameter file are
     ignored, so a directory scan does not fail on ``package.json``.
@@ -131,13 +135,12 @@ def load_arm(paths: list[Path], root: Path) -> tuple[Inventory, list[InputError]
         target = _template_for(ppath, templates)
         if target is not None and target not in supplied:
             supplied[target] = parameter_values(pdoc)
-    declared: list[Declared] = []
+    units = Units()
     for tpath, doc in templates.items():
         found, problems = declare_template(doc, relative(tpath, root), supplied.get(tpath))
-        declared.extend(found)
         errors.extend(problems)
-    records, suppressions = map_declared(declared)
-    return Inventory.from_records(records, sources=sources, suppressions=suppressions), errors
+        units.add(unit_of(tpath, root), *map_declared(found))
+    return units.inventory(sources), errors
 
 
 __all__ = ["DeploymentScope", "declare_template", "is_arm_parameters", "is_arm_template", "load_arm"]

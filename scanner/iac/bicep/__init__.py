@@ -26,6 +26,7 @@ from scanner.iac.bicep.evaluate import (
     suppressions_from_metadata,
     symbol_names,
 )
+from scanner.iac.identity import Units, unit_of
 from scanner.inventory import Inventory, SourceInfo
 from scanner.jsonio import decode_text, digest_bytes
 
@@ -77,8 +78,28 @@ class BicepLoader:
         self.errors: list[InputError] = []
         self.sources: list[SourceInfo] = []
         self._seen_sources: set[str] = set()
+        self._parsed: dict[Path, tuple[dict[str, Any], list[str]] | None] = {}
 
     def read(self, path: Path) -> tuple[dict[str, Any], list[str]] | None:
+        """The parsed file, parsed once however often it is used (entry or module)."""
+        resolved = path.resolve()
+        if resolved not in self._parsed:
+            self._parsed[resolved] = self._read(path)
+        return self._parsed[resolved]
+
+    def local_modules(self, path: Path) -> list[Path]:
+        """Resolved paths of the existing local module files ``path`` uses (none if it does not parse)."""
+        parsed = self.read(path)
+        if parsed is None:
+            return []
+        found = []
+        for _symbol, mod in _entries(parsed[0], "modules"):
+            target = str((mod.get("detail") or {}).get("path", ""))
+            if mod.get("type") == "local" and target and (path.parent / target).is_file():
+                found.append((path.parent / target).resolve())
+        return found
+
+    def _read(self, path: Path) -> tuple[dict[str, Any], list[str]] | None:
         origin = relative(path, self.root)
         try:
             size = path.stat().st_size
@@ -227,6 +248,22 @@ class BicepLoader:
         self.load_file(module_path, params if isinstance(params, dict) else {}, scope, depth + 1, stack)
 
 
+def _entry_files(loader: BicepLoader, candidates: list[Path]) -> list[Path]:
+    """The candidates no other candidate uses as a module, plus any only reachable through a
+    module cycle (so a cycle is reported, not skipped)."""
+    called = {target for path in candidates for target in loader.local_modules(path)}
+    entries = [path for path in candidates if path.resolve() not in called]
+    reached: set[Path] = set()
+    pending = [path.resolve() for path in entries]
+    while pending:
+        current = pending.pop()
+        for target in loader.local_modules(current):
+            if target not in reached:
+                reached.add(target)
+                pending.append(target)
+    return [path for path in candidates if path in entries or path.resolve() not in reached]
+
+
 def _entries(tree: dict[str, Any], section: str) -> list[tuple[str, dict[str, Any]]]:
     return [(k, v) for k, v in (tree.get(section) or {}).items() if k != "__attrs__" and isinstance(v, dict)]
 
@@ -236,12 +273,20 @@ def _deferred(env: Env, node: Any) -> Any:
 
 
 def load_bicep(paths: list[Path], root: Path) -> tuple[Inventory, list[InputError]]:
-    """Load Bicep files (following local modules) into one inventory."""
+    """Load Bicep files (following local modules) into one inventory.
+
+    Each entry file is one unit, mapped on its own with the modules it uses, so references
+    resolve only inside it and its ids carry its path (:mod:`scanner.iac.identity`). A file that
+    another scanned file uses as a local module is not an entry: alone, without the parameters
+    its caller passes, it would be a second, less known copy of the same resources.
+    """
     loader = BicepLoader(root)
-    for path in dict.fromkeys(paths):
+    units = Units()
+    for path in _entry_files(loader, list(dict.fromkeys(paths))):
+        loader.declared = []
         loader.load_file(path, {}, DeploymentScope())
-    records, suppressions = map_declared(loader.declared)
-    return Inventory.from_records(records, sources=loader.sources, suppressions=suppressions), loader.errors
+        units.add(unit_of(path, root), *map_declared(loader.declared))
+    return units.inventory(loader.sources), loader.errors
 
 
 __all__ = ["is_arm_parameters", "is_arm_template", "load_bicep"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from scanner.errors import InputError
+from scanner.iac.identity import Units, unit_of
 from scanner.iac.terraform.evaluate import Evaluator
 from scanner.iac.terraform.hcl import MAX_TF_BYTES
 from scanner.iac.terraform.mapping import map_instances
@@ -58,23 +59,31 @@ def _digest(path: Path) -> str | None:
 
 
 def load_hcl(paths: list[Path], root: Path) -> tuple[Inventory, list[InputError]]:
+    """Evaluate every root module among ``paths`` and map each one on its own.
+
+    A root module directory is one unit: references resolve inside it only, and its ids carry
+    its path (:mod:`scanner.iac.identity`), so two environments that declare the same vault give
+    two rows.
+    """
     loader = Loader(root)
     for path in paths:
         if not path.exists():
             loader.errors.append(InputError(relative(path, root), "no such file or directory"))
     dirs = _module_dirs(paths)
     called = _called_dirs(loader, dirs)
-    instances: list[Instance] = []
+    roots: list[tuple[Path, list[Instance]]] = []
     for directory in dirs:
         if directory in called:
             continue
         module = loader.source(directory)
         loader.load_tfvars(module)
         root_module = ModuleInstance(loader, module, "", dict(module.tfvars), ())
-        instances.extend(root_module.instances())
-    rows = map_instances(instances, "terraform")
+        roots.append((directory, root_module.instances()))
     files = loader.parsed_files()
-    suppressions = suppressions_for(instances, rows.declared, {f.path: f.comments for f in files})
+    comments = {f.path: f.comments for f in files}
+    units = Units()
+    for directory, instances in roots:
+        rows = map_instances(instances, "terraform")
+        units.add(unit_of(directory, root), rows.tables, suppressions_for(instances, rows.declared, comments))
     sources = [SourceInfo(kind="terraform", location=f.path, digest=_digest(root / f.path)) for f in files]
-    inventory = Inventory.from_records(rows.tables, sources=sources, suppressions=suppressions)
-    return inventory, loader.errors
+    return units.inventory(sources), loader.errors

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from scanner.errors import InputError
+from scanner.iac.identity import Units, unit_of
 from scanner.iac.terraform import is_terraform_plan
 from scanner.iac.terraform.azure import computed_attribute
 from scanner.iac.terraform.mapping import map_instances
@@ -211,8 +212,14 @@ def split_address(address: str) -> tuple[str, str]:
 
 
 def load_plans(paths: list[Path], root: Path) -> tuple[Inventory, list[InputError]]:
+    """Read each plan file and map it on its own.
+
+    A plan file is one unit (one root module in one workspace): references resolve inside it
+    only, and its ids carry its path (:mod:`scanner.iac.identity`), so the plans of two
+    workspaces of one configuration give two sets of rows.
+    """
     errors: list[InputError] = []
-    instances: list[Instance] = []
+    units = Units()
     sources: list[SourceInfo] = []
     for path in paths:
         origin = relative(path, root)
@@ -225,7 +232,7 @@ def load_plans(paths: list[Path], root: Path) -> tuple[Inventory, list[InputErro
             if not is_terraform_plan(doc):
                 raise InputError(origin, "not a Terraform plan (expected `terraform show -json` output)")
             text = data.decode("utf-8-sig", errors="replace")
-            instances.extend(PlanReader(doc, origin, text).read())
+            instances = PlanReader(doc, origin, text).read()
         except InputError as exc:
             errors.append(exc)
             continue
@@ -236,5 +243,5 @@ def load_plans(paths: list[Path], root: Path) -> tuple[Inventory, list[InputErro
             errors.append(InputError(origin, f"malformed Terraform plan: {type(exc).__name__}"))
             continue
         sources.append(SourceInfo(kind="terraform-plan", location=origin, digest=digest_bytes(data)))
-    rows = map_instances(instances, "terraform-plan")
-    return Inventory.from_records(rows.tables, sources=sources), errors
+        units.add(unit_of(path, root), map_instances(instances, "terraform-plan").tables)
+    return units.inventory(sources), errors

@@ -13,10 +13,12 @@ from scanner.inventory import InlineSuppression
 
 ROOT = Path(__file__).resolve().parents[3]
 FIX = ROOT / "examples" / "iac" / "arm"
-RG = "/subscriptions/iac/resourcegroups/iac/providers"
-PROD = f"{RG}/microsoft.keyvault/vaults/kv-contoso-prod"
-LEGACY = f"{RG}/microsoft.keyvault/vaults/kv-legacy"
-HSM = f"{RG}/microsoft.keyvault/managedhsms/hsm-signing"
+# Each template is its own unit: the placeholder subscription carries the template's path.
+COMPLIANT_RG = "/subscriptions/iac~examples%2fiac%2farm%2fcompliant%2fkeyvault.json/resourcegroups/iac"
+MISCONFIGURED_RG = "/subscriptions/iac~examples%2fiac%2farm%2fmisconfigured%2fazuredeploy.json/resourcegroups/iac"
+PROD = f"{COMPLIANT_RG}/providers/microsoft.keyvault/vaults/kv-contoso-prod"
+LEGACY = f"{MISCONFIGURED_RG}/providers/microsoft.keyvault/vaults/kv-legacy"
+HSM = f"{MISCONFIGURED_RG}/providers/microsoft.keyvault/managedhsms/hsm-signing"
 
 
 def rows(inv, table: str) -> list[dict]:
@@ -86,7 +88,9 @@ def test_compliant_relations_resolve_to_the_vault(compliant) -> None:
     )
     (pe,) = rows(compliant, "private_endpoints")
     assert (pe["target_id"], pe["connection_state"], pe["name"]) == (PROD, "Approved", "vault")
-    assert pe["private_endpoint_id"] == f"{RG}/microsoft.network/privateendpoints/kv-contoso-prod-pe"
+    assert (
+        pe["private_endpoint_id"] == f"{COMPLIANT_RG}/providers/microsoft.network/privateendpoints/kv-contoso-prod-pe"
+    )
     (ra,) = rows(compliant, "role_assignments")
     assert ra["scope"] == f"{PROD}/keys/cmk" and ra["vault_id"] == PROD
     assert (ra["plane"], ra["role_name"], ra["principal_type"]) == (
@@ -142,8 +146,8 @@ def test_misconfigured_copy_loops_and_nested_deployment(misconfigured) -> None:
 
 def test_misconfigured_access_and_logging(misconfigured) -> None:
     ras = by_id(misconfigured, "role_assignments")
-    rg_admin = ras[f"{RG}/microsoft.authorization/roleassignments/rg-admin"]
-    assert rg_admin["scope"] == "/subscriptions/iac/resourcegroups/iac" and rg_admin["vault_id"] is None
+    rg_admin = ras[f"{MISCONFIGURED_RG}/providers/microsoft.authorization/roleassignments/rg-admin"]
+    assert rg_admin["scope"] == MISCONFIGURED_RG and rg_admin["vault_id"] is None
     assert rg_admin["role_name"] == "Key Vault Administrator"
     initial = ras[f"{HSM}/roleassignments/initial-admin-aaaaaaaa-0000-0000-0000-000000000001"]
     assert (initial["plane"], initial["scope"], initial["role_name"]) == (
@@ -213,7 +217,10 @@ def test_symbolic_resources_and_unknown_names(tmp_path: Path) -> None:
     inv, errors = load_arm([path], tmp_path)
     assert errors == []
     (vault,) = rows(inv, "vaults")
-    kv_id = f"{RG}/microsoft.keyvault/vaults/kv-{{uniquestring('/subscriptions/iac/resourcegroups/iac')}}"
+    kv_id = (
+        "/subscriptions/iac~main.json/resourcegroups/iac/providers/microsoft.keyvault/vaults/"
+        "kv-{uniquestring('/subscriptions/iac/resourcegroups/iac')}"
+    )
     assert vault["id"] == kv_id and vault["name"] is None
     assert vault["purge_protection_enabled"] is None  # set to an unknown expression: not defaulted
     (ref,) = rows(inv, "key_references")

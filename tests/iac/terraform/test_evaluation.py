@@ -118,7 +118,8 @@ def test_undeterminable_for_each_gives_one_row_with_unknowns(tmp_path):
     assert len(rows(inv, "vaults")) == 1
     assert (vault["name"], vault["sku"], vault["soft_delete_retention_days"]) == (None, "premium", None)
     assert (
-        vault["id"] == "/subscriptions/iac/resourcegroups/iac/providers/microsoft.keyvault/vaults/azurerm_key_vault.kv"
+        vault["id"]
+        == "/subscriptions/iac~./resourcegroups/iac/providers/microsoft.keyvault/vaults/azurerm_key_vault.kv"
     )
     assert "soft_delete_retention_days" not in vault["defaults"]  # unknown is not a default
 
@@ -145,11 +146,11 @@ def test_references_between_for_each_instances(tmp_path):
         '  role_definition_name = "Key Vault Crypto User"\n  principal_id = "p"\n}\n',
     )
     assert [k["id"] for k in rows(inv, "keys")] == [
-        "/subscriptions/iac/resourcegroups/rg-a/providers/microsoft.keyvault/vaults/kv-a/keys/k",
-        "/subscriptions/iac/resourcegroups/rg-b/providers/microsoft.keyvault/vaults/kv-b/keys/k",
+        "/subscriptions/iac~./resourcegroups/rg-a/providers/microsoft.keyvault/vaults/kv-a/keys/k",
+        "/subscriptions/iac~./resourcegroups/rg-b/providers/microsoft.keyvault/vaults/kv-b/keys/k",
     ]
     assert rows(inv, "role_assignments")[0]["vault_id"] == (
-        "/subscriptions/iac/resourcegroups/rg-b/providers/microsoft.keyvault/vaults/kv-b"
+        "/subscriptions/iac~./resourcegroups/rg-b/providers/microsoft.keyvault/vaults/kv-b"
     )
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from .helpers import row, rows
 
-HSM = "/subscriptions/iac/resourcegroups/rg-hsm/providers/microsoft.keyvault/managedhsms/mhsm-signing"
-SHARED = "/subscriptions/iac/resourcegroups/rg-hsm/providers/microsoft.keyvault/managedhsms/mhsm-shared"
+HSM = "/subscriptions/iac~examples%2fiac%2fterraform%2fhsm_compliant/resourcegroups/rg-hsm/providers/microsoft.keyvault/managedhsms/mhsm-signing"
+SHARED = "/subscriptions/iac~examples%2fiac%2fterraform%2fhsm_misconfigured/resourcegroups/rg-hsm/providers/microsoft.keyvault/managedhsms/mhsm-shared"
 ROLE_PREFIX = "/Microsoft.KeyVault/providers/Microsoft.Authorization/roleDefinitions/"
 
 

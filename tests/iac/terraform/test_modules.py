@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from .helpers import rows
 
-PAYMENTS = "/subscriptions/iac/resourcegroups/rg-vaults/providers/microsoft.keyvault/vaults/kv-payments-prod"
-LEGACY = "/subscriptions/iac/resourcegroups/rg-vaults/providers/microsoft.keyvault/vaults/kv-legacy-prod"
+PAYMENTS = "/subscriptions/iac~examples%2fiac%2fterraform%2fmodule_for_each/resourcegroups/rg-vaults/providers/microsoft.keyvault/vaults/kv-payments-prod"
+LEGACY = "/subscriptions/iac~examples%2fiac%2fterraform%2fmodule_for_each/resourcegroups/rg-vaults/providers/microsoft.keyvault/vaults/kv-legacy-prod"
 MODULE_FILE = "examples/iac/terraform/module_for_each/modules/kv/main.tf"
 
 
@@ -52,7 +52,7 @@ def test_child_module_is_not_scanned_as_its_own_root(load):
     assert len(inv.tables["vaults"]) == 2  # no third vault with an unknown name from modules/kv alone
 
 
-AZAPI_KV = "/subscriptions/iac/resourcegroups/rg-azapi/providers/microsoft.keyvault/vaults/kv-azapi"
+AZAPI_KV = "/subscriptions/iac~examples%2fiac%2fterraform%2fazapi/resourcegroups/rg-azapi/providers/microsoft.keyvault/vaults/kv-azapi"
 
 
 def test_azapi_resources_go_through_the_arm_mapping(load):

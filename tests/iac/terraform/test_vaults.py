@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from .helpers import row, rows
 
-RG = "/subscriptions/iac/resourcegroups/rg-contoso-keys/providers/microsoft.keyvault/vaults/kv-contoso-prod"
-LEGACY = "/subscriptions/iac/resourcegroups/rg-legacy/providers/microsoft.keyvault/vaults/kv-legacy-app"
-OPEN = "/subscriptions/iac/resourcegroups/rg-legacy/providers/microsoft.keyvault/vaults/kv-open-app"
+# Each root module is its own unit: the placeholder subscription carries the module's directory.
+SUB_OK = "/subscriptions/iac~examples%2fiac%2fterraform%2fvault_compliant"
+SUB_BAD = "/subscriptions/iac~examples%2fiac%2fterraform%2fvault_misconfigured"
+RG = f"{SUB_OK}/resourcegroups/rg-contoso-keys/providers/microsoft.keyvault/vaults/kv-contoso-prod"
+LEGACY = f"{SUB_BAD}/resourcegroups/rg-legacy/providers/microsoft.keyvault/vaults/kv-legacy-app"
+OPEN = f"{SUB_BAD}/resourcegroups/rg-legacy/providers/microsoft.keyvault/vaults/kv-open-app"
 FILE_OK = "examples/iac/terraform/vault_compliant/main.tf"
 FILE_BAD = "examples/iac/terraform/vault_misconfigured/main.tf"
 
@@ -146,8 +149,8 @@ def test_misconfigured_key_logs_endpoints_roles(load):
     pe = row(inv, "private_endpoints", target_id=OPEN)
     assert pe["connection_state"] == "Pending"
     assert [(r["scope"], r["role_name"], r["vault_id"]) for r in rows(inv, "role_assignments")] == [
-        ("/subscriptions/iac", "Key Vault Administrator", None),
-        ("/subscriptions/iac/resourcegroups/rg-legacy", "Owner", None),
+        (SUB_BAD, "Key Vault Administrator", None),
+        (f"{SUB_BAD}/resourcegroups/rg-legacy", "Owner", None),
     ]
 
 
@@ -191,7 +194,7 @@ def test_suppression_inside_block_and_without_reason(tmp_path):
     )
     inv, errors = load_terraform([tmp_path], tmp_path)
     assert errors == []
-    base = "/subscriptions/iac/resourcegroups/iac/providers/microsoft.keyvault/vaults/"
+    base = "/subscriptions/iac~./resourcegroups/iac/providers/microsoft.keyvault/vaults/"
     assert [(s.rule_id, s.resource_id, s.reason, s.file, s.line) for s in inv.suppressions] == [
         ("KV-REC-002", base + "kv-a", "dev vault, recreated nightly", "main.tf", 2),
         ("KV-NET-001", base + "kv-b", None, "main.tf", 4),
