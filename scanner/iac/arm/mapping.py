@@ -92,7 +92,7 @@ class _Row:
 
     def done(self) -> dict[str, Any]:
         self.values["defaults"] = sorted(self.defaulted) or None
-        self.values["unresolved"] = sorted(self.unresolved) or None
+        self.values["unresolved"] = sorted(self.unresolved)
         return self.values
 
 
