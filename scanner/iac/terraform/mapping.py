@@ -500,17 +500,6 @@ def _id(value: Any) -> str | None:
     return normalise_id(text) if text else None
 
 
-def _id_list(value: Any) -> list | None:
-    items = _list(value)
-    return None if items is None else [normalise_id(i) if isinstance(i, str) else i for i in items]
-
-
-def _perm(value: Any) -> list | None:
-    if value is None:
-        return []
-    return _list(value)
-
-
 def _vault_scope(scope: str | None) -> str | None:
     """The vault or HSM id when ``scope`` is that vault or something inside it (a key)."""
     if not scope or "/providers/microsoft.keyvault/" not in scope:
