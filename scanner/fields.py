@@ -644,19 +644,22 @@ def rsa_size(n: bytes | None) -> int | None:
     return int.from_bytes(bytes(n), "big").bit_length() or None
 
 
-def _hook_versionless_kid(h: HookInput) -> Any:
+def _kid_parts(h: HookInput) -> tuple[str, str | None]:
+    """(versionless key URI, version or None) of a data-plane ``kid``."""
     text = _typed(h.value, STRING)
     if text is None:
         raise Unresolvable
-    head, sep, _ = text.rstrip("/").rpartition("/keys/")
-    name_version = text.rstrip("/").split("/keys/", 1)[-1].split("/")
-    return f"{head}{sep}{name_version[0]}" if sep else text
+    head, sep, tail = text.rstrip("/").partition("/keys/")
+    name, _, version = tail.partition("/")
+    return (f"{head}{sep}{name}", version or None) if sep else (text, None)
+
+
+def _hook_versionless_kid(h: HookInput) -> Any:
+    return _kid_parts(h)[0]
 
 
 def _hook_kid_version(h: HookInput) -> Any:
-    text = _typed(h.value, STRING)
-    parts = (text or "").rstrip("/").split("/keys/", 1)[-1].split("/")
-    return parts[1] if len(parts) > 1 else None
+    return _kid_parts(h)[1]
 
 
 def _hook_arm_id(h: HookInput) -> Any:

@@ -404,3 +404,21 @@ def test_release_policy_decoding_matches_the_data_plane_encoding() -> None:
         "https://hsm.managedhsm.azure.net/keys/k",
         "0123",
     )
+
+
+def test_data_plane_rows_of_the_official_get_key_example() -> None:
+    from scanner.fields import dataplane_key_row
+
+    example = json.loads(Path("/work/shared/azure-rest-examples/keyvault-keys/GetKey-example.json").read_text())
+    body = example["responses"]["200"]["body"]
+    key = dataplane_key_row(body)
+    assert (key["kid"], key["current_version"], key["kty"], key["key_size"]) == (
+        "https://myvault.vault.azure.net/keys/CreateSoftKeyTest",
+        "78deebed173b48e48f55abf87ed4cf71",
+        "RSA",
+        2048,
+    )
+    assert (key["enabled"], key["expires"], key["exportable"], key["release_policy"]) == (True, None, False, None)
+    assert (key["defaults"], key["unresolved"]) == (["exportable"], [])
+    version = dataplane_key_row(body, "key_versions")
+    assert "release_policy" not in version and version["key_ops"] == body["key"]["key_ops"]
