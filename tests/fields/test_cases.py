@@ -14,6 +14,7 @@ from scanner.azure.records import vault_records
 from scanner.fields import observable
 from scanner.iac.arm.mapping import map_declared
 from scanner.iac.arm.template import TemplateWalker, template_scope
+from scanner.inventory import Inventory
 
 from .helpers import arm_template, load, one, verdicts
 
@@ -346,6 +347,10 @@ def test_live_and_arm_agree_on_retention_when_soft_delete_is_off() -> None:
     for row in (live, arm):
         assert (row["soft_delete_enabled"], row["soft_delete_retention_days"]) == (False, None)
         assert "soft_delete_retention_days" not in (row["defaults"] or [])
+        assert verdicts(Inventory.from_records({"vaults": [row]}), "KV-REC-001", "KV-REC-002") == {
+            ("KV-REC-001", "kv-old"): "FAIL",
+            ("KV-REC-002", "kv-old"): "NOT_APPLICABLE",  # no retention applies without soft delete
+        }
 
 
 def test_security_domain_activation_is_observable_from_terraform_not_arm(tmp_path: Path) -> None:
