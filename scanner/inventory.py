@@ -25,6 +25,7 @@ PROVENANCE: dict[str, str] = {
     "line": INT,  # 1-based line in that file
     "api_version": STRING,  # REST api-version (live) or resource apiVersion (ARM)
     "defaults": OBJ,  # names of columns an adapter filled from a documented platform default
+    "unresolved": OBJ,  # names of columns declared with a value the source could not evaluate
 }
 
 #: The tables and their columns, in display order. ``id`` is the original ARM id or key URI;

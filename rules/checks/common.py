@@ -19,7 +19,12 @@ import pandas as pd
 
 from rules.context import RuleContext
 from rules.profiles import all_profiles, profile_attribute
-from scanner.dns_suffixes import DATA_PLANE_SUFFIXES
+from scanner.reference import BUILTIN_ROLES as _BUILTINS
+from scanner.reference import DATA_PLANE_SUFFIXES, KEY_DATA_ACTIONS, canonical_role_id
+
+#: Built-in roles of both planes by canonical role definition id.
+BUILTIN_ROLES_BY_ID = {role.id: role for role in _BUILTINS.values()}
+_HAS_GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
 
 #: Sources that describe intended state (IaC): they cannot show versions, usage or whether a
 #: principal still exists, so rules about those are NOT_APPLICABLE rather than UNKNOWN there.
@@ -52,89 +57,7 @@ KEY_OPERATIONS = frozenset(
 DECRYPTING = frozenset({"decrypt", "unwrapkey"})
 SIGN_ONLY = frozenset({"read", "sign", "verify"})
 
-#: Data actions (lower case, after the provider's ``/keys/``) and the operation each grants.
-_ACTION_OPS = {
-    "read": "read",
-    "encrypt/action": "encrypt",
-    "decrypt/action": "decrypt",
-    "wrap/action": "wrapkey",
-    "unwrap/action": "unwrapkey",
-    "sign/action": "sign",
-    "verify/action": "verify",
-    "create/action": "create",
-    "write/action": "update",
-    "import/action": "import",
-    "delete": "delete",
-    "backup/action": "backup",
-    "restore/action": "restore",
-    "release/action": "release",
-    "export/action": "export",
-    "rotate/action": "rotate",
-}
-_CANONICAL_ACTIONS = {
-    **{
-        f"microsoft.keyvault/{plane}/keys/{a}": op
-        for plane in ("vaults", "managedhsm")
-        for a, op in _ACTION_OPS.items()
-    },
-    **{f"microsoft.keyvault/{plane}/keys/deletedkeys/delete": "purge" for plane in ("vaults", "managedhsm")},
-    **{f"microsoft.keyvault/{plane}/keys/deletedkeys/recover/action": "recover" for plane in ("vaults", "managedhsm")},
-    **{f"microsoft.keyvault/{plane}/deletedkeys/delete": "purge" for plane in ("vaults", "managedhsm")},
-    "microsoft.keyvault/managedhsm/roleassignments/write/action": "manage_roles",
-}
-
-_ALL = KEY_OPERATIONS
 _KEY_ALL = KEY_OPERATIONS - {"manage_roles"}
-_CRYPTO_USER_KV = frozenset(
-    {"read", "update", "backup", "encrypt", "decrypt", "wrapkey", "unwrapkey", "sign", "verify"}
-)
-_CRYPTO_USER_HSM = frozenset(
-    {"read", "create", "import", "update", "delete", "backup", "restore", "rotate"}
-    | {"encrypt", "decrypt", "wrapkey", "unwrapkey", "sign", "verify"}
-)
-_CRYPTO_OFFICER_HSM = frozenset(
-    {"read", "create", "import", "update", "delete", "purge", "recover", "backup", "restore", "rotate", "export"}
-)
-
-#: Built-in roles (lower-case name and definition GUID) -> key operations they grant, for rows
-#: whose role definition's data actions were not collected (IaC usually names only the role).
-BUILTIN_ROLES: dict[str, frozenset[str]] = {
-    "key vault administrator": _ALL,
-    "00482a5a-887f-4fb3-b363-3b7fe8e74483": _ALL,
-    "key vault crypto officer": _KEY_ALL,
-    "14b46e9e-c2b7-41b4-b07b-48a6ebf60603": _KEY_ALL,
-    "key vault crypto user": _CRYPTO_USER_KV,
-    "12338af0-0e69-4776-bea7-57ae8d297424": _CRYPTO_USER_KV,
-    "key vault crypto service encryption user": frozenset({"read", "wrapkey", "unwrapkey"}),
-    "e147488a-f6f5-4113-8e2d-b22465e65bf6": frozenset({"read", "wrapkey", "unwrapkey"}),
-    "key vault crypto service release user": frozenset({"release"}),
-    "08bbd89e-9f13-488c-ac41-acfcb10c90ab": frozenset({"release"}),
-    "key vault reader": frozenset({"read"}),
-    "21090545-7ca7-4776-b22c-e363652d74d2": frozenset({"read"}),
-    "key vault contributor": frozenset(),
-    "f25e0fa2-a7c8-4377-a976-54943a77a395": frozenset(),
-    "owner": frozenset(),
-    "8e3af657-a8ff-443c-a75c-2fe8c4bcb635": frozenset(),
-    "contributor": frozenset(),
-    "b24988ac-6180-42a0-ab88-20f7382dd24c": frozenset(),
-    "reader": frozenset(),
-    "acdd72a7-3385-48ef-bd42-f606fba81ae7": frozenset(),
-    "managed hsm administrator": frozenset({"manage_roles"}),
-    "a290e904-7015-4bba-90c8-60543313cdb4": frozenset({"manage_roles"}),
-    "managed hsm crypto officer": _CRYPTO_OFFICER_HSM,
-    "515eb02d-2335-4d2d-92f2-b1cbdf9c3778": _CRYPTO_OFFICER_HSM,
-    "managed hsm crypto user": _CRYPTO_USER_HSM,
-    "21dbd100-6940-42c2-9190-5d6cb909625b": _CRYPTO_USER_HSM,
-    "managed hsm crypto service encryption user": frozenset({"read", "wrapkey", "unwrapkey"}),
-    "33413926-3206-4cdd-b39a-83574fe37a17": frozenset({"read", "wrapkey", "unwrapkey"}),
-    "managed hsm crypto service release user": frozenset({"release"}),
-    "managed hsm crypto auditor": frozenset({"read"}),
-    "2c18b078-7c48-4d3a-af88-5a3a1b3f82b3": frozenset({"read"}),
-    "managed hsm policy administrator": frozenset({"manage_roles"}),
-    "4bd23610-cdcf-4971-bdee-bdc562cc28e4": frozenset({"manage_roles"}),
-    "managed hsm backup user": frozenset({"backup"}),
-    "7b127d3c-77bd-4e3e-bbe0-dbb8971fa7f8": frozenset({"backup"}),
-}
 
 #: Access-policy key permissions (lower case) -> operations.
 _PERMISSION_OPS = {
@@ -159,9 +82,6 @@ _PERMISSION_OPS = {
     "getrotationpolicy": "read",
     "setrotationpolicy": "update",
 }
-
-_GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-
 
 # --- small vectorised helpers --------------------------------------------------------------
 
@@ -249,30 +169,33 @@ def ops_from_actions(data_actions: tuple[str, ...], not_data_actions: tuple[str,
         found: set[str] = set()
         for pattern in patterns:
             p = pattern.lower()
-            found |= {op for action, op in _CANONICAL_ACTIONS.items() if fnmatchcase(action, p)}
+            found |= {op for action, op in KEY_DATA_ACTIONS.items() if fnmatchcase(action, p)}
         return found
 
     return frozenset(matching(data_actions) - matching(not_data_actions))
 
 
 @lru_cache(maxsize=1024)
-def _role_key(role_definition_id: str, role_name: str) -> frozenset[str] | None:
-    if role_name.strip().lower() in BUILTIN_ROLES:
-        return BUILTIN_ROLES[role_name.strip().lower()]
-    if role_definition_id:
-        match = _GUID.search(role_definition_id.lower())
-        if match and match.group(0) in BUILTIN_ROLES:
-            return BUILTIN_ROLES[match.group(0)]
-    return None
+def _builtin_operations(role_definition_id: str) -> frozenset[str] | None:
+    """Key operations of a built-in role, from its role definition id only (never a name).
+
+    Ids are canonicalised first, so a snapshot written with a subscription-scoped id of a
+    built-in role still matches."""
+    canonical = canonical_role_id(role_definition_id) if _HAS_GUID.search(role_definition_id) else None
+    role = BUILTIN_ROLES_BY_ID.get(canonical or "")
+    if role is None:
+        return None
+    return ops_from_actions(role.data_actions, role.not_data_actions)
 
 
 def role_operations(ra: pd.DataFrame) -> pd.Series:
     """Key operations each role assignment grants (frozenset), or None when unknown.
 
-    Collected data actions win; otherwise the built-in role table by name or GUID decides.
+    Collected data actions win; otherwise the built-in role named by the canonical role
+    definition id (every source emits one) decides.
     """
-    role = ra["role_name"].fillna("").astype(str) + "|" + ra["role_definition_id"].fillna("").astype(str)
-    by_role = {r: _role_key(*(r.split("|", 1)[::-1])) for r in role.unique()}
+    role = ra["role_definition_id"].fillna("").astype(str)
+    by_role = {r: _builtin_operations(r) for r in role.unique()}
     out = role.map(by_role).astype("object")
     explicit = ra["data_actions"].notna().to_numpy(dtype=bool)
     for i in np.flatnonzero(explicit):

@@ -10,6 +10,7 @@ from rules.checks.common import constant, key_op_sets, nullable, profile_field
 from rules.context import RuleContext
 from rules.model import Param, Remediation
 from rules.registry import rule
+from scanner.fields import unresolved_mask
 
 
 @rule(
@@ -247,10 +248,12 @@ REFS_SKR = (
 )
 def exportable_without_policy(ctx: RuleContext) -> pd.DataFrame:
     view = ctx.key_view
-    fail = view["exportable"] & view["release_policy"].isna()
+    # A policy declared with a value the source could not evaluate exists, but is not known.
+    policy_unknown = unresolved_mask(view, "release_policy")
+    fail = (view["exportable"] & view["release_policy"].isna()).astype("boolean").mask(policy_unknown, pd.NA)
     return ctx.key_verdict(
         view,
-        fail=fail.astype("boolean"),
+        fail=fail,
         evidence=["exportable"],
         extra={"has_release_policy": view["release_policy"].notna()},
     )
@@ -325,7 +328,8 @@ def release_policy_missing_claims(ctx: RuleContext) -> pd.DataFrame:
         claims = guaranteed_claims(policy) if isinstance(policy, dict) else None
         missing.append(None if claims is None else [f"{k}={v}" for k, v in needed if (k, v) not in claims])
     fail = nullable((None if m is None else bool(m) for m in missing), view.index)
-    applicable = view["release_policy"].notna() & pd.Series([bool(r) for r in required], index=view.index)
+    declared = view["release_policy"].notna() | unresolved_mask(view, "release_policy")
+    applicable = declared & pd.Series([bool(r) for r in required], index=view.index)
     return ctx.key_verdict(
         view,
         fail=fail,
@@ -361,10 +365,11 @@ def release_policy_missing_claims(ctx: RuleContext) -> pd.DataFrame:
 )
 def release_policy_mutable(ctx: RuleContext) -> pd.DataFrame:
     view = ctx.key_view
+    policy_unknown = unresolved_mask(view, "release_policy")
     return ctx.key_verdict(
         view,
-        fail=~view["release_policy_immutable"],
-        applicable=view["release_policy"].notna(),
+        fail=(~view["release_policy_immutable"]).mask(policy_unknown, pd.NA),
+        applicable=view["release_policy"].notna() | policy_unknown,
         evidence=["release_policy_immutable"],
     )
 

@@ -9,6 +9,7 @@ from rules.checks.common import is_iac, lookup, version_key_codes
 from rules.context import RuleContext
 from rules.model import Param, Remediation
 from rules.registry import rule
+from scanner.fields import unresolved_mask
 
 REFS_ROTATION = ("https://learn.microsoft.com/azure/key-vault/keys/how-to-configure-key-rotation",)
 
@@ -39,6 +40,7 @@ def key_without_expiry(ctx: RuleContext) -> pd.DataFrame:
     view = ctx.key_view
     known = details_known(view)
     fail = view["expires"].isna().astype("boolean").where(known, pd.NA)
+    fail = fail.mask(unresolved_mask(view, "expires"), pd.NA)  # an expiry that could not be evaluated
     return ctx.key_verdict(view, fail=fail, applicable=view["enabled"].fillna(True), evidence=["expires", "enabled"])
 
 

@@ -11,9 +11,11 @@ from rules.checks.common import is_iac, lookup
 from rules.context import RuleContext, verdict
 from rules.model import Param, Remediation
 from rules.registry import rule
+from scanner.fields import unresolved_mask
 
 AUDIT_CATEGORIES = {"auditevent"}
 AUDIT_GROUPS = {"audit", "alllogs"}
+DESTINATIONS = ("workspace_id", "storage_account_id", "event_hub_authorization_rule_id", "marketplace_partner_id")
 
 
 def _sends_audit(logs: Any) -> bool:
@@ -40,6 +42,17 @@ def audit_settings(ctx: RuleContext) -> pd.DataFrame:
     )
     audit = pd.Series([_sends_audit(x) for x in ds["logs"]], index=ds.index, dtype=bool)
     return ds[audit & has_destination.to_numpy(dtype=bool)]
+
+
+def _destination_unknown(ds: pd.DataFrame) -> pd.Series:
+    """Settings that send the audit category where no destination is known but one is unresolved."""
+    known = pd.Series(False, index=ds.index, dtype=bool)
+    unresolved = pd.Series(False, index=ds.index, dtype=bool)
+    for column in DESTINATIONS:
+        known |= ds[column].notna().to_numpy(dtype=bool)
+        unresolved |= unresolved_mask(ds, column)
+    audit = pd.Series([_sends_audit(x) for x in ds["logs"]], index=ds.index, dtype=bool)
+    return audit & ~known & unresolved
 
 
 @rule(
@@ -79,9 +92,11 @@ def no_audit_logs(ctx: RuleContext) -> pd.DataFrame:
     audit_names = sending.groupby(sending["target_id"].str.lower())["name"].agg(list)
     ids = v["id"].str.lower()
     found = ids.map(audit_names)
-    # A setting whose log categories were not observed might be the one that sends audit logs.
+    # A setting whose log categories were not observed, or that sends audit logs to a
+    # destination that could not be evaluated, might be the one that sends audit logs.
     ds = ctx.diagnostic_settings
-    unread = ids.isin(set(ds.loc[ds["logs"].isna().to_numpy(dtype=bool), "target_id"].str.lower().dropna()))
+    maybe = ds["logs"].isna().to_numpy(dtype=bool) | _destination_unknown(ds).to_numpy(dtype=bool)
+    unread = ids.isin(set(ds.loc[maybe, "target_id"].str.lower().dropna()))
     fail = found.isna().astype("boolean").where(~(found.isna() & unread), pd.NA)
     return verdict(
         v,

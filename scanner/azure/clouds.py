@@ -1,6 +1,7 @@
 """The cloud table: every endpoint and DNS suffix that differs between Azure clouds.
 
-This is the only place that names a public, US Government or China endpoint. Everything else
+This is the only place that names a public, US Government or China endpoint; the data-plane
+DNS suffixes come from :mod:`scanner.reference`, which the IaC sources and rules share. Everything else
 reads a :class:`Cloud`, so a custom cloud (Azure Stack, an air-gapped region, the local fake)
 works by overriding fields rather than by editing code. The authority hosts come from
 ``azure.identity.AzureAuthorityHosts`` and are looked up only when a cloud is resolved, so that
@@ -13,6 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from scanner.errors import UsageError
+from scanner.reference import cloud_suffixes
 
 CLOUD_NAMES: tuple[str, ...] = ("public", "usgov", "china", "custom")
 
@@ -54,8 +56,8 @@ def named_cloud(name: str) -> Cloud:
             name="public",
             arm_endpoint="https://management.azure.com",
             authority_host=hosts.AZURE_PUBLIC_CLOUD,
-            keyvault_dns_suffix="vault.azure.net",
-            managedhsm_dns_suffix="managedhsm.azure.net",
+            keyvault_dns_suffix=cloud_suffixes("public").keyvault,
+            managedhsm_dns_suffix=cloud_suffixes("public").managedhsm,
             resource_graph_endpoint=None,
             loganalytics_endpoint="https://api.loganalytics.io",
         )
@@ -64,8 +66,8 @@ def named_cloud(name: str) -> Cloud:
             name="usgov",
             arm_endpoint="https://management.usgovcloudapi.net",
             authority_host=hosts.AZURE_GOVERNMENT,
-            keyvault_dns_suffix="vault.usgovcloudapi.net",
-            managedhsm_dns_suffix="managedhsm.usgovcloudapi.net",
+            keyvault_dns_suffix=cloud_suffixes("usgov").keyvault,
+            managedhsm_dns_suffix=cloud_suffixes("usgov").managedhsm,
             resource_graph_endpoint=None,
             loganalytics_endpoint="https://api.loganalytics.us",
         )
@@ -74,8 +76,8 @@ def named_cloud(name: str) -> Cloud:
             name="china",
             arm_endpoint="https://management.chinacloudapi.cn",
             authority_host=hosts.AZURE_CHINA,
-            keyvault_dns_suffix="vault.azure.cn",
-            managedhsm_dns_suffix="managedhsm.azure.cn",
+            keyvault_dns_suffix=cloud_suffixes("china").keyvault,
+            managedhsm_dns_suffix=cloud_suffixes("china").managedhsm,
             resource_graph_endpoint=None,
             loganalytics_endpoint="https://api.loganalytics.azure.cn",
         )

@@ -17,32 +17,12 @@ from urllib.parse import urlsplit
 from scanner.azure.apiversions import API_VERSIONS
 from scanner.azure.records import provenance
 from scanner.inventory import normalise_id
+from scanner.reference import CONSUMERS, consumer_purpose
 
 API = API_VERSIONS["resource_graph"]
 
-#: Resource types that hold customer-managed keys, with what they use the key for.
-CONSUMER_TYPES: dict[str, str | None] = {
-    "microsoft.compute/diskencryptionsets": "wrap",
-    "microsoft.storage/storageaccounts": "wrap",
-    "microsoft.sql/servers": "wrap",
-    "microsoft.sql/servers/encryptionprotector": "wrap",
-    "microsoft.sql/managedinstances": "wrap",
-    "microsoft.sql/managedinstances/encryptionprotector": "wrap",
-    "microsoft.containerservice/managedclusters": "encrypt",
-    "microsoft.documentdb/databaseaccounts": "wrap",
-    "microsoft.dbforpostgresql/flexibleservers": "wrap",
-    "microsoft.dbformysql/flexibleservers": "wrap",
-    "microsoft.cognitiveservices/accounts": "wrap",
-    "microsoft.machinelearningservices/workspaces": "wrap",
-    "microsoft.containerregistry/registries": "wrap",
-    "microsoft.eventhub/namespaces": "wrap",
-    "microsoft.servicebus/namespaces": "wrap",
-    "microsoft.operationalinsights/clusters": "wrap",
-    "microsoft.recoveryservices/vaults": "wrap",
-    "microsoft.datafactory/factories": "wrap",
-    "microsoft.app/containerapps": None,  # application configuration: purpose unknown
-    "microsoft.web/sites": None,
-}
+#: Resource types queried for key URIs: every consumer type of the reference data.
+CONSUMER_TYPES: tuple[str, ...] = tuple(c.arm_type.lower() for c in CONSUMERS)
 
 _KEY_PATH = re.compile(r"^/keys/([^/?#]+)(?:/([^/?#]+))?/?$", re.I)
 _URI_IN_TEXT = re.compile(r"https://[^\s\"'/]+/keys/[^\s\"'?#]+", re.I)
@@ -140,7 +120,7 @@ def reference_records(resources: list[dict[str, Any]], vault_uris: dict[str, str
                     "key_name": name,
                     "key_version": version,
                     "pinned": version is not None,
-                    "purpose": CONSUMER_TYPES.get(rtype.lower()),
+                    "purpose": consumer_purpose(rtype),
                     **provenance(API),
                 },
             )

@@ -13,41 +13,10 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from scanner.dns_suffixes import kind_for_host
+from scanner.reference import kind_for_host
 
 #: Placeholder for a subscription or resource group the IaC does not fix.
 UNKNOWN_SCOPE = "iac"
-
-#: Built-in Azure RBAC roles that matter for Key Vault, by role definition GUID (lower case).
-BUILTIN_ROLES: dict[str, str] = {
-    "00482a5a-887f-4fb3-b363-3b7fe8e74483": "Key Vault Administrator",
-    "14b46e9e-c2b7-41b4-b07b-48a6ebf60603": "Key Vault Crypto Officer",
-    "12338af0-0e69-4776-bea7-57ae8d297424": "Key Vault Crypto User",
-    "e147488a-f6f5-4113-8e2d-b22465e65bf6": "Key Vault Crypto Service Encryption User",
-    "21090545-7ca7-4776-b22c-e363652d74d2": "Key Vault Reader",
-    "4633458b-17de-408a-b874-0445c86b69e6": "Key Vault Secrets User",
-    "8e3af657-a8ff-443c-a75c-2fe8c4bcb635": "Owner",
-    "b24988ac-6180-42a0-ab88-20f7382dd24c": "Contributor",
-    "f25e0fa2-a7c8-4377-a976-54943a77a395": "Key Vault Contributor",
-    "08bbd89e-9f13-488c-ac41-acfcb10c90ab": "Key Vault Crypto Service Release User",
-}
-
-_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-
-
-def role_name_for(role_definition_id: str | None) -> str | None:
-    """Built-in role name for a role definition id or bare GUID; None when not a known built-in.
-
-    IaC writes the role either as a bare GUID or as a full
-    ``/subscriptions/.../providers/Microsoft.Authorization/roleDefinitions/<guid>`` id; the last
-    GUID in the text is the role definition's name in both spellings.
-    """
-    if not role_definition_id:
-        return None
-    guids = _GUID.findall(str(role_definition_id))
-    if not guids:
-        return None
-    return BUILTIN_ROLES.get(guids[-1].lower())
 
 
 def synth_vault_id(name: str, kind: str, subscription: str | None = None, resource_group: str | None = None) -> str:

@@ -11,6 +11,7 @@ ARM's hashes is not needed to audit a vault and a wrong value would be worse tha
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from collections.abc import Callable
@@ -454,6 +455,8 @@ FUNCTIONS: dict[str, Function] = {
     "toupper": _text_map(str.upper),
     "trim": _text_map(str.strip),
     "string": _string,
+    "base64": _strict(lambda s: base64.b64encode(str(s).encode("utf-8")).decode("ascii")),
+    "base64tostring": _strict(lambda s: base64.b64decode(str(s), validate=True).decode("utf-8")),
     "bool": _strict(_bool),
     "int": _strict(_int),
     "equals": _equals,

@@ -1,54 +1,32 @@
-"""Declared ARM resources (from ARM or Bicep) -> inventory rows. Written once for both.
+"""Declared ARM resources (from ARM, Bicep or azapi) -> inventory rows. Written once for all.
 
-Values the template leaves unset but the platform fills in (soft delete on, 90-day retention,
-public network access Enabled, firewall Allow) are filled here and named in the row's
-``defaults`` column; a value the template sets to something unresolvable stays null.
+Property paths and platform defaults come from the field table (:mod:`scanner.fields`), the
+same one the live collector reads: values the template leaves unset but the platform fills in
+are named in the row's ``defaults`` column, and a value the template sets to something that
+cannot be evaluated stays null and is named in ``unresolved``. This module adds what only a
+template has: ids, joins between declarations, and key references.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from typing import Any
 
-from scanner.dns_suffixes import kind_for_host
+from scanner.fields import REST, Filled, Reader, fill
 from scanner.iac.arm.resources import Declared, deployment_id, render_name, scope_id
 from scanner.iac.arm.values import Partial, RuntimeObject, Unknown, join_strings, plain, render
-from scanner.iac.common import parse_key_uri, role_name_for, synth_key_id
+from scanner.iac.common import parse_key_uri, synth_key_id
 from scanner.inventory import InlineSuppression, normalise_id
+from scanner.reference import builtin_role, consumer_for_arm_type, kind_for_host, role_name
 
 VAULT = "microsoft.keyvault/vaults"
 HSM = "microsoft.keyvault/managedhsms"
 KEY_TYPES = {"microsoft.keyvault/vaults/keys", "microsoft.keyvault/managedhsms/keys"}
 
-#: Documented platform defaults for properties a template may omit: (kind, column) -> value.
-PLATFORM_DEFAULTS: dict[tuple[str, str], Any] = {
-    ("vault", "soft_delete_enabled"): True,
-    ("vault", "soft_delete_retention_days"): 90,
-    ("vault", "purge_protection_enabled"): False,
-    ("vault", "public_network_access"): "Enabled",
-    ("vault", "network_default_action"): "Allow",
-    ("vault", "network_bypass"): "AzureServices",
-    ("vault", "rbac_authorization_enabled"): False,
-    ("managed_hsm", "soft_delete_enabled"): True,
-    ("managed_hsm", "soft_delete_retention_days"): 90,
-    ("managed_hsm", "public_network_access"): "Enabled",
-    ("managed_hsm", "network_default_action"): "Allow",
-    ("managed_hsm", "network_bypass"): "AzureServices",
-}
-
-#: Consumers whose key property has a known purpose: (type, property path) -> purpose.
-CONSUMER_PURPOSES: dict[tuple[str, str], str] = {
-    ("microsoft.compute/diskencryptionsets", "properties.activeKey.keyUrl"): "wrap",
-    ("microsoft.storage/storageaccounts", "properties.encryption.keyvaultproperties"): "wrap",
-    ("microsoft.sql/servers/keys", "properties.uri"): "wrap",
-    ("microsoft.sql/managedinstances/keys", "properties.uri"): "wrap",
-    ("microsoft.containerservice/managedclusters", "properties.securityProfile.azureKeyVaultKms.keyId"): "wrap",
-    ("microsoft.documentdb/databaseaccounts", "properties.keyVaultKeyUri"): "wrap",
-}
+#: How ARM values look to the field table: unknowns of three shapes, case-insensitive names.
+ARM_READER = Reader(
+    is_unknown=lambda value: isinstance(value, Unknown | Partial | RuntimeObject), case_insensitive=True
+)
 
 _URI_REFS = {"vaulturi", "hsmuri", "properties.vaulturi", "properties.hsmuri"}
 _KEY_REFS = {"keyuri", "properties.keyuri"}
@@ -90,7 +68,7 @@ def _typed(value: Any, kind: type | tuple[type, ...]) -> Any:
 
 
 class _Row:
-    """Builds one row: provenance plus the bookkeeping of which columns came from defaults."""
+    """Builds one row: provenance plus the columns the field table filled."""
 
     def __init__(self, decl: Declared):
         self.decl = decl
@@ -101,39 +79,21 @@ class _Row:
             "api_version": decl.api_version,
         }
         self.defaulted: list[str] = []
+        self.unresolved: list[str] = []
 
-    def set(self, column: str, value: Any, default_key: str | None = None) -> None:
-        """Set ``column``; a missing value takes the platform default when one exists."""
-        if value is _MISSING:
-            if default_key is not None and (default_key, column) in PLATFORM_DEFAULTS:
-                self.values[column] = PLATFORM_DEFAULTS[(default_key, column)]
-                self.defaulted.append(column)
-            else:
-                self.values[column] = None
-            return
-        self.values[column] = value
+    def set(self, column: str, value: Any) -> None:
+        self.values[column] = None if value is _MISSING else value
+
+    def apply(self, filled: Filled) -> None:
+        """Take every column the field table filled, with its defaults and unresolved names."""
+        self.values.update(filled.values)
+        self.defaulted.extend(filled.defaults)
+        self.unresolved.extend(filled.unresolved)
 
     def done(self) -> dict[str, Any]:
         self.values["defaults"] = sorted(self.defaulted) or None
+        self.values["unresolved"] = sorted(self.unresolved)
         return self.values
-
-
-def _bool(value: Any) -> Any:
-    if value is _MISSING:
-        return _MISSING
-    return _typed(value, bool)
-
-
-def _text(value: Any) -> Any:
-    if value is _MISSING:
-        return _MISSING
-    return _typed(value, str)
-
-
-def _int(value: Any) -> Any:
-    if value is _MISSING:
-        return _MISSING
-    return _typed(value, int)
 
 
 def _name(value: Any) -> str | None:
@@ -195,27 +155,9 @@ class Mapper:
         row.set("kind", kind)
         row.set("subscription_id", decl.deployment.subscription_id)
         row.set("resource_group", decl.deployment.resource_group)
-        row.set("location", _typed(decl.body.get("location"), str))
-        row.set("tenant_id", _typed(_get(props, "tenantId"), str))
-        sku = _get(props, "sku", "name") if kind == "vault" else _get(decl.body, "sku", "name")
-        row.set("sku", _typed(sku, str) if sku is not _MISSING else None)
-        row.set("uri", _typed(_get(props, "vaultUri" if kind == "vault" else "hsmUri"), str))
-        row.set("soft_delete_enabled", _bool(_get(props, "enableSoftDelete")), kind)
-        row.set("soft_delete_retention_days", _int(_get(props, "softDeleteRetentionInDays")), kind)
-        row.set("purge_protection_enabled", _bool(_get(props, "enablePurgeProtection")), kind)
-        row.set("public_network_access", _text(_get(props, "publicNetworkAccess")), kind)
-        acls = _get(props, "networkAcls")
-        row.set("network_default_action", _text(_get(acls, "defaultAction")), kind)
-        row.set("network_bypass", _text(_get(acls, "bypass")), kind)
-        row.set("ip_rules", _rule_values(_get(acls, "ipRules"), "value"))
-        row.set("virtual_network_rules", _rule_values(_get(acls, "virtualNetworkRules"), "id"))
-        if kind == "vault":
-            row.set("rbac_authorization_enabled", _bool(_get(props, "enableRbacAuthorization")), kind)
-        else:
-            row.set("rbac_authorization_enabled", None)
-        # The security domain is downloaded after deployment: IaC cannot activate it.
-        row.set("security_domain_activated", None)
-        row.set("tags", _typed(decl.body.get("tags"), dict))
+        row.set("rbac_authorization_enabled", None)  # vaults only; managed HSMs always use local RBAC
+        row.set("security_domain_activated", None)  # not observable from a template (field table)
+        row.apply(fill("vaults", decl.body, REST, kind, ARM_READER))
         vault_id = self._add("vaults", row.done())
         if kind == "vault":
             policies = _get(props, "accessPolicies")
@@ -240,8 +182,9 @@ class Mapper:
         row.set("scope", "/")
         row.set("principal_id", _typed(admin, str))
         row.set("principal_type", None)
-        row.set("role_definition_id", None)
-        row.set("role_name", "Managed HSM Administrator")
+        administrator = builtin_role("Managed HSM Administrator")
+        row.set("role_definition_id", administrator.id if administrator else None)
+        row.set("role_name", administrator.name if administrator else None)
         self._add("role_assignments", row.done())
 
     # --- keys ---------------------------------------------------------------------------------
@@ -256,32 +199,7 @@ class Mapper:
         row.set("name", _name(decl.name))
         row.set("kid", None)
         row.set("current_version", None)
-        row.set("kty", _typed(_get(props, "kty"), str))
-        row.set("key_size", _typed(_get(props, "keySize"), int))
-        row.set("curve", _typed(_get(props, "curveName"), str))
-        ops = _get(props, "keyOps")
-        row.set("key_ops", plain(ops) if isinstance(ops, list) else None)
-        attrs = _get(props, "attributes")
-        enabled = _bool(_get(attrs, "enabled"))
-        row.set("enabled", True if enabled is _MISSING else enabled)
-        if enabled is _MISSING:
-            row.defaulted.append("enabled")
-        row.set("expires", _epoch(_get(attrs, "exp")))
-        row.set("not_before", _epoch(_get(attrs, "nbf")))
-        exportable = _bool(_get(attrs, "exportable"))
-        row.set("exportable", False if exportable is _MISSING else exportable)
-        if exportable is _MISSING:
-            row.defaulted.append("exportable")
-        release = _get(props, "release_policy")
-        if release is _MISSING:
-            release = _get(props, "releasePolicy")
-        if release is _MISSING:
-            row.set("release_policy", None)
-            row.set("release_policy_immutable", None)
-        else:
-            row.set("release_policy", _decode_release_policy(_get(release, "data")))
-            immutable = _bool(_get(release, "immutable"))
-            row.set("release_policy_immutable", False if immutable is _MISSING else immutable)
+        row.apply(fill("keys", decl.body, REST, "key", ARM_READER))
         rotation = _get(props, "rotationPolicy")
         if rotation is _MISSING:
             row.set("rotation_policy_present", False)
@@ -292,7 +210,7 @@ class Mapper:
             self._rotation(row, rotation)
         else:
             row.set("rotation_policy_present", None)
-        row.set("tags", _typed(decl.body.get("tags"), dict))
+            row.unresolved.append("rotation_policy_present")
         row.set("managed", False)
         return self._add("keys", row.done())
 
@@ -335,19 +253,7 @@ class Mapper:
         row = _Row(decl)
         row.set("id", f"{vault_id}/accesspolicies/{render_name(object_id)}".lower())
         row.set("vault_id", vault_id)
-        row.set("tenant_id", _typed(_get(policy, "tenantId"), str))
-        row.set("object_id", _typed(object_id, str))
-        row.set("application_id", _typed(_get(policy, "applicationId"), str))
-        for column, key in (
-            ("key_permissions", "keys"),
-            ("secret_permissions", "secrets"),
-            ("certificate_permissions", "certificates"),
-        ):
-            value = _get(policy, "permissions", key)
-            if value is _MISSING:
-                row.set(column, [])
-            else:
-                row.set(column, plain(value) if isinstance(value, list) else None)
+        row.apply(fill("access_policies", policy, REST, None, ARM_READER))
         return self._add("access_policies", row.done())
 
     def _extension_target(self, decl: Declared) -> str:
@@ -364,20 +270,15 @@ class Mapper:
         return None
 
     def _role_assignment(self, decl: Declared) -> str:
-        props = decl.properties
         scope = self._extension_target(decl)
-        role_definition = _get(props, "roleDefinitionId")
         row = _Row(decl)
         row.set("id", decl.id)
         row.set("plane", "azure")
         row.set("name", _name(decl.name))
         row.set("vault_id", self._vault_of(scope))
         row.set("scope", scope or "/")
-        row.set("principal_id", _typed(_get(props, "principalId"), str))
-        row.set("principal_type", _typed(_get(props, "principalType"), str))
-        role_text = render(role_definition) if role_definition is not _MISSING else None
-        row.set("role_definition_id", normalise_id(role_text) if isinstance(role_definition, str) else None)
-        row.set("role_name", role_name_for(role_text))
+        row.apply(fill("role_assignments", decl.body, REST, None, ARM_READER))
+        row.set("role_name", role_name(row.values.get("role_definition_id")))
         return self._add("role_assignments", row.done())
 
     def _diagnostic_setting(self, decl: Declared) -> str:
@@ -408,14 +309,7 @@ class Mapper:
         row.set("target_id", self._extension_target(decl))
         row.set("name", _name(decl.name))
         row.set("logs", logs)
-        for column, key in (
-            ("workspace_id", "workspaceId"),
-            ("storage_account_id", "storageAccountId"),
-            ("event_hub_authorization_rule_id", "eventHubAuthorizationRuleId"),
-            ("marketplace_partner_id", "marketplacePartnerId"),
-        ):
-            value = _get(props, key)
-            row.set(column, normalise_id(render(value)) if value is not _MISSING and value is not None else None)
+        row.apply(fill("diagnostic_settings", decl.body, REST, None, ARM_READER))
         return self._add("diagnostic_settings", row.done())
 
     # --- private endpoints ------------------------------------------------------------------------
@@ -447,15 +341,11 @@ class Mapper:
         return first
 
     def _pe_connection(self, decl: Declared) -> str:
-        props = decl.properties
         row = _Row(decl)
         row.set("id", decl.id)
         row.set("target_id", decl.id.rsplit("/privateendpointconnections/", 1)[0])
         row.set("name", _name(decl.name))
-        pe = _get(props, "privateEndpoint", "id")
-        row.set("private_endpoint_id", normalise_id(render(pe)) if pe is not _MISSING else None)
-        row.set("connection_state", _typed(_get(props, "privateLinkServiceConnectionState", "status"), str))
-        row.set("provisioning_state", _typed(_get(props, "provisioningState"), str))
+        row.apply(fill("private_endpoints", decl.body, REST, None, ARM_READER))
         return self._add("private_endpoints", row.done())
 
     # --- key consumers ------------------------------------------------------------------------------
@@ -511,11 +401,9 @@ class Mapper:
         row.set("key_name", key_name)
         row.set("key_version", parsed.get("version"))
         row.set("pinned", parsed.get("pinned"))
-        purpose = None
-        for (rtype, rpath), value_purpose in CONSUMER_PURPOSES.items():
-            if rtype == decl.type_lower and rpath.lower() == path.lower():
-                purpose = value_purpose
-        row.set("purpose", purpose)
+        consumer = consumer_for_arm_type(decl.type)
+        known_path = consumer is not None and path.lower() in {p.lower() for p in consumer.key_paths}
+        row.set("purpose", consumer.purpose if known_path else None)
         return self._add("key_references", row.done())
 
     def _vault_for_host(self, host: str) -> str | None:
@@ -624,47 +512,6 @@ def _segments(segments: list[str], out: dict[str, Any]) -> dict[str, Any]:
         out["pinned"] = False
         out["version"] = None
     return out
-
-
-def _rule_values(value: Any, key: str) -> Any:
-    if value is _MISSING:
-        return []
-    if not isinstance(value, list):
-        return None
-    out = []
-    for item in value:
-        text = render(_get(item, key)) if isinstance(item, dict) else render(item)
-        if text is None:
-            return None
-        out.append(text.lower() if key == "id" else text)
-    return out
-
-
-def _epoch(value: Any) -> Any:
-    if value is _MISSING or value is None:
-        return None
-    value = plain(value)
-    if isinstance(value, int) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value, tz=UTC)
-    return None
-
-
-def _decode_release_policy(data: Any) -> dict[str, Any] | None:
-    """Release policies are base64url-encoded JSON in ``release_policy.data``."""
-    data = plain(data)
-    if isinstance(data, dict):
-        return data
-    if not isinstance(data, str):
-        return None
-    try:
-        padded = data + "=" * (-len(data) % 4)
-        decoded = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        try:
-            decoded = json.loads(data)
-        except ValueError:
-            return None
-    return decoded if isinstance(decoded, dict) else None
 
 
 def map_declared(

@@ -130,36 +130,46 @@ class Context:
         target = self._target_id(args[0]) if args else None
         return {"id": target, "name": UNKNOWN, "type": UNKNOWN} if target else UNKNOWN
 
-    def value(self, raw: Any) -> Any:
-        """Evaluate a JSON value: expressions in strings, property ``copy`` loops in objects."""
+    def value(self, raw: Any, lenient: bool = False) -> Any:
+        """Evaluate a JSON value: expressions in strings, property ``copy`` loops in objects.
+
+        ``lenient`` (resource properties): an expression that cannot be evaluated (an undeclared
+        parameter, an unsupported function, a malformed expression) makes that one value
+        unknown instead of failing the whole resource.
+        """
         if isinstance(raw, str):
-            return self.evaluator.evaluate_string(raw)
+            if not lenient:
+                return self.evaluator.evaluate_string(raw)
+            try:
+                return self.evaluator.evaluate_string(raw)
+            except ExpressionError:
+                return Unknown()
         if isinstance(raw, list):
-            return [self.value(item) for item in raw]
+            return [self.value(item, lenient) for item in raw]
         if isinstance(raw, dict):
             out: dict[str, Any] = {}
             for key, item in raw.items():
                 if key.lower() == "copy" and isinstance(item, list):
-                    out.update(self._property_copy(item))
+                    out.update(self._property_copy(item, lenient))
                 else:
-                    out[key] = self.value(item)
+                    out[key] = self.value(item, lenient)
             return out
         return raw
 
-    def _property_copy(self, loops: list[Any]) -> dict[str, Any]:
+    def _property_copy(self, loops: list[Any], lenient: bool = False) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for loop in loops:
             if not isinstance(loop, dict):
                 continue
             name = _ci(loop, "name")
-            count = self.value(_ci(loop, "count"))
+            count = self.value(_ci(loop, "count"), lenient)
             if not isinstance(count, int) or isinstance(count, bool) or not 0 <= count <= MAX_COPY:
                 out[name] = UNKNOWN
                 continue
             items = []
             for index in range(count):
                 with self.loop(name, index, default=False):
-                    items.append(self.value(_ci(loop, "input")))
+                    items.append(self.value(_ci(loop, "input"), lenient))
             out[name] = items
         return out
 
@@ -272,7 +282,7 @@ class TemplateWalker:
         if rtype.lower() == "microsoft.resources/deployments":
             body: dict[str, Any] = {}  # the inner template is evaluated in its own scope later
         else:
-            body = {k: ctx.value(v) for k, v in res.items() if k.lower() not in _STRUCTURAL}
+            body = {k: ctx.value(v, lenient=True) for k, v in res.items() if k.lower() not in _STRUCTURAL}
         api = _ci(res, "apiVersion")
         return Declared(
             type=rtype,

@@ -13,32 +13,13 @@ from typing import Any
 
 from scanner.iac.common import UNKNOWN_SCOPE, synth_key_id, synth_vault_id
 from scanner.iac.terraform.values import UNKNOWN, KeyRef
-
-#: Data-plane DNS suffixes per azurerm ``environment`` (provider block), vault then HSM.
-ENVIRONMENT_SUFFIXES: dict[str, tuple[str, str]] = {
-    "public": ("vault.azure.net", "managedhsm.azure.net"),
-    "usgovernment": ("vault.usgovcloudapi.net", "managedhsm.usgovcloudapi.net"),
-    "china": ("vault.azure.cn", "managedhsm.azure.cn"),
-}
+from scanner.reference import HSM_PLANE, builtin_role, cloud_suffixes
 
 VAULT = "azurerm_key_vault"
 HSM = "azurerm_key_vault_managed_hardware_security_module"
 VAULT_KEY = "azurerm_key_vault_key"
 HSM_KEY = "azurerm_key_vault_managed_hardware_security_module_key"
 HSM_ROLE_DEFINITION = "azurerm_key_vault_managed_hardware_security_module_role_definition"
-
-#: Managed HSM local RBAC built-in roles (learn.microsoft.com/azure/key-vault/managed-hsm/built-in-roles).
-MHSM_BUILTIN_ROLES: dict[str, str] = {
-    "a290e904-7015-4bba-90c8-60543313cdb4": "Managed HSM Administrator",
-    "515eb02d-2335-4d2d-92f2-b1cbdf9c3778": "Managed HSM Crypto Officer",
-    "21dbd100-6940-42c2-9190-5d6cb909625b": "Managed HSM Crypto User",
-    "4bd23610-cdcf-4971-bdee-bdc562cc28e4": "Managed HSM Policy Administrator",
-    "2c18b078-7c48-4d3a-af88-5a3a1b3f82b3": "Managed HSM Crypto Auditor",
-    "33413926-3206-4cdd-b39a-83574fe37a17": "Managed HSM Crypto Service Encryption User",
-    "21dbd100-6940-42c2-9190-5d6cb909625c": "Managed HSM Crypto Service Release User",
-    "7b127d3c-77bd-4e3e-bbe0-dbb8971fa7f8": "Managed HSM Backup",
-    "6efe6056-5259-49d2-8b3d-d3d73544b20b": "Managed HSM Restore",
-}
 
 #: ARM resource provider path per azurerm type, for ids of resources that point at vaults.
 ARM_TYPES: dict[str, str] = {
@@ -100,8 +81,9 @@ def split_vault_id(vault_id: str | None) -> tuple[str | None, str | None]:
 
 
 def vault_host(name: str, kind: str, environment: str = "public") -> str:
-    vault_suffix, hsm_suffix = ENVIRONMENT_SUFFIXES.get(environment, ENVIRONMENT_SUFFIXES["public"])
-    return f"{name}.{hsm_suffix if kind == 'managed_hsm' else vault_suffix}".lower()
+    """The data-plane host of a vault or HSM in the azurerm provider's ``environment``."""
+    suffixes = cloud_suffixes(environment)
+    return f"{name}.{suffixes.managedhsm if kind == 'managed_hsm' else suffixes.keyvault}".lower()
 
 
 def arm_id(rtype: str, values: dict[str, Any], address: str) -> str:
@@ -186,7 +168,8 @@ def computed_attribute(
     if rtype == HSM_ROLE_DEFINITION and attr == "resource_manager_id" and name:
         return f"/Microsoft.KeyVault/providers/Microsoft.Authorization/roleDefinitions/{name}"
     if rtype == HSM_ROLE_DEFINITION and attr == "role_name" and mode == "data" and name:
-        return MHSM_BUILTIN_ROLES.get(name.lower(), UNKNOWN)
+        role = builtin_role(name)
+        return role.name if role is not None and role.plane == HSM_PLANE else UNKNOWN
     if rtype == "azurerm_subscription" and attr == "id":
         sub = known_str(values.get("subscription_id"))
         return f"/subscriptions/{sub or UNKNOWN_SCOPE}"

@@ -6,7 +6,10 @@ the azurerm attribute names, so each resource type is mapped once here. Conventi
 * an attribute that is absent or ``null`` gets the provider's documented default and its
   column is named in ``defaults``;
 * an attribute that is UNKNOWN (unresolvable, or computed at apply) becomes null, never a
-  default and never a guess.
+  default and never a guess, and its column is named in ``unresolved``.
+
+Attribute paths, defaults and conversions come from the field table (:mod:`scanner.fields`);
+this module adds ids, joins and key references.
 """
 
 from __future__ import annotations
@@ -15,13 +18,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from scanner.iac.common import parse_key_uri, role_name_for, synth_key_id
+from scanner.fields import AZURERM, Filled, Reader, fill
+from scanner.iac.common import parse_key_uri, synth_key_id
 from scanner.iac.terraform.azapi import AZAPI_TYPES, declared_from
 from scanner.iac.terraform.azure import (
     HSM,
     HSM_KEY,
     HSM_ROLE_DEFINITION,
-    MHSM_BUILTIN_ROLES,
     VAULT,
     VAULT_KEY,
     arm_id,
@@ -34,19 +37,12 @@ from scanner.iac.terraform.azure import (
 from scanner.iac.terraform.module import Instance
 from scanner.iac.terraform.values import UNKNOWN, EncodedJson, KeyRef, contains_unknown
 from scanner.inventory import normalise_id
+from scanner.reference import consumer_for_azurerm_type, role_name
 
 _MISSING = object()
 
-#: ARM type and purpose of the resources known to consume keys.
-CONSUMERS: dict[str, tuple[str, str | None]] = {
-    "azurerm_disk_encryption_set": ("Microsoft.Compute/diskEncryptionSets", "wrap"),
-    "azurerm_storage_account_customer_managed_key": ("Microsoft.Storage/storageAccounts", "wrap"),
-    "azurerm_storage_account": ("Microsoft.Storage/storageAccounts", "wrap"),
-    "azurerm_mssql_server_transparent_data_encryption": ("Microsoft.Sql/servers/encryptionProtector", "wrap"),
-    "azurerm_mssql_server": ("Microsoft.Sql/servers", "wrap"),
-    "azurerm_kubernetes_cluster": ("Microsoft.ContainerService/managedClusters", "encrypt"),
-    "azurerm_cosmosdb_account": ("Microsoft.DocumentDB/databaseAccounts", "wrap"),
-}
+#: How Terraform values look to the field table: UNKNOWN, and references computed at apply.
+TF_READER = Reader(is_unknown=lambda value: value is UNKNOWN or isinstance(value, KeyRef | EncodedJson))
 
 #: Consumers that configure another resource: the row belongs to that resource.
 PARENT_ATTRIBUTE: dict[str, str] = {
@@ -122,24 +118,24 @@ class Defaults:
     def __init__(self) -> None:
         self.row: dict[str, Any] = {}
         self.names: list[str] = []
+        self.unresolved: list[str] = []
 
-    def set(self, column: str, value: Any, default: Any = _MISSING, convert: Callable[[Any], Any] = known) -> None:
-        """``value`` None (unset) takes ``default`` if one is documented; UNKNOWN stays null."""
-        if value is None and default is not _MISSING:
-            self.row[column] = default
-            self.names.append(column)
-        else:
-            self.row[column] = None if value is None else convert(value)
+    def apply(self, filled: Filled) -> None:
+        """Take every column the field table filled, with its defaults and unresolved names."""
+        self.row.update(filled.values)
+        self.names.extend(filled.defaults)
+        self.unresolved.extend(filled.unresolved)
 
     def done(self) -> dict[str, Any]:
         self.row["defaults"] = sorted(self.names)
+        self.row["unresolved"] = sorted(self.unresolved)
         return self.row
 
 
-def _enabled_text(value: Any) -> Any:
-    if value is None or value is UNKNOWN:
-        return value
-    return "Enabled" if value is True else "Disabled" if value is False else UNKNOWN
+def _filled(table: str, values: dict[str, Any], rtype: str | None) -> Defaults:
+    d = Defaults()
+    d.apply(fill(table, values, AZURERM, rtype, TF_READER))
+    return d
 
 
 class Mapper:
@@ -218,39 +214,11 @@ class Mapper:
             kind=kind,
             subscription_id=_subscription(vid),
             resource_group=_str(v.get("resource_group_name")),
-            location=_str(v.get("location")),
-            tenant_id=_str(v.get("tenant_id")),
-            sku=_str(v.get("sku_name")),
             uri=f"https://{vault_host(name, kind, inst.environment)}/" if name else None,
-            tags=known(v.get("tags")),
+            rbac_authorization_enabled=None,
+            security_domain_activated=None,
         )
-        d.set("soft_delete_enabled", v.get("soft_delete_enabled"), True, _bool)
-        d.set("soft_delete_retention_days", v.get("soft_delete_retention_days"), 90, _int)
-        d.set("purge_protection_enabled", v.get("purge_protection_enabled"), False, _bool)
-        d.set("public_network_access", _enabled_text(v.get("public_network_access_enabled")), "Enabled", _str)
-        acls = _block(v, "network_acls")
-        if acls is UNKNOWN:
-            for column in ("network_default_action", "network_bypass", "ip_rules", "virtual_network_rules"):
-                d.row[column] = None
-        elif acls is None:
-            d.set("network_default_action", None, "Allow")
-            d.set("network_bypass", None, "AzureServices")
-            if kind == "vault":
-                d.set("ip_rules", None, [])
-                d.set("virtual_network_rules", None, [])
-        else:
-            d.set("network_default_action", acls.get("default_action"), "Allow", _str)
-            d.set("network_bypass", acls.get("bypass"), "AzureServices", _str)
-            if kind == "vault":
-                d.set("ip_rules", acls.get("ip_rules"), [], _list)
-                d.set("virtual_network_rules", acls.get("virtual_network_subnet_ids"), [], _id_list)
-        if kind == "vault":
-            rbac = v.get("rbac_authorization_enabled")
-            if rbac is None:
-                rbac = v.get("enable_rbac_authorization")
-            d.set("rbac_authorization_enabled", rbac, False, _bool)
-        else:
-            d.row["security_domain_activated"] = _security_domain(v)
+        d.apply(fill("vaults", v, AZURERM, inst.type, TF_READER))
         self.rows.add("vaults", inst, d.done(), self.source)
         if kind == "vault":
             policies = v.get("access_policy")
@@ -265,24 +233,9 @@ class Mapper:
         v = inst.values
         key_id, vault_id, vault_name, uri = key_identity(inst.type, v, inst.address, inst.environment)
         d = Defaults()
-        d.row.update(
-            id=key_id,
-            vault_id=vault_id,
-            vault_name=vault_name,
-            name=_str(v.get("name")),
-            kid=uri,
-            kty=_str(v.get("key_type")),
-            key_size=_int(v.get("key_size")),
-            curve=_str(v.get("curve")),
-            key_ops=_list(v.get("key_opts")),
-            expires=_str(v.get("expiration_date")),
-            not_before=_str(v.get("not_before_date")),
-            release_policy=None,
-            tags=known(v.get("tags")),
-            managed=False,
-        )
-        d.set("enabled", None, True)
-        d.set("exportable", None, False)
+        d.row.update(id=key_id, vault_id=vault_id, vault_name=vault_name, name=_str(v.get("name")), kid=uri)
+        d.apply(fill("keys", v, AZURERM, inst.type, TF_READER))
+        d.row["managed"] = False
         rotation = _block(v, "rotation_policy")
         if rotation is UNKNOWN:
             for column in (
@@ -292,6 +245,7 @@ class Mapper:
                 "rotation_expiry_time",
             ):
                 d.row[column] = None
+                d.unresolved.append(column)
         elif rotation is None:
             d.row.update(rotation_policy_present=False, rotation_actions=[])
         else:
@@ -324,16 +278,11 @@ class Mapper:
     ) -> None:
         object_id = _str(policy.get("object_id"))
         name = object_id or suffix or inst.address
-        row = {
-            "id": f"{vault_id}/accesspolicies/{name}".lower(),
-            "vault_id": vault_id if real_vault is _MISSING else real_vault,
-            "tenant_id": _str(policy.get("tenant_id")),
-            "object_id": object_id,
-            "application_id": _str(policy.get("application_id")),
-            "key_permissions": _perm(policy.get("key_permissions")),
-            "secret_permissions": _perm(policy.get("secret_permissions")),
-            "certificate_permissions": _perm(policy.get("certificate_permissions")),
-        }
+        d = _filled("access_policies", policy, inst.type)
+        d.row.update(
+            id=f"{vault_id}/accesspolicies/{name}".lower(), vault_id=vault_id if real_vault is _MISSING else real_vault
+        )
+        row = d.done()
         self.rows.add("access_policies", inst, row, self.source)
 
     def hsm_role_assignment(self, inst: Instance) -> None:
@@ -343,20 +292,20 @@ class Mapper:
             host = _str(v.get("vault_base_url")).split("//")[-1].split("/")[0].lower()
             hsm_id = self.vaults_by_host.get(host)
         name = _str(v.get("name")) or inst.address
-        role_definition_id = _str(v.get("role_definition_id"))
-        role_name, data_actions, not_data_actions = self._hsm_role(role_definition_id)
-        row = {
-            "id": f"{hsm_id or 'terraform:' + inst.address}/roleassignments/{name}".lower(),
-            "plane": "managed_hsm",
-            "name": name,
-            "vault_id": hsm_id,
-            "scope": _str(v.get("scope")),
-            "principal_id": _str(v.get("principal_id")),
-            "role_definition_id": role_definition_id,
-            "role_name": role_name,
-            "data_actions": data_actions,
-            "not_data_actions": not_data_actions,
-        }
+        d = _filled("role_assignments", v, inst.type)
+        role_definition_id = d.row.get("role_definition_id")
+        name_of_role, data_actions, not_data_actions = self._hsm_role(role_definition_id)
+        d.row.update(
+            id=f"{hsm_id or 'terraform:' + inst.address}/roleassignments/{name}".lower(),
+            plane="managed_hsm",
+            name=name,
+            vault_id=hsm_id,
+            scope=_str(v.get("scope")),
+            role_name=name_of_role,
+            data_actions=data_actions,
+            not_data_actions=not_data_actions,
+        )
+        row = d.done()
         self.rows.add("role_assignments", inst, row, self.source)
 
     def _hsm_role(self, role_definition_id: str | None) -> tuple[str | None, Any, Any]:
@@ -368,25 +317,22 @@ class Mapper:
             permission = _block(custom, "permission")
             perms = permission if isinstance(permission, dict) else {}
             return _str(custom.get("role_name")), _list(perms.get("data_actions")), _list(perms.get("not_data_actions"))
-        return MHSM_BUILTIN_ROLES.get(guid), None, None
+        return role_name(role_definition_id), None, None
 
     def role_assignment(self, inst: Instance) -> None:
         v = inst.values
         scope = _id(v.get("scope"))
         name = _str(v.get("name")) or inst.address
-        role_definition_id = _str(v.get("role_definition_id"))
-        vault_id = _vault_scope(scope)
-        row = {
-            "id": f"{scope or 'terraform:' + inst.address}/providers/microsoft.authorization/roleassignments/{name}".lower(),
-            "plane": "azure",
-            "name": name,
-            "vault_id": vault_id,
-            "scope": scope,
-            "principal_id": _str(v.get("principal_id")),
-            "principal_type": _str(v.get("principal_type")),
-            "role_definition_id": role_definition_id,
-            "role_name": _str(v.get("role_definition_name")) or role_name_for(role_definition_id),
-        }
+        d = _filled("role_assignments", v, inst.type)
+        d.row.update(
+            id=f"{scope or 'terraform:' + inst.address}/providers/microsoft.authorization/roleassignments/{name}".lower(),
+            plane="azure",
+            name=name,
+            vault_id=_vault_scope(scope),
+            scope=scope,
+            role_name=role_name(d.row.get("role_definition_id")) or _str(v.get("role_definition_name")),
+        )
+        row = d.done()
         self.rows.add("role_assignments", inst, row, self.source)
 
     # --- logging and network -------------------------------------------------------------
@@ -398,16 +344,14 @@ class Mapper:
             return
         name = _str(v.get("name")) or inst.address
         logs = _logs(v)
-        row = {
-            "id": f"{target or 'terraform:' + inst.address}/providers/microsoft.insights/diagnosticsettings/{name}".lower(),
-            "target_id": target,
-            "name": name,
-            "logs": logs,
-            "workspace_id": _id(v.get("log_analytics_workspace_id")),
-            "storage_account_id": _id(v.get("storage_account_id")),
-            "event_hub_authorization_rule_id": _id(v.get("eventhub_authorization_rule_id")),
-            "marketplace_partner_id": _id(v.get("partner_solution_id")),
-        }
+        d = _filled("diagnostic_settings", v, inst.type)
+        d.row.update(
+            id=f"{target or 'terraform:' + inst.address}/providers/microsoft.insights/diagnosticsettings/{name}".lower(),
+            target_id=target,
+            name=name,
+            logs=logs,
+        )
+        row = d.done()
         self.rows.add("diagnostic_settings", inst, row, self.source)
 
     def private_endpoint(self, inst: Instance) -> None:
@@ -422,17 +366,15 @@ class Mapper:
             target = _id(connection.get("private_connection_resource_id"))
             if target is not None and "/providers/microsoft.keyvault/" not in target:
                 continue
-            manual = connection.get("is_manual_connection")
-            state = "Pending" if manual is True else "Approved" if manual in (False, None) else None
             name = _str(connection.get("name")) or _str(v.get("name")) or inst.address
-            row = {
-                "id": f"{target or 'terraform:' + inst.address}/privateendpointconnections/{name}".lower(),
-                "target_id": target,
-                "name": name,
-                "private_endpoint_id": None if endpoint_id.startswith("terraform:") else endpoint_id,
-                "connection_state": state,
-                "defaults": ["connection_state"] if manual is None else [],
-            }
+            d = _filled("private_endpoints", connection, inst.type)
+            d.row.update(
+                id=f"{target or 'terraform:' + inst.address}/privateendpointconnections/{name}".lower(),
+                target_id=target,
+                name=name,
+                private_endpoint_id=None if endpoint_id.startswith("terraform:") else endpoint_id,
+            )
+            row = d.done()
             self.rows.add("private_endpoints", inst, row, self.source)
 
     # --- consumers -----------------------------------------------------------------------
@@ -441,7 +383,9 @@ class Mapper:
         """Any other azurerm resource holding a key id (known consumers or not) references it."""
         v = inst.values
         consumer_id = normalise_id(arm_id(inst.type, v, inst.address))
-        arm_type, purpose = CONSUMERS.get(inst.type, (inst.type, None))
+        known_consumer = consumer_for_azurerm_type(inst.type)
+        arm_type = known_consumer.arm_type if known_consumer else inst.type
+        purpose = known_consumer.purpose if known_consumer else None
         parent = _id(v.get(PARENT_ATTRIBUTE.get(inst.type, "")))
         consumer_id = parent or consumer_id
         consumer_name = _str(v.get("name")) or (parent.rsplit("/", 1)[-1] if parent else inst.address)
@@ -556,17 +500,6 @@ def _id(value: Any) -> str | None:
     return normalise_id(text) if text else None
 
 
-def _id_list(value: Any) -> list | None:
-    items = _list(value)
-    return None if items is None else [normalise_id(i) if isinstance(i, str) else i for i in items]
-
-
-def _perm(value: Any) -> list | None:
-    if value is None:
-        return []
-    return _list(value)
-
-
 def _vault_scope(scope: str | None) -> str | None:
     """The vault or HSM id when ``scope`` is that vault or something inside it (a key)."""
     if not scope or "/providers/microsoft.keyvault/" not in scope:
@@ -580,19 +513,6 @@ def _subscription(vault_id: str) -> str | None:
     parts = vault_id.split("/")
     if len(parts) > 2 and parts[1] == "subscriptions" and parts[2] != "iac":
         return parts[2]
-    return None
-
-
-def _security_domain(values: dict[str, Any]) -> bool | None:
-    """Activated when certificates and a quorum are declared; not declared says nothing."""
-    certs = values.get("security_domain_key_vault_certificate_ids")
-    quorum = values.get("security_domain_quorum")
-    activate = _block(values, "activate_config")
-    if isinstance(activate, dict):
-        certs = activate.get("security_domain_certificate", certs)
-        quorum = activate.get("security_domain_quorum", quorum)
-    if isinstance(certs, list) and certs and quorum is not None and quorum is not UNKNOWN:
-        return True
     return None
 
 

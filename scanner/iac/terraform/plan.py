@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from scanner.errors import InputError
+from scanner.fields import provider_defaulted_attributes
 from scanner.iac.identity import Units, unit_of
 from scanner.iac.terraform import is_terraform_plan
 from scanner.iac.terraform.azure import computed_attribute
@@ -26,16 +27,7 @@ from scanner.jsonio import MAX_BYTES, digest_bytes, load_json_bytes
 
 #: Attributes the azurerm provider fills with a default at plan time; unset in configuration
 #: they are recorded as defaults, as the HCL front-end does.
-PROVIDER_DEFAULTED = {
-    "soft_delete_enabled",
-    "soft_delete_retention_days",
-    "purge_protection_enabled",
-    "public_network_access_enabled",
-    "enable_rbac_authorization",
-    "rbac_authorization_enabled",
-    "network_acls",
-    "is_manual_connection",
-}
+PROVIDER_DEFAULTED = provider_defaulted_attributes()
 
 _INDEX = re.compile(r"\[[^\]]*\]")
 
@@ -158,7 +150,9 @@ class PlanReader:
             return
         expressions = config.get("expressions") or {}
         for key in list(inst.values):
-            if key not in expressions and key in PROVIDER_DEFAULTED:
+            # Unset in configuration: a provider default, or computed by Azure at apply. Either
+            # way the configuration leaves it out, exactly as the HCL front-end sees it.
+            if key not in expressions and (key in PROVIDER_DEFAULTED or inst.values[key] is UNKNOWN):
                 del inst.values[key]
         inst.values = self._fill(inst, inst.values, expressions)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from scanner.reference import builtin_role
+
 from .helpers import row, rows
 
 HSM = "/subscriptions/iac~examples%2fiac%2fterraform%2fhsm_compliant/resourcegroups/rg-hsm/providers/microsoft.keyvault/managedhsms/mhsm-signing"
@@ -53,7 +55,7 @@ def test_compliant_local_rbac_builtin_and_custom(load):
             "managed_hsm",
             HSM,
             "/keys/bootstrap-signer",
-            ROLE_PREFIX + "21dbd100-6940-42c2-9190-5d6cb909625b",
+            builtin_role("Managed HSM Crypto User").id,  # canonical, whatever the spelling
             "Managed HSM Crypto User",
             None,
         ),
@@ -62,7 +64,7 @@ def test_compliant_local_rbac_builtin_and_custom(load):
             "managed_hsm",
             HSM,
             "/keys/bootstrap-signer",
-            ROLE_PREFIX + "7c0b3f4e-4e2c-4b7a-9e5d-1a2b3c4d5e6f",
+            (ROLE_PREFIX + "7c0b3f4e-4e2c-4b7a-9e5d-1a2b3c4d5e6f").lower(),
             "Bootstrap Signer",
             [
                 "Microsoft.KeyVault/managedHsm/keys/read/action",

@@ -43,7 +43,8 @@ def test_compliant_vault_row(load):
             "file": FILE_OK,
             "line": 27,
             "api_version": None,
-            "defaults": ["soft_delete_enabled", "virtual_network_rules"],
+            "defaults": ["soft_delete_enabled"],  # no subnet list is "no rules", not a default
+            "unresolved": ["tenant_id"],
         }
     ]
 
@@ -113,15 +114,14 @@ def test_misconfigured_vaults_and_defaults(load):
     assert (legacy["network_default_action"], legacy["network_bypass"]) == ("Allow", "AzureServices")
     assert legacy["rbac_authorization_enabled"] is False
     assert legacy["defaults"] == [
-        "ip_rules",
         "network_bypass",
         "network_default_action",
         "public_network_access",
         "purge_protection_enabled",
         "rbac_authorization_enabled",
         "soft_delete_enabled",
-        "virtual_network_rules",
     ]
+    assert (legacy["ip_rules"], legacy["virtual_network_rules"]) == ([], [])
     opened = row(inv, "vaults", name="kv-open-app")
     assert opened["ip_rules"] == ["203.0.113.0/24"]
     assert opened["tenant_id"] == "33333333-3333-3333-3333-333333333333"
