@@ -11,13 +11,13 @@ ARM's hashes is not needed to audit a vault and a wrong value would be worse tha
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from scanner.iac.arm.library import LIBRARY
 from scanner.iac.arm.values import (
     UNKNOWN,
     Partial,
@@ -25,7 +25,6 @@ from scanner.iac.arm.values import (
     Unknown,
     is_known,
     join_strings,
-    label_of,
     to_text,
 )
 from scanner.iac.common import UNKNOWN_SCOPE
@@ -61,13 +60,6 @@ class DeploymentScope:
 
 
 Function = Callable[[list[Any], DeploymentScope], Any]
-
-
-def _unknown_call(name: str, args: list[Any]) -> Unknown:
-    """A labelled unknown when every argument is known, so equal calls give equal labels."""
-    if all(is_known(a) or isinstance(a, Unknown | Partial) and label_of(a) != "?" for a in args):
-        return Unknown(label=f"{name}({', '.join(label_of(a) for a in args)})")
-    return UNKNOWN
 
 
 def _any_unknown(args: list[Any]) -> bool:
@@ -413,13 +405,6 @@ def _subscription(args: list[Any], scope: DeploymentScope) -> Any:
     }
 
 
-def _labelled(name: str) -> Function:
-    def call(args: list[Any], scope: DeploymentScope) -> Any:
-        return _unknown_call(name, args)
-
-    return call
-
-
 def _always_unknown(args: list[Any], scope: DeploymentScope) -> Any:
     return UNKNOWN
 
@@ -455,8 +440,6 @@ FUNCTIONS: dict[str, Function] = {
     "toupper": _text_map(str.upper),
     "trim": _text_map(str.strip),
     "string": _string,
-    "base64": _strict(lambda s: base64.b64encode(str(s).encode("utf-8")).decode("ascii")),
-    "base64tostring": _strict(lambda s: base64.b64decode(str(s), validate=True).decode("utf-8")),
     "bool": _strict(_bool),
     "int": _strict(_int),
     "equals": _equals,
@@ -469,8 +452,6 @@ FUNCTIONS: dict[str, Function] = {
     "replace": _strict(lambda s, old, new: s.replace(old, new)),
     "startswith": _strict(lambda s, p: s.lower().startswith(p.lower())),
     "endswith": _strict(lambda s, p: s.lower().endswith(p.lower())),
-    "uniquestring": _labelled("uniqueString"),
-    "guid": _labelled("guid"),
     "newguid": _always_unknown,
     "utcnow": _always_unknown,
     "resourcegroup": _resource_group,
@@ -508,8 +489,10 @@ FUNCTIONS: dict[str, Function] = {
 
 
 def call_function(name: str, args: list[Any], scope: DeploymentScope) -> Any:
-    """Call a library function; names the library does not know give an unknown value."""
-    fn = FUNCTIONS.get(name.lower())
+    """Call a template function: the core here, then the rest of the library
+    (:mod:`scanner.iac.arm.library`); names neither knows give an unknown value."""
+
+    fn = FUNCTIONS.get(name.lower()) or LIBRARY.get(name.lower())
     if fn is None:
         return UNKNOWN
     try:

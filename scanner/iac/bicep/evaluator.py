@@ -86,88 +86,6 @@ def _arithmetic(op: str, left: Any, right: Any) -> Any:
     return left - right * (quotient if (left >= 0) == (right >= 0) else -quotient)
 
 
-def _iterable(value: Any, limit: int) -> list[Any]:
-    if not isinstance(value, list):
-        raise BicepEvalError("expected an array")
-    if len(value) > limit:
-        raise BicepEvalError(f"more than {limit} items")
-    return value
-
-
-def _lambda_functions() -> dict[str, Callable[[list[Any]], Any]]:
-    """The lambda functions, which the ARM library cannot run because they call back here."""
-
-    def need(value: Any) -> Lambda:
-        if not isinstance(value, Lambda):
-            raise BicepEvalError("expected a lambda")
-        return value
-
-    def sort_key(fn: Lambda) -> Any:
-        import functools
-
-        def compare(a: Any, b: Any) -> int:
-            if fn(a, b) is True:
-                return -1
-            return 1 if fn(b, a) is True else 0
-
-        return functools.cmp_to_key(compare)
-
-    def to_object(args: list[Any]) -> Any:
-        items = _iterable(args[0], MAX_LOOP)
-        key_fn = need(args[1])
-        value_fn = need(args[2]) if len(args) > 2 else None
-        out: dict[str, Any] = {}
-        for item in items:
-            key = key_fn(item)
-            if not isinstance(key, str):
-                return UNKNOWN
-            out[key] = value_fn(item) if value_fn else item
-        return out
-
-    def reduce(args: list[Any]) -> Any:
-        acc = args[1]
-        for index, item in enumerate(_iterable(args[0], MAX_LOOP)):
-            acc = need(args[2])(acc, item, index)
-        return acc
-
-    def group_by(args: list[Any]) -> Any:
-        out: dict[str, list[Any]] = {}
-        for item in _iterable(args[0], MAX_LOOP):
-            key = need(args[1])(item)
-            if not isinstance(key, str):
-                return UNKNOWN
-            out.setdefault(key, []).append(item)
-        return out
-
-    def map_values(args: list[Any]) -> Any:
-        if not isinstance(args[0], dict):
-            raise BicepEvalError("mapValues() needs an object")
-        return {k: need(args[1])(v) for k, v in args[0].items()}
-
-    def filter_(args: list[Any]) -> Any:
-        kept = []
-        for index, item in enumerate(_iterable(args[0], MAX_LOOP)):
-            verdict = need(args[1])(item, index)
-            if not isinstance(verdict, bool):
-                return UNKNOWN
-            if verdict:
-                kept.append(item)
-        return kept
-
-    return {
-        "map": lambda a: [need(a[1])(item, i) for i, item in enumerate(_iterable(a[0], MAX_LOOP))],
-        "filter": filter_,
-        "reduce": reduce,
-        "sort": lambda a: sorted(_iterable(a[0], MAX_LOOP), key=sort_key(need(a[1]))),
-        "toobject": to_object,
-        "groupby": group_by,
-        "mapvalues": map_values,
-    }
-
-
-_LAMBDA_FUNCTIONS = _lambda_functions()
-
-
 @dataclass
 class Env:
     """Names visible to an expression: params, vars, symbols, functions, loop and lambda variables.
@@ -431,13 +349,6 @@ class Env:
     def _builtin(self, name: str, arg_nodes: list[Node]) -> Any:
         lowered = name.lower()
         args = [self.value(a) for a in arg_nodes]
-        if lowered in _LAMBDA_FUNCTIONS:
-            if not all(is_known(a) or isinstance(a, Lambda) for a in args):
-                return UNKNOWN
-            try:
-                return _LAMBDA_FUNCTIONS[lowered](args)
-            except (IndexError, TypeError) as exc:
-                raise BicepEvalError(f"{name}(): {exc}") from None
         if lowered == "range":
             start, count = (args + [0, 0])[:2]
             if not (isinstance(start, int) and isinstance(count, int)):

@@ -64,8 +64,12 @@ def test_known_values(ev: Evaluator, text: str, expected: object) -> None:
 
 
 def test_unknowns_stay_unknown(ev: Evaluator) -> None:
-    assert ev.evaluate_string("[uniqueString('a')]") == Unknown(label="uniqueString('a')")
-    assert ev.evaluate_string("[guid('a', 'b')]") == Unknown(label="guid('a', 'b')")
+    # Hashes of known text are computed as Azure computes them; of an unknown scope, labelled.
+    assert ev.evaluate_string("[uniqueString('abc')]") == "cgtzqvhu4i23s"
+    assert ev.evaluate_string("[uniqueString(resourceGroup().id)]") == Unknown(
+        label="uniqueString('/subscriptions/iac/resourceGroups/iac')"
+    )
+    assert ev.evaluate_string("[guid(utcNow(), 'b')]") == UNKNOWN
     assert ev.evaluate_string("[resourceGroup().location]") == Unknown(label="resourceGroup().location")
     assert ev.evaluate_string("[subscription().tenantId]") == Unknown(label="subscription().tenantId")
     assert ev.evaluate_string("[equals(resourceGroup().location, 'x')]") == UNKNOWN
@@ -75,8 +79,8 @@ def test_unknowns_stay_unknown(ev: Evaluator) -> None:
 
 
 def test_partial_strings_keep_known_text(ev: Evaluator) -> None:
-    value = ev.evaluate_string("[toLower(concat('KV-', uniqueString('a')))]")
-    assert value == Partial(("kv-", Unknown(label="uniqueString('a')")))
+    value = ev.evaluate_string("[toLower(concat('KV-', uniqueString(resourceGroup().id)))]")
+    assert value == Partial(("kv-", Unknown(label="uniqueString('/subscriptions/iac/resourceGroups/iac')")))
 
 
 def test_reference_properties_remember_the_resource() -> None:
