@@ -21,10 +21,6 @@ from rules.context import RuleContext
 from rules.profiles import all_profiles, profile_attribute
 from scanner.dns_suffixes import DATA_PLANE_SUFFIXES
 
-#: Sources that describe intended state (IaC): they cannot show versions, usage or whether a
-#: principal still exists, so rules about those are NOT_APPLICABLE rather than UNKNOWN there.
-IAC_SOURCES = frozenset({"arm", "bicep", "terraform", "terraform-plan"})
-
 #: Every key operation kvaudit reasons about; "read" stands for get and list.
 KEY_OPERATIONS = frozenset(
     {
@@ -204,10 +200,6 @@ def version_key_codes(ctx: RuleContext) -> tuple[np.ndarray, pd.Index]:
     return ctx._shared("version_key_codes", lambda: pd.factorize(ctx.key_versions["key_id"], use_na_sentinel=True))
 
 
-def is_iac(source: pd.Series) -> pd.Series:
-    return source.str.lower().isin(IAC_SOURCES).fillna(False).astype(bool)
-
-
 def nullable(values: Iterable[Any], index: pd.Index) -> pd.Series:
     """Python True/False/None values as a nullable boolean Series."""
     return pd.Series([pd.NA if v is None else bool(v) for v in values], index=index, dtype="boolean")
@@ -355,6 +347,14 @@ def grant_targets(ctx: RuleContext, grants: pd.DataFrame, kind: str) -> pd.DataF
     # At resource-group and subscription level the scope itself is the target.
     target = target.where(~local, pd.Series(hsm_target, index=grants.index))
     return pd.DataFrame({"level": level, "target": target}, index=grants.index)
+
+
+def grant_reach(targets: pd.DataFrame) -> pd.Series:
+    """The ARM scope each grant reaches, from :func:`grant_targets`: its key, vault, resource
+    group or subscription; "/" (everything) at management-group or an unknown scope, since the
+    group's membership is not in the inventory."""
+    known = targets["level"].isin(["key", "vault", "resource_group", "subscription"]).fillna(False)
+    return targets["target"].astype("object").where(known.to_numpy(dtype=bool) & targets["target"].notna(), "/")
 
 
 def _tri_codes(true: np.ndarray, unknown: np.ndarray) -> np.ndarray:

@@ -82,7 +82,6 @@ def firewall_default_allow(ctx: RuleContext) -> pd.DataFrame:
     severity="medium",
     domain="network",
     resource_type="vault",
-    needs=("vaults", "private_endpoints"),
     rationale="""A private endpoint keeps key operations on the private network; one that is only pending,
     rejected or disconnected carries no traffic, so only an Approved connection counts.""",
     remediation=Remediation(
