@@ -95,7 +95,7 @@ class RuleContext:
 
     def arm_type(self, logical: str, vault_ids: pd.Series) -> pd.Series:
         """ARM resource type of keys or versions, from the kind of the vault that holds them."""
-        kinds = vault_ids.map(self.vault_kind).fillna("vault")
+        kinds = vault_ids.map(self.vault_kind).astype("object").fillna("vault")
         return kinds.map(lambda k: _ARM_TYPES[(logical, k)])
 
     @property
@@ -132,6 +132,15 @@ class RuleContext:
         view["arm_type"] = self.arm_type("key", view["vault_id"])
         view["vault_kind"] = view["vault_id"].map(self.vault_kind)
         return view
+
+    def set_aside(self, frame: pd.DataFrame, column: str) -> pd.Series:
+        """Rows a rule sets aside by ``column`` (a boolean; null counts as False), for a column a
+        rule reads only to exclude rows, such as certificate-backed keys, which their
+        certificate rotates. Such a column is not one the verdict rests on: a source that cannot
+        observe it (IaC declares no certificate-backed key) leaves its rows judged, not
+        NOT_APPLICABLE."""
+        values = pd.DataFrame.__getitem__(frame, column)
+        return values.astype("boolean").fillna(False).astype(bool)
 
     def profile_spec(self, profile: object) -> dict[str, Any]:
         """The named profile's definition (built-in or from the policy), or {} when none applies."""

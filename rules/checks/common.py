@@ -402,7 +402,7 @@ def reach_any(ctx: RuleContext, targets: pd.DataFrame, key_values: pd.Series) ->
     codes = pd.Series("F", index=targets.index, dtype="object")
     for level, lookup in lookups.items():
         hit = targets["level"].eq(level).fillna(False).to_numpy(dtype=bool)
-        codes[hit] = targets["target"][hit].map(lookup).fillna("F")
+        codes[hit] = targets["target"][hit].map(lookup).astype("object").fillna("F")
     codes[targets["level"].eq("management_group").fillna(False).to_numpy(dtype=bool)] = everything
     return codes.map({"T": True, "F": False, "U": pd.NA}).astype("boolean")
 

@@ -77,7 +77,7 @@ def key_without_rotation(ctx: RuleContext) -> pd.DataFrame:
     fail[present == False] = True  # noqa: E712 - nullable boolean comparison
     has_policy = (present == True).fillna(False).to_numpy(dtype=bool)  # noqa: E712
     fail[has_policy] = ~rotates[has_policy].astype("boolean")
-    managed = view["managed"].fillna(False).astype(bool)
+    managed = ctx.set_aside(view, "managed")
     return ctx.key_verdict(
         view, fail=fail, applicable=~managed, evidence=["rotation_policy_present", "rotation_actions"]
     )
