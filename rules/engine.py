@@ -26,7 +26,7 @@ from rules.model import Rule, Severity, Status
 from rules.profiles import assign_profiles
 from rules.reads import Reads, TrackedTables, recording, tracked
 from rules.registry import all_rules
-from scanner.fields import EVERY_SOURCE, observable
+from scanner.fields import EVERY_SOURCE, observable, observed_by
 from scanner.inventory import Inventory
 from scanner.policy import Policy
 
@@ -61,11 +61,14 @@ def _blind_sources(reads: Reads, sources: pd.Series) -> set[str]:
     Only the sources the field table knows are judged; a row whose source is not one of them
     (a hand-built fixture, the demo) is taken to be observable, so that its nulls stay UNKNOWN.
     """
+    partial = [(t, c) for t, c in reads.columns if observed_by(t, c) != EVERY_SOURCE]
+    if not partial:
+        return set()
     blind: set[str] = set()
-    for source in set(sources.dropna().tolist()):
+    for source in sources.dropna().unique():
         if not isinstance(source, str) or source.lower() not in EVERY_SOURCE:
             continue
-        if any(observable(table, column, source) is False for table, column in reads.columns):
+        if any(observable(table, column, source) is False for table, column in partial):
             blind.add(source)
     return blind
 

@@ -51,9 +51,7 @@ def scope_kind(scope: str) -> str:
     parts = scope.strip("/").split("/")
     if scope == ROOT or not parts[0]:
         return "tenant"
-    if "/providers/microsoft.management/managementgroups/" in scope or scope.startswith(
-        "/providers/microsoft.management/managementgroups/"
-    ):
+    if "/providers/microsoft.management/managementgroups/" in scope:
         return "management_group"
     if "/providers/microsoft.keyvault/managedhsms/" in scope and len(parts) == 8:
         return "managed_hsm"
@@ -70,11 +68,13 @@ def scope_kind(scope: str) -> str:
 
 @dataclass(frozen=True)
 class Gap:
-    """One failed read: its scope (normalised), the tables it leaves incomplete, and why."""
+    """One failed read: the scope it covers (normalised; "/" for everything), the tables it
+    leaves incomplete, why, and the scope as the row named it (a management group's id)."""
 
     scope: str
     tables: frozenset[str]
     reason: str
+    named: str
 
     @property
     def kind(self) -> str:
@@ -88,12 +88,13 @@ def collection_gaps(inventory: Inventory) -> list[Gap]:
     for vault_id, resource_id, affects, error, op in zip(
         errors["vault_id"], errors["id"], errors["affects"], errors["error"], errors["operation"], strict=True
     ):
-        scope = normalise_id(vault_id) or normalise_id(resource_id)
+        named = normalise_id(vault_id) or normalise_id(resource_id)
         if not isinstance(affects, list | tuple | np.ndarray) or len(affects) == 0:
             continue
-        if not isinstance(scope, str) or not scope or scope_kind(scope) == "management_group":
-            scope = ROOT  # membership of a management group (or an unnamed scope) is unknown
-        gaps.append(Gap(scope, frozenset(str(t) for t in affects), f"{op}: {error}"))
+        named = named if isinstance(named, str) and named else ROOT
+        # The membership of a management group is not in the inventory: it may hold anything.
+        scope = ROOT if scope_kind(named) == "management_group" else named
+        gaps.append(Gap(scope, frozenset(str(t) for t in affects), f"{op}: {error}", named))
     return gaps
 
 
@@ -238,17 +239,17 @@ def _add_unlisted(results: pd.DataFrame, relevant: list[tuple[Gap, str]], invent
     names = dict(zip(vaults["id"].astype("string").str.lower(), vaults["name"], strict=True))
     extra: list[dict[str, object]] = []
     for gap, _table in relevant:
-        if gap.scope in present:
+        if gap.named in present:
             continue
-        present.add(gap.scope)
-        kind = gap.kind
-        name = names.get(gap.scope) or (gap.scope.rsplit("/", 1)[-1] if gap.scope != ROOT else "tenant")
+        present.add(gap.named)
+        kind = scope_kind(gap.named)
+        name = names.get(gap.named) or (gap.named.rsplit("/", 1)[-1] if gap.named != ROOT else "tenant")
         extra.append(
             {
-                "resource_id": gap.scope,
+                "resource_id": gap.named,
                 "resource_type": SCOPE_TYPES[kind],
                 "resource_name": name,
-                "vault_id": gap.scope if kind in ("vault", "managed_hsm") else None,
+                "vault_id": gap.named if kind in ("vault", "managed_hsm") else None,
                 "status": Status.UNKNOWN.value,
                 "file": None,
                 "line": None,
