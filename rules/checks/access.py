@@ -441,7 +441,7 @@ def broad_azure_role(ctx: RuleContext) -> pd.DataFrame:
     return verdict(
         ra,
         fail=fail,
-        applicable=relevant & over_vaults.fillna(True).astype(bool),
+        applicable=relevant & over_vaults.astype("boolean"),
         evidence=["role_name", "scope", "principal_id", "principal_type"],
         extra={"scope_level": level, "vaults_covered": covered},
         reach=grant_reach(grant_targets(ctx, ra, "role")),
@@ -476,7 +476,7 @@ def access_policies_instead_of_rbac(ctx: RuleContext) -> pd.DataFrame:
     return verdict(
         v,
         fail=~v["rbac_authorization_enabled"],
-        applicable=v["kind"].ne("managed_hsm").fillna(True),
+        applicable=v["kind"].ne("managed_hsm"),
         evidence=["rbac_authorization_enabled"],
         resource_type=ctx.vault_types,
     )
@@ -613,7 +613,7 @@ def ci_crypto_officer(ctx: RuleContext) -> pd.DataFrame:
         return grants.assign(status=[])
     reaches = _reach(ctx, grants, pd.Series(guarded.to_numpy(), index=ctx.keys.index, dtype="boolean"))
     fail = grants["principal_id"].isin(ci).astype("boolean").where(grants["principal_id"].notna(), pd.NA)
-    return _grant_verdict(grants, fail=fail, applicable=reaches.fillna(True))
+    return _grant_verdict(grants, fail=fail, applicable=reaches)
 
 
 @rule(
@@ -659,7 +659,7 @@ def ethereum_access_too_broad(ctx: RuleContext) -> pd.DataFrame:
     return _grant_verdict(
         grants,
         fail=beyond(grants["operations"], allowed),
-        applicable=reaches.fillna(True),
+        applicable=reaches,
         extra={"extra_operations": extra_ops},
     )
 

@@ -351,10 +351,10 @@ def grant_targets(ctx: RuleContext, grants: pd.DataFrame, kind: str) -> pd.DataF
 
 def grant_reach(targets: pd.DataFrame) -> pd.Series:
     """The ARM scope each grant reaches, from :func:`grant_targets`: its key, vault, resource
-    group or subscription; "/" (everything) at management-group or an unknown scope, since the
-    group's membership is not in the inventory."""
-    known = targets["level"].isin(["key", "vault", "resource_group", "subscription"]).fillna(False)
-    return targets["target"].astype("object").where(known.to_numpy(dtype=bool) & targets["target"].notna(), "/")
+    group or subscription; "/" (everything) at a management group, whose membership is not in
+    the inventory, or where the scope is unknown."""
+    everything = targets["level"].eq("management_group").fillna(True) | targets["target"].isna()
+    return targets["target"].astype("object").where(~everything.to_numpy(dtype=bool), "/")
 
 
 def _tri_codes(true: np.ndarray, unknown: np.ndarray) -> np.ndarray:

@@ -38,7 +38,9 @@ def key_without_expiry(ctx: RuleContext) -> pd.DataFrame:
     view = ctx.key_view
     known = details_known(view)
     fail = view["expires"].isna().astype("boolean").where(known, pd.NA)
-    return ctx.key_verdict(view, fail=fail, applicable=view["enabled"].fillna(True), evidence=["expires", "enabled"])
+    return ctx.key_verdict(
+        view, fail=fail, applicable=view["enabled"].astype("boolean"), evidence=["expires", "enabled"]
+    )
 
 
 @rule(
@@ -109,7 +111,7 @@ def expiry_beyond_max_validity(ctx: RuleContext) -> pd.DataFrame:
     view = ctx.key_view
     days = int(ctx.params["max_validity_days"])
     fail = (view["expires"] > ctx.now + pd.Timedelta(days=days)).astype("boolean").where(view["expires"].notna(), pd.NA)
-    applicable = view["enabled"].fillna(True) & (view["expires"].notna() | ~details_known(view))
+    applicable = view["enabled"].astype("boolean") & (view["expires"].notna() | ~details_known(view))
     return ctx.key_verdict(
         view,
         fail=fail,
@@ -146,7 +148,7 @@ def expires_soon(ctx: RuleContext) -> pd.DataFrame:
     fail = (
         (view["expires"] <= ctx.now + pd.Timedelta(days=days)).astype("boolean").where(view["expires"].notna(), pd.NA)
     )
-    applicable = view["enabled"].fillna(True) & (view["expires"].notna() | ~details_known(view))
+    applicable = view["enabled"].astype("boolean") & (view["expires"].notna() | ~details_known(view))
     return ctx.key_verdict(
         view,
         fail=fail,
@@ -200,7 +202,7 @@ def rotation_too_old(ctx: RuleContext) -> pd.DataFrame:
     days = int(ctx.params["max_rotation_age_days"])
     last = newest_version_created(ctx, view)
     fail = (last < ctx.now - pd.Timedelta(days=days)).astype("boolean").where(last.notna(), pd.NA)
-    applicable = ~view["managed"].fillna(False).astype(bool) & view["enabled"].fillna(True)
+    applicable = ~view["managed"].fillna(False).astype(bool) & view["enabled"].astype("boolean")
     return ctx.key_verdict(
         view,
         fail=fail,
