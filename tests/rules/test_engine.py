@@ -250,3 +250,30 @@ def test_no_rule_raises_on_any_iac_fixture(fixture: str) -> None:
     loaded = load_sources([str(FIXTURES / fixture)], FIXTURES.parent.parent)
     evaluation = evaluate(loaded.inventory, now=NOW)
     assert [(o.rule.id, o.error) for o in evaluation.outcomes if o.error] == []
+
+
+def _through_inventory(ctx: RuleContext) -> pd.DataFrame:
+    """Reads a table through ``ctx.inventory.tables`` and a column of a frame derived from it."""
+    endpoints = ctx.inventory.tables["private_endpoints"]
+    approved = endpoints[endpoints["connection_state"].eq("Approved").fillna(False)]
+    v = ctx.vaults
+    return verdict(v, fail=~v["id"].isin(set(approved["target_id"])), evidence=[], resource_type="v")
+
+
+def test_reads_are_recorded_however_a_rule_reaches_a_table() -> None:
+    rule = Rule(
+        id="KV-TEST-997",
+        title="t",
+        severity=Severity.LOW,
+        domain="test",
+        resource_type="vault",
+        rationale="r",
+        remediation=Remediation("a", "b", "c"),
+        check=_through_inventory,
+    )
+    inv = Inventory.from_records({"vaults": [{"id": VAULT, "name": "kv1"}]})
+    reads = evaluate(inv, now=NOW, rules=[rule]).outcomes[0].reads
+    assert reads.tables == {"private_endpoints", "vaults"}
+    assert {("private_endpoints", "connection_state"), ("private_endpoints", "target_id"), ("vaults", "id")} <= (
+        reads.columns
+    )

@@ -251,3 +251,46 @@ def test_the_table_a_rule_really_read_decides_its_gaps() -> None:
         ("kv1", "UNKNOWN"),
         ("kv2", "PASS"),
     ]
+
+
+# --- a child's own FAIL stands; verdicts about the whole scope do not --------------------------
+
+
+def test_unread_hsm_role_listing_keeps_a_read_assignment_fail_and_voids_the_count() -> None:
+    from tests.rules.builders import HSM_ADMIN, HSM_USER, hsm_role
+
+    hsm = vault("hsm1", hsm=True)
+    inv = inventory(
+        vaults=[hsm],
+        role_assignments=[
+            hsm_role(hsm, "root", "/", HSM_USER, "p1"),
+            hsm_role(hsm, "scoped", "/keys/k", HSM_USER, "p2"),
+            hsm_role(hsm, "admin", "/", HSM_ADMIN, "p3"),
+        ],
+        collection_errors=[unread(hsm["id"], "role_assignments", vault_id=hsm["id"])],
+    )
+    # The root assignment was read and is too broad whatever else is missing. A PASS or
+    # NOT_APPLICABLE from a partial listing is not trusted; the HSM stands for unlisted rows.
+    assert results("KV-ACC-001", inv) == [
+        ("hsm1", "UNKNOWN"),
+        ("hsm1:/:admin", "UNKNOWN"),
+        ("hsm1:/:root", "FAIL"),
+        ("hsm1:/keys/k:scoped", "UNKNOWN"),
+    ]
+    # How many administrators an HSM has cannot be counted from a partial listing.
+    assert results("KV-ACC-002", inv) == [("hsm1", "UNKNOWN")]
+
+
+def test_a_management_group_gap_reaches_every_vault() -> None:
+    inv = inventory(
+        vaults=[
+            KV,
+            vault(
+                "far",
+                subscription_id="other",
+                id="/subscriptions/other/resourcegroups/r/providers/microsoft.keyvault/vaults/far",
+            ),
+        ],
+        collection_errors=[unread("/providers/Microsoft.Management/managementGroups/root-mg", "private_endpoints")],
+    )
+    assert results("KV-NET-003", inv) == [("far", "UNKNOWN"), ("kv1", "UNKNOWN"), ("root-mg", "UNKNOWN")]
