@@ -2,7 +2,12 @@
 
 Rules are vectorised: they compute one boolean column saying where the resource fails and
 hand it to :func:`verdict`, which turns True/False/null into FAIL/PASS/UNKNOWN. Because a null
-can only become UNKNOWN here, no rule can count an unknown value as compliant by accident.
+can only become UNKNOWN here, no rule can count an unknown value as compliant by accident; a
+null applicability is UNKNOWN too, since whether a rule applies is itself a fact that can be
+unknown.
+
+The context hands out the inventory's tables through :mod:`rules.reads`, so the engine knows
+what each rule read without the rule declaring it.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from rules.model import Status
+from rules.reads import Reads, note, recording, tracked
 from scanner.inventory import Inventory
 
 #: ARM resource types for each logical resource kind, by vault kind.
@@ -38,6 +44,10 @@ RESULT_COLUMNS = [
     "profile",
 ]
 
+#: Result columns the engine reads but reports do not show: the source of the row a result is
+#: about (for the field table) and the ARM scope a grant reaches (for coverage gaps).
+ROUTING_COLUMNS = ["source", "reach"]
+
 
 @dataclass
 class RuleContext:
@@ -53,12 +63,19 @@ class RuleContext:
     profiles: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: Views shared by every rule of one evaluation (the engine passes the same dict to each
     #: context), so that joins such as :attr:`key_view` are computed once per scan, not per rule.
+    #: Each entry keeps what its build read, replayed into every rule that uses the view.
     shared: dict[str, Any] = field(default_factory=dict)
+    #: What computing :attr:`profiles` read (profiles come from keys, consumers and the policy).
+    profile_reads: Reads = field(default_factory=Reads)
 
     def _shared(self, name: str, build: Any) -> Any:
         if name not in self.shared:
-            self.shared[name] = build()
-        return self.shared[name]
+            with recording() as reads:
+                value = build()
+            self.shared[name] = (value, reads)
+        value, reads = self.shared[name]
+        note(reads)
+        return value
 
     def __getattr__(self, name: str) -> pd.DataFrame:
         inventory = self.__dict__.get("inventory")
@@ -78,7 +95,7 @@ class RuleContext:
 
     def arm_type(self, logical: str, vault_ids: pd.Series) -> pd.Series:
         """ARM resource type of keys or versions, from the kind of the vault that holds them."""
-        kinds = vault_ids.map(self.vault_kind).fillna("vault")
+        kinds = vault_ids.map(self.vault_kind).astype("object").fillna("vault")
         return kinds.map(lambda k: _ARM_TYPES[(logical, k)])
 
     @property
@@ -93,13 +110,15 @@ class RuleContext:
 
     def _keys_with_profiles(self) -> pd.DataFrame:
         keys = self.inventory.tables["keys"]
+        note(self.profile_reads)
         if self.profiles.empty:
             out = keys.copy()
             out["profile"] = pd.Series([None] * len(keys), dtype="object")
             for column in ("profile_source", "profile_reason", "profile_unknown"):
                 out[column] = pd.Series([None] * len(keys), dtype="object")
-            return out
-        return keys.merge(self.profiles, how="left", left_on="id", right_on="key_id", suffixes=("", "_p"))
+            return tracked("keys", out)
+        merged = keys.merge(self.profiles, how="left", left_on="id", right_on="key_id", suffixes=("", "_p"))
+        return tracked("keys", merged)
 
     @property
     def key_view(self) -> pd.DataFrame:
@@ -153,25 +172,33 @@ def verdict(
     resource_id: pd.Series | None = None,
     resource_name: pd.Series | None = None,
     vault_id: pd.Series | None = None,
+    reach: pd.Series | None = None,
     extra: dict[str, pd.Series] | None = None,
 ) -> pd.DataFrame:
     """Results for every row of ``frame``: FAIL where ``fail`` is True, PASS where False,
-    UNKNOWN where null, NOT_APPLICABLE where ``applicable`` is False.
+    UNKNOWN where null, NOT_APPLICABLE where ``applicable`` is False. Where ``applicable`` is
+    null (it was computed from unknown data) the result is UNKNOWN, whatever ``fail`` says.
 
     ``evidence`` names columns of ``frame`` to record as the observed values; ``extra`` adds
     computed evidence columns. Both are stored as ``ev:<name>`` columns and only turned into
-    dicts for the findings the report actually materialises.
+    dicts for the findings the report actually materialises. ``reach`` is the ARM scope a
+    result covers beyond its own resource (a grant at a resource group reaches every vault in
+    it; "/" reaches everything), so that the engine can tie it to coverage gaps below it.
     """
     index = frame.index
     failing = _as_boolean(fail, index)
-    relevant = _as_boolean(applicable, index).fillna(True)
+    relevant = _as_boolean(applicable, index)
     status = np.where(
-        ~relevant.to_numpy(dtype=bool),
-        Status.NOT_APPLICABLE.value,
+        relevant.isna().to_numpy(),
+        Status.UNKNOWN.value,
         np.where(
-            failing.isna().to_numpy(),
-            Status.UNKNOWN.value,
-            np.where(failing.fillna(False).to_numpy(dtype=bool), Status.FAIL.value, Status.PASS.value),
+            ~relevant.fillna(True).to_numpy(dtype=bool),
+            Status.NOT_APPLICABLE.value,
+            np.where(
+                failing.isna().to_numpy(),
+                Status.UNKNOWN.value,
+                np.where(failing.fillna(False).to_numpy(dtype=bool), Status.FAIL.value, Status.PASS.value),
+            ),
         ),
     )
     data: dict[str, Any] = {
@@ -183,14 +210,18 @@ def verdict(
         "file": frame["file"] if "file" in frame else None,
         "line": frame["line"] if "line" in frame else None,
         "profile": frame["profile"] if "profile" in frame else None,
+        "source": frame["source"] if "source" in frame else None,
+        "reach": reach,
     }
     out = pd.DataFrame(data, index=index)
     for col in evidence:
-        out[f"ev:{col}"] = frame[col]
+        # Evidence records what was observed; it is not what the verdict rests on, so reading it
+        # is not a read the engine judges applicability or gaps by.
+        out[f"ev:{col}"] = pd.DataFrame.__getitem__(frame, col)
     for name, series in (extra or {}).items():
         out[f"ev:{name}"] = series
     return out.reset_index(drop=True)
 
 
 def empty_result() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series([], dtype="object") for c in RESULT_COLUMNS})
+    return pd.DataFrame({c: pd.Series([], dtype="object") for c in RESULT_COLUMNS + ROUTING_COLUMNS})

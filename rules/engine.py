@@ -2,8 +2,12 @@
 
 The engine owns the cross-cutting guarantees so that no rule has to remember them:
 - a rule that raises becomes one ERROR result and the other rules still run;
-- a PASS that depends on data whose collection failed becomes UNKNOWN;
-- resources whose children could not be listed get an UNKNOWN result, never silence;
+- what each rule read is recorded (:mod:`rules.reads`), never declared;
+- a verdict that rests on a column the row's source cannot observe becomes NOT_APPLICABLE, from
+  the field table, so rules never ask which source they run on;
+- a PASS, FAIL or NOT_APPLICABLE that depends on data whose collection failed, at any scope,
+  becomes UNKNOWN, and scopes whose rows could not be listed get an UNKNOWN result, never
+  silence (:mod:`rules.gaps`);
 - severities come from the policy, and ``now`` is passed in (rules never read the clock).
 """
 
@@ -17,22 +21,14 @@ import numpy as np
 import pandas as pd
 
 from rules.context import RuleContext, empty_result
+from rules.gaps import apply_gaps, collection_gaps
 from rules.model import Rule, Severity, Status
 from rules.profiles import assign_profiles
+from rules.reads import Reads, TrackedTables, recording, tracked
 from rules.registry import all_rules
+from scanner.fields import EVERY_SOURCE, observable, observed_by
 from scanner.inventory import Inventory
 from scanner.policy import Policy
-
-#: Tables whose rows are children of a vault: if a vault's read of them failed, rules over
-#: that table cannot see every resource and must say so.
-_CHILD_TABLES = {
-    "keys",
-    "key_versions",
-    "role_assignments",
-    "access_policies",
-    "diagnostic_settings",
-    "private_endpoints",
-}
 
 
 @dataclass
@@ -44,6 +40,8 @@ class RuleOutcome:
     params: dict[str, Any]
     results: pd.DataFrame
     error: str | None = None
+    #: The tables and columns the rule read (what its results depend on).
+    reads: Reads = field(default_factory=Reads)
 
 
 @dataclass
@@ -57,65 +55,37 @@ class Evaluation:
     skipped: list[str] = field(default_factory=list)
 
 
-def _collection_gaps(inventory: Inventory) -> dict[str, list[tuple[str, str]]]:
-    """Table name -> [(vault id, error text)] for every failed read that affects it."""
-    gaps: dict[str, list[tuple[str, str]]] = {}
-    errors = inventory.tables["collection_errors"]
-    for vault_id, resource_id, affects, error, op in zip(
-        errors["vault_id"], errors["id"], errors["affects"], errors["error"], errors["operation"], strict=True
-    ):
-        scope = vault_id if isinstance(vault_id, str) else resource_id
-        if not isinstance(scope, str) or not isinstance(affects, list | tuple):
+def _blind_sources(reads: Reads, sources: pd.Series) -> set[str]:
+    """Sources (among ``sources``) that cannot observe some column the rule read.
+
+    Only the sources the field table knows are judged; a row whose source is not one of them
+    (a hand-built fixture, the demo) is taken to be observable, so that its nulls stay UNKNOWN.
+    """
+    partial = [(t, c) for t, c in reads.columns if observed_by(t, c) != EVERY_SOURCE]
+    if not partial:
+        return set()
+    blind: set[str] = set()
+    for source in sources.dropna().unique():
+        if not isinstance(source, str) or source.lower() not in EVERY_SOURCE:
             continue
-        for table in affects:
-            gaps.setdefault(str(table), []).append((scope.lower(), f"{op}: {error}"))
-    return gaps
+        if any(observable(table, column, source) is False for table, column in partial):
+            blind.add(source)
+    return blind
 
 
-def _apply_gaps(
-    rule: Rule, results: pd.DataFrame, gaps: dict[str, list[tuple[str, str]]], vaults: pd.DataFrame
-) -> pd.DataFrame:
-    """Demote PASS to UNKNOWN where needed data is missing, and add UNKNOWN rows for vaults
-    whose children could not be listed at all."""
-    needed = [gap for table in rule.needs for gap in gaps.get(table, [])]
-    if not needed:
+def _unobservable(results: pd.DataFrame, reads: Reads) -> pd.DataFrame:
+    """NOT_APPLICABLE where the verdict rests on a column the row's source cannot observe:
+    the question cannot be asked of that source, which is different from an unknown answer."""
+    if "source" not in results or not len(results) or not reads.columns:
         return results
-    # A vault-level verdict built from an incomplete child listing (e.g. "no diagnostic setting
-    # found" after the listing failed) is unknown either way; a child's own FAIL stays a FAIL.
-    aggregate = rule.resource_type == "vault" and any(t in _CHILD_TABLES and gaps.get(t) for t in rule.needs)
-    demotable = [Status.PASS.value, Status.FAIL.value] if aggregate else [Status.PASS.value]
-    reason_by_vault: dict[str, str] = {}
-    for scope, reason in needed:
-        reason_by_vault.setdefault(scope, reason)
-    if len(results):
-        vault_ids = results["vault_id"].astype("string").str.lower()
-        missing = vault_ids.map(reason_by_vault)
-        demote = results["status"].isin(demotable) & missing.notna()
-        results = results.copy()
-        results.loc[demote.to_numpy(dtype=bool), "status"] = Status.UNKNOWN.value
-        results["gap"] = missing.where(missing.notna(), None)
-    if any(table in _CHILD_TABLES for table in rule.needs) and rule.resource_type != "vault":
-        vault_rows = vaults.set_index("id")
-        extra = []
-        for scope, reason in reason_by_vault.items():
-            name = vault_rows["name"].get(scope) if scope in vault_rows.index else scope.rsplit("/", 1)[-1]
-            extra.append(
-                {
-                    "resource_id": scope,
-                    "resource_type": "Microsoft.KeyVault/vaults"
-                    if "/vaults/" in scope
-                    else "Microsoft.KeyVault/managedHSMs",
-                    "resource_name": name,
-                    "vault_id": scope,
-                    "status": Status.UNKNOWN.value,
-                    "file": None,
-                    "line": None,
-                    "profile": None,
-                    "gap": reason,
-                }
-            )
-        if extra:
-            results = pd.concat([results, pd.DataFrame(extra)], ignore_index=True)
+    blind = _blind_sources(reads, results["source"])
+    if not blind:
+        return results
+    hit = results["source"].isin(blind).fillna(False).to_numpy(dtype=bool) & ~results["status"].eq(
+        Status.ERROR.value
+    ).to_numpy(dtype=bool)
+    results = results.copy()
+    results.loc[hit, "status"] = Status.NOT_APPLICABLE.value
     return results
 
 
@@ -147,8 +117,11 @@ def evaluate(
     policy = policy or Policy()
     now = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now)
     catalogue = rules if rules is not None else all_rules()
-    profiles = assign_profiles(inventory, policy)
-    gaps = _collection_gaps(inventory)
+    seen = _tracked(inventory)
+    with recording() as profile_reads:
+        profiles = assign_profiles(seen, policy)
+    gaps = collection_gaps(inventory)
+    id_sets: dict[str, set[str]] = {}
     outcomes: list[RuleOutcome] = []
     skipped: list[str] = []
     shared: dict[str, Any] = {}
@@ -158,18 +131,37 @@ def evaluate(
             continue
         params = policy.params_for(rule.id, rule.defaults())
         severity = Severity(policy.severity_overrides.get(rule.id, rule.severity.value))
-        ctx = RuleContext(inventory=inventory, params=params, now=now, policy=policy, profiles=profiles, shared=shared)
+        ctx = RuleContext(
+            inventory=seen,
+            params=params,
+            now=now,
+            policy=policy,
+            profiles=profiles,
+            shared=shared,
+            profile_reads=profile_reads,
+        )
+        reads = Reads()
         try:
-            results = rule.check(ctx)
+            with recording() as reads:
+                results = rule.check(ctx)
             if results is None or not isinstance(results, pd.DataFrame):
                 raise TypeError(f"rule returned {type(results).__name__}, expected a DataFrame")
-            results = results if len(results) else empty_result()
-            results = _apply_gaps(rule, results, gaps, inventory.tables["vaults"])
-            outcomes.append(RuleOutcome(rule, severity, params, results))
+            results = pd.DataFrame(results) if len(results) else empty_result()
+            results = _unobservable(results, reads)
+            results = apply_gaps(results, reads.tables, gaps, inventory, id_sets)
+            outcomes.append(RuleOutcome(rule, severity, params, results, reads=reads))
         except Exception as exc:  # a broken rule must not hide the others' results
             detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-            outcomes.append(RuleOutcome(rule, severity, params, _error_result(rule, detail), error=detail))
+            outcomes.append(RuleOutcome(rule, severity, params, _error_result(rule, detail), error=detail, reads=reads))
     return Evaluation(outcomes=outcomes, profiles=profiles, now=now, policy=policy, skipped=skipped)
+
+
+def _tracked(inventory: Inventory) -> Inventory:
+    """The inventory as rules see it: the same data, in tables that record what is read."""
+    tables = TrackedTables({name: tracked(name, df) for name, df in inventory.tables.items()})
+    return Inventory(
+        tables=tables, sources=inventory.sources, scope=inventory.scope, suppressions=inventory.suppressions
+    )
 
 
 def status_counts(evaluation: Evaluation) -> dict[str, int]:

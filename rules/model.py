@@ -72,7 +72,6 @@ class Rule:
     rationale: str
     remediation: Remediation
     check: Callable[[RuleContext], pd.DataFrame]
-    needs: tuple[str, ...] = ("vaults",)
     references: tuple[str, ...] = ()
     params: tuple[Param, ...] = ()
     messages: dict[str, str] = field(default_factory=dict)

@@ -233,8 +233,9 @@ FIELDS: dict[str, dict[str, Field]] = {
         _f("keys", "current_version", observed_by=LIVE, dataplane="key.kid", hook="kid_version"),
         _f("keys", "created", observed_by=LIVE, dataplane="attributes.created", hook="epoch"),
         _f("keys", "updated", observed_by=LIVE, dataplane="attributes.updated", hook="epoch"),
-        # Keys managed by another service (certificates) exist only once deployed.
-        _f("keys", "managed", observed_by=LIVE, dataplane="managed", absent=False),
+        # Keys managed by another service (certificates) exist only once deployed: IaC declares
+        # none, so an IaC key is never one.
+        _f("keys", "managed", dataplane="managed", absent=False),
         _f("keys", "kty", rest={ANY: "properties.kty"}, dataplane="key.kty", azurerm=_keys("key_type")),
         _f(
             "keys",
@@ -306,9 +307,12 @@ FIELDS: dict[str, dict[str, Field]] = {
             rest={ANY: "properties.principalId"},
             azurerm={ANY: "principal_id"},
         ),
+        # IaC declares the type it intends; only Azure reports a principal that no longer
+        # exists (type Unknown), so verdicts on it are live only.
         _f(
             "role_assignments",
             "principal_type",
+            observed_by=LIVE,
             rest={ANY: "properties.principalType"},
             azurerm={"azurerm_role_assignment": "principal_type"},
         ),
@@ -413,8 +417,8 @@ def observed_by(table: str, column: str) -> frozenset[str]:
 
 def observable(table: str, column: str, source: str | None) -> bool | None:
     """Can ``source`` observe ``table.column``? None when the row's source is not known."""
-    if not isinstance(source, str):
-        return None
+    if not isinstance(source, str) or source.lower() not in EVERY_SOURCE:
+        return None  # snapshots of unknown origin, the demo: the table cannot say
     return source.lower() in observed_by(table, column)
 
 

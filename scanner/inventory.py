@@ -165,11 +165,14 @@ TABLES: dict[str, dict[str, str]] = {
         "window_days": INT,
         "last_event": TIME,  # newest audit event of any kind for the vault
     },
+    # A failed read. Its scope is ``vault_id`` when set, else ``id`` as an ARM id: a resource
+    # group, a subscription, a management group (taken to hold the whole estate), a Log
+    # Analytics workspace (the vaults whose diagnostic settings send there) or "/" (the tenant).
     "collection_errors": {
-        "id": STRING,  # the resource whose read failed
+        "id": STRING,  # the resource or scope whose read failed
         "vault_id": STRING,  # the vault or HSM concerned, when there is one
         "operation": STRING,  # e.g. keys.list, diagnostic_settings.list
-        "affects": OBJ,  # tables whose rows for this scope are incomplete
+        "affects": OBJ,  # tables whose rows under this scope may be missing or incomplete
         "status_code": INT,
         "error": STRING,
     },

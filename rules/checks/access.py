@@ -10,9 +10,9 @@ from rules.checks.common import (
     azure_scope_level,
     beyond,
     effective_for,
+    grant_reach,
     grant_targets,
     has_any,
-    is_iac,
     key_op_sets,
     lower_sets,
     near_vaults,
@@ -51,7 +51,6 @@ def hsm_role_is(ra: pd.DataFrame, guid: str, name: str) -> pd.Series:
     severity="high",
     domain="access",
     resource_type="role_assignment",
-    needs=("role_assignments",),
     rationale="""A Crypto User or Crypto Officer assignment at the HSM root or at /keys applies to every key in
     the HSM, present and future; least privilege scopes it to /keys/<name>. A dedicated single-workload HSM
     can be declared in the policy.""",
@@ -175,7 +174,6 @@ def is_officer(ra: pd.DataFrame) -> pd.Series:
     severity="medium",
     domain="access",
     resource_type="vault",
-    needs=("vaults", "role_assignments"),
     params=(Param("max_hsm_administrators", 3, "Most principals that may hold Managed HSM Administrator on one HSM"),),
     rationale="""Managed HSM Administrators can grant themselves any role on any key. Every extra administrator
     is another account whose compromise exposes the whole HSM; keep the group tiny, behind PIM.""",
@@ -238,7 +236,6 @@ def too_many_hsm_admins(ctx: RuleContext) -> pd.DataFrame:
     severity="high",
     domain="access",
     resource_type="role_assignment",
-    needs=("role_assignments",),
     rationale="""Separation of duties: Administrators manage who may act, Crypto Officers manage keys. One
     identity holding both can create, export or purge keys and hide it by rewriting the role assignments.""",
     remediation=Remediation(
@@ -287,6 +284,7 @@ def _grants(ctx: RuleContext, keep_roles: pd.Series, keep_policies: pd.Series) -
             "operations": role_operations(ra),
             "file": ra["file"],
             "line": ra["line"],
+            "source": ra["source"],
         }
     )
     roles = pd.concat([roles, grant_targets(ctx, ra, "role")], axis=1)
@@ -307,6 +305,7 @@ def _grants(ctx: RuleContext, keep_roles: pd.Series, keep_policies: pd.Series) -
             "operations": permission_operations(ap["key_permissions"]),
             "file": ap["file"],
             "line": ap["line"],
+            "source": ap["source"],
         }
     )
     policies = pd.concat([policies, grant_targets(ctx, ap, "policy")], axis=1)
@@ -333,6 +332,7 @@ def _grant_verdict(grants: pd.DataFrame, **kwargs: object) -> pd.DataFrame:
         grants,
         resource_name=grants["name"],
         resource_type=grants["resource_type"],
+        reach=grant_reach(grants),
         evidence=["principal_id", "grant", "scope"],
         **kwargs,  # type: ignore[arg-type]
     )
@@ -344,7 +344,6 @@ def _grant_verdict(grants: pd.DataFrame, **kwargs: object) -> pd.DataFrame:
     severity="high",
     domain="access",
     resource_type="role_assignment",
-    needs=("role_assignments", "access_policies", "key_references", "keys"),
     rationale="""Signing identities (build agents, control planes, transaction signers) are the most exposed:
     they run in CI and in production. If their role or access policy also allows decrypt or unwrapKey on a key
     that permits it, a stolen pipeline token becomes a way to unwrap data-encryption keys.""",
@@ -395,7 +394,6 @@ def signer_can_decrypt(ctx: RuleContext) -> pd.DataFrame:
     severity="medium",
     domain="access",
     resource_type="role_assignment",
-    needs=("role_assignments",),
     rationale="""A Key Vault data role, or Owner or Contributor (which can grant themselves access policies and
     roles), assigned at management-group, subscription or resource-group scope applies to every vault below it,
     including vaults created later. Assign Key Vault roles on the vault or the key.""",
@@ -443,9 +441,10 @@ def broad_azure_role(ctx: RuleContext) -> pd.DataFrame:
     return verdict(
         ra,
         fail=fail,
-        applicable=relevant & over_vaults.fillna(True).astype(bool),
+        applicable=relevant & over_vaults.astype("boolean"),
         evidence=["role_name", "scope", "principal_id", "principal_type"],
         extra={"scope_level": level, "vaults_covered": covered},
+        reach=grant_reach(grant_targets(ctx, ra, "role")),
         resource_name=role_display(ra, ctx),
         resource_type="Microsoft.Authorization/roleAssignments",
     )
@@ -477,7 +476,7 @@ def access_policies_instead_of_rbac(ctx: RuleContext) -> pd.DataFrame:
     return verdict(
         v,
         fail=~v["rbac_authorization_enabled"],
-        applicable=v["kind"].ne("managed_hsm").fillna(True),
+        applicable=v["kind"].ne("managed_hsm"),
         evidence=["rbac_authorization_enabled"],
         resource_type=ctx.vault_types,
     )
@@ -489,7 +488,6 @@ def access_policies_instead_of_rbac(ctx: RuleContext) -> pd.DataFrame:
     severity="high",
     domain="access",
     resource_type="access_policy",
-    needs=("access_policies",),
     rationale="""An access policy with every key permission (or "all") lets its holder use, export, delete and
     purge every key in the vault; purge alone lets it destroy keys irrecoverably once purge protection is off.""",
     remediation=Remediation(
@@ -544,7 +542,6 @@ _EVERY_KEY_PERMISSION = (
     severity="low",
     domain="access",
     resource_type="role_assignment",
-    needs=("role_assignments",),
     rationale="""When a user, group or service principal is deleted its role assignments remain, shown with
     principal type Unknown. They clutter reviews and, for recreated object ids in some tenants, can confuse who
     has access; remove them.""",
@@ -568,7 +565,6 @@ def orphaned_assignment(ctx: RuleContext) -> pd.DataFrame:
     return verdict(
         ra,
         fail=fail,
-        applicable=~is_iac(ra["source"]),
         evidence=["role_name", "principal_id", "principal_type", "scope"],
         resource_name=role_display(ra, ctx),
         resource_type=role_types(ra, ctx),
@@ -581,7 +577,6 @@ def orphaned_assignment(ctx: RuleContext) -> pd.DataFrame:
     severity="high",
     domain="access",
     resource_type="role_assignment",
-    needs=("role_assignments", "key_references", "keys"),
     params=(Param("ci_principal_ids", [], "Object ids of CI/CD identities, besides those that use signing keys"),),
     rationale="""Key lifecycle (create, rotate, export, delete, purge) for signing keys belongs to a Crypto Officer
     behind a manual approval, not to the pipeline that signs. A build agent with Crypto Officer can replace or
@@ -618,7 +613,7 @@ def ci_crypto_officer(ctx: RuleContext) -> pd.DataFrame:
         return grants.assign(status=[])
     reaches = _reach(ctx, grants, pd.Series(guarded.to_numpy(), index=ctx.keys.index, dtype="boolean"))
     fail = grants["principal_id"].isin(ci).astype("boolean").where(grants["principal_id"].notna(), pd.NA)
-    return _grant_verdict(grants, fail=fail, applicable=reaches.fillna(True))
+    return _grant_verdict(grants, fail=fail, applicable=reaches)
 
 
 @rule(
@@ -627,7 +622,6 @@ def ci_crypto_officer(ctx: RuleContext) -> pd.DataFrame:
     severity="high",
     domain="access",
     resource_type="access_policy",
-    needs=("role_assignments", "access_policies", "keys"),
     rationale="""A transaction-signing service needs to find its keys and sign with them, nothing else. Any
     other permission on a secp256k1 key (update, delete, backup, import) lets a compromised signer replace,
     copy or destroy the keys that control on-chain funds.""",
@@ -665,7 +659,7 @@ def ethereum_access_too_broad(ctx: RuleContext) -> pd.DataFrame:
     return _grant_verdict(
         grants,
         fail=beyond(grants["operations"], allowed),
-        applicable=reaches.fillna(True),
+        applicable=reaches,
         extra={"extra_operations": extra_ops},
     )
 

@@ -26,10 +26,6 @@ from scanner.reference import DATA_PLANE_SUFFIXES, KEY_DATA_ACTIONS, canonical_r
 BUILTIN_ROLES_BY_ID = {role.id: role for role in _BUILTINS.values()}
 _HAS_GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
 
-#: Sources that describe intended state (IaC): they cannot show versions, usage or whether a
-#: principal still exists, so rules about those are NOT_APPLICABLE rather than UNKNOWN there.
-IAC_SOURCES = frozenset({"arm", "bicep", "terraform", "terraform-plan"})
-
 #: Every key operation kvaudit reasons about; "read" stands for get and list.
 KEY_OPERATIONS = frozenset(
     {
@@ -122,10 +118,6 @@ def version_key_codes(ctx: RuleContext) -> tuple[np.ndarray, pd.Index]:
     """key_versions.key_id factorised once per scan: integer codes and the distinct key ids, so
     that per-key aggregates over a million versions are numpy reductions, not string groupbys."""
     return ctx._shared("version_key_codes", lambda: pd.factorize(ctx.key_versions["key_id"], use_na_sentinel=True))
-
-
-def is_iac(source: pd.Series) -> pd.Series:
-    return source.str.lower().isin(IAC_SOURCES).fillna(False).astype(bool)
 
 
 def nullable(values: Iterable[Any], index: pd.Index) -> pd.Series:
@@ -280,6 +272,14 @@ def grant_targets(ctx: RuleContext, grants: pd.DataFrame, kind: str) -> pd.DataF
     return pd.DataFrame({"level": level, "target": target}, index=grants.index)
 
 
+def grant_reach(targets: pd.DataFrame) -> pd.Series:
+    """The ARM scope each grant reaches, from :func:`grant_targets`: its key, vault, resource
+    group or subscription; "/" (everything) at a management group, whose membership is not in
+    the inventory, or where the scope is unknown."""
+    everything = targets["level"].eq("management_group").fillna(True) | targets["target"].isna()
+    return targets["target"].astype("object").where(~everything.to_numpy(dtype=bool), "/")
+
+
 def _tri_codes(true: np.ndarray, unknown: np.ndarray) -> np.ndarray:
     return np.where(true, "T", np.where(unknown, "U", "F"))
 
@@ -325,7 +325,7 @@ def reach_any(ctx: RuleContext, targets: pd.DataFrame, key_values: pd.Series) ->
     codes = pd.Series("F", index=targets.index, dtype="object")
     for level, lookup in lookups.items():
         hit = targets["level"].eq(level).fillna(False).to_numpy(dtype=bool)
-        codes[hit] = targets["target"][hit].map(lookup).fillna("F")
+        codes[hit] = targets["target"][hit].map(lookup).astype("object").fillna("F")
     codes[targets["level"].eq("management_group").fillna(False).to_numpy(dtype=bool)] = everything
     return codes.map({"T": True, "F": False, "U": pd.NA}).astype("boolean")
 

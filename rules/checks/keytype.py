@@ -19,7 +19,6 @@ from scanner.fields import unresolved_mask
     severity="medium",
     domain="key_type",
     resource_type="key",
-    needs=("keys",),
     rationale="""NIST SP 800-57 and SP 800-131A retire 112-bit security (RSA 2048) after 2030; keys created now
     with multi-year lifetimes should be at least 3072 bits.""",
     remediation=Remediation(
@@ -66,7 +65,6 @@ def _outside(values: pd.Series, allowed: pd.Series) -> pd.Series:
     severity="high",
     domain="key_type",
     resource_type="key",
-    needs=("keys",),
     rationale="""A key's purpose fixes its algorithm: the bootstrap signer verifies Ed25519 signatures, the KEK
     is AES-256-GCM, an Ethereum signer needs secp256k1 in an HSM. Any other type breaks the consumer at start-up
     or, worse, is accepted by a lenient one with weaker guarantees.""",
@@ -111,7 +109,6 @@ def key_type_mismatch(ctx: RuleContext) -> pd.DataFrame:
     severity="medium",
     domain="key_type",
     resource_type="key",
-    needs=("keys",),
     params=(
         Param("allowed_curves", ["P-256", "P-384", "P-521", "P-256K", "Ed25519"], "Curves EC and OKP keys may use"),
     ),
@@ -151,7 +148,6 @@ def disallowed_curve(ctx: RuleContext) -> pd.DataFrame:
     severity="high",
     domain="key_type",
     resource_type="key",
-    needs=("keys",),
     params=(Param("min_oct_key_size", 256, "Minimum size in bits of symmetric (oct) keys"),),
     rationale="""AES-128 keys wrap data-encryption keys with half the margin of AES-256 against future (including
     quantum) attacks; KEKs protect long-lived data and should be 256 bits.""",
@@ -186,7 +182,6 @@ def oct_key_too_small(ctx: RuleContext) -> pd.DataFrame:
     severity="high",
     domain="key_type",
     resource_type="key",
-    needs=("keys",),
     rationale="""key_ops is the last line of defence: a signing key that also permits decrypt or unwrapKey
     turns every identity allowed to use it into a decryption oracle, and a BYOK KEK that can do more than
     import is no longer only a transport key.""",
@@ -232,7 +227,6 @@ REFS_SKR = (
     severity="high",
     domain="key_type",
     resource_type="key",
-    needs=("keys",),
     rationale="""An exportable key is released only to callers that satisfy its release policy; without one
     the key's export is gated by nothing but role assignments, defeating the point of keeping it in an HSM.""",
     remediation=Remediation(
@@ -291,7 +285,6 @@ def guaranteed_claims(node: Any) -> set[tuple[str, str]] | None:
     severity="high",
     domain="key_type",
     resource_type="key",
-    needs=("keys",),
     params=(
         Param(
             "required_release_claims",
@@ -348,7 +341,6 @@ def release_policy_missing_claims(ctx: RuleContext) -> pd.DataFrame:
     severity="medium",
     domain="key_type",
     resource_type="key",
-    needs=("keys",),
     rationale="""A mutable release policy can be rewritten by anyone who can update the key, widening who may
     obtain it after the fact; an immutable policy fixes the attestation bar for the key's lifetime.""",
     remediation=Remediation(
@@ -380,7 +372,6 @@ def release_policy_mutable(ctx: RuleContext) -> pd.DataFrame:
     severity="medium",
     domain="key_type",
     resource_type="key",
-    needs=("keys",),
     rationale="""A profile tag or policy assignment with a typo would silently exempt a key from the checks its
     purpose demands; kvaudit reports the unknown name and falls back to the next source of profiles.""",
     remediation=Remediation(

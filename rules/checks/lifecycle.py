@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from rules.checks.common import is_iac, lookup, version_key_codes
+from rules.checks.common import lookup, version_key_codes
 from rules.context import RuleContext
 from rules.model import Param, Remediation
 from rules.registry import rule
@@ -25,7 +25,6 @@ def details_known(view: pd.DataFrame) -> pd.Series:
     severity="medium",
     domain="lifecycle",
     resource_type="key",
-    needs=("keys",),
     rationale="""An expiration date bounds the cryptoperiod of a key (NIST SP 800-57) and forces a
     deliberate renewal; keys without one tend to live forever.""",
     remediation=Remediation(
@@ -41,7 +40,9 @@ def key_without_expiry(ctx: RuleContext) -> pd.DataFrame:
     known = details_known(view)
     fail = view["expires"].isna().astype("boolean").where(known, pd.NA)
     fail = fail.mask(unresolved_mask(view, "expires"), pd.NA)  # an expiry that could not be evaluated
-    return ctx.key_verdict(view, fail=fail, applicable=view["enabled"].fillna(True), evidence=["expires", "enabled"])
+    return ctx.key_verdict(
+        view, fail=fail, applicable=view["enabled"].astype("boolean"), evidence=["expires", "enabled"]
+    )
 
 
 @rule(
@@ -50,7 +51,6 @@ def key_without_expiry(ctx: RuleContext) -> pd.DataFrame:
     severity="medium",
     domain="lifecycle",
     resource_type="key",
-    needs=("keys",),
     rationale="""Automatic rotation replaces key material on a schedule; without a rotation policy that
     rotates, a key's exposure grows with every operation and every year.""",
     remediation=Remediation(
@@ -81,7 +81,8 @@ def key_without_rotation(ctx: RuleContext) -> pd.DataFrame:
     fail[present == False] = True  # noqa: E712 - nullable boolean comparison
     has_policy = (present == True).fillna(False).to_numpy(dtype=bool)  # noqa: E712
     fail[has_policy] = ~rotates[has_policy].astype("boolean")
-    managed = view["managed"].fillna(False).astype(bool)
+    # A certificate-backed key is rotated by its certificate, not by a rotation policy.
+    managed = view["managed"].astype("boolean")
     return ctx.key_verdict(
         view, fail=fail, applicable=~managed, evidence=["rotation_policy_present", "rotation_actions"]
     )
@@ -93,7 +94,6 @@ def key_without_rotation(ctx: RuleContext) -> pd.DataFrame:
     severity="low",
     domain="lifecycle",
     resource_type="key",
-    needs=("keys",),
     params=(Param("max_validity_days", 730, "Longest a key may remain valid from today, in days"),),
     rationale="""An expiry ten years out is no cryptoperiod at all. NIST SP 800-57 suggests cryptoperiods of one
     to two years for most symmetric and private signing keys, and CIS asks for rotation at least every two
@@ -114,7 +114,7 @@ def expiry_beyond_max_validity(ctx: RuleContext) -> pd.DataFrame:
     view = ctx.key_view
     days = int(ctx.params["max_validity_days"])
     fail = (view["expires"] > ctx.now + pd.Timedelta(days=days)).astype("boolean").where(view["expires"].notna(), pd.NA)
-    applicable = view["enabled"].fillna(True) & (view["expires"].notna() | ~details_known(view))
+    applicable = view["enabled"].astype("boolean") & (view["expires"].notna() | ~details_known(view))
     return ctx.key_verdict(
         view,
         fail=fail,
@@ -130,7 +130,6 @@ def expiry_beyond_max_validity(ctx: RuleContext) -> pd.DataFrame:
     severity="high",
     domain="lifecycle",
     resource_type="key",
-    needs=("keys",),
     params=(Param("expiry_warning_days", 30, "Flag enabled keys that expire within this many days (or already have)"),),
     rationale="""An expired key stops encrypting, wrapping and signing: disks fail to attach, storage refuses
     writes and signers stop. Keys close to expiry need a new version and consumers moved before the date.""",
@@ -152,7 +151,7 @@ def expires_soon(ctx: RuleContext) -> pd.DataFrame:
     fail = (
         (view["expires"] <= ctx.now + pd.Timedelta(days=days)).astype("boolean").where(view["expires"].notna(), pd.NA)
     )
-    applicable = view["enabled"].fillna(True) & (view["expires"].notna() | ~details_known(view))
+    applicable = view["enabled"].astype("boolean") & (view["expires"].notna() | ~details_known(view))
     return ctx.key_verdict(
         view,
         fail=fail,
@@ -186,7 +185,6 @@ def newest_version_created(ctx: RuleContext, view: pd.DataFrame) -> pd.Series:
     severity="medium",
     domain="lifecycle",
     resource_type="key",
-    needs=("keys", "key_versions"),
     params=(Param("max_rotation_age_days", 365, "Longest a key may go without a new version, in days"),),
     rationale="""A rotation policy on paper does not prove rotation happened. The age of the newest version
     shows how long the current material has been exposed to use, logging gaps and insider access.""",
@@ -207,8 +205,7 @@ def rotation_too_old(ctx: RuleContext) -> pd.DataFrame:
     days = int(ctx.params["max_rotation_age_days"])
     last = newest_version_created(ctx, view)
     fail = (last < ctx.now - pd.Timedelta(days=days)).astype("boolean").where(last.notna(), pd.NA)
-    # Rotation history exists only in a live vault; a template declares no versions.
-    applicable = ~view["managed"].fillna(False).astype(bool) & view["enabled"].fillna(True) & ~is_iac(view["source"])
+    applicable = ~view["managed"].fillna(False).astype(bool) & view["enabled"].astype("boolean")
     return ctx.key_verdict(
         view,
         fail=fail,
@@ -224,7 +221,6 @@ def rotation_too_old(ctx: RuleContext) -> pd.DataFrame:
     severity="low",
     domain="lifecycle",
     resource_type="key",
-    needs=("keys", "key_versions"),
     params=(Param("max_enabled_old_versions", 2, "Old (non-current) versions that may stay enabled"),),
     rationale="""Rotation limits exposure only if old versions stop being usable. Old versions stay enabled for
     in-flight decryption and signature checks, but a long tail of enabled versions keeps retired material
@@ -266,7 +262,6 @@ def too_many_enabled_versions(ctx: RuleContext) -> pd.DataFrame:
     return ctx.key_verdict(
         view,
         fail=fail,
-        applicable=~is_iac(view["source"]),
         evidence=[],
         extra={
             "enabled_old_versions": on.astype("Int64").where(listed, pd.NA),

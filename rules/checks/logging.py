@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from rules.checks.common import is_iac, lookup
+from rules.checks.common import lookup
 from rules.context import RuleContext, verdict
 from rules.model import Param, Remediation
 from rules.registry import rule
@@ -29,6 +29,18 @@ def _sends_audit(logs: Any) -> bool:
         if str(entry.get("category_group") or "").lower() in AUDIT_GROUPS:
             return True
     return False
+
+
+def sends_audit_logs(ctx: RuleContext, vault_ids: pd.Series) -> pd.Series:
+    """Nullable, per vault id: does a diagnostic setting send its audit logs somewhere? Unknown
+    where no setting is seen to, but one of its settings' log categories or destinations was
+    not observed (or could not be evaluated)."""
+    ds = ctx.diagnostic_settings
+    sending = set(audit_settings(ctx)["target_id"].str.lower().dropna())
+    maybe = ds["logs"].isna().to_numpy(dtype=bool) | _destination_unknown(ds).to_numpy(dtype=bool)
+    unread = set(ds.loc[maybe, "target_id"].str.lower().dropna())
+    found = vault_ids.isin(sending).fillna(False).astype(bool)
+    return found.astype("boolean").where(found | ~vault_ids.isin(unread).fillna(False), pd.NA)
 
 
 def audit_settings(ctx: RuleContext) -> pd.DataFrame:
@@ -61,7 +73,6 @@ def _destination_unknown(ds: pd.DataFrame) -> pd.Series:
     severity="high",
     domain="logging",
     resource_type="vault",
-    needs=("vaults", "diagnostic_settings"),
     rationale="""Key Vault records every key operation in the AuditEvent category only when a diagnostic
     setting sends it somewhere; without one, key use and misuse leave no trace.""",
     remediation=Remediation(
@@ -94,10 +105,7 @@ def no_audit_logs(ctx: RuleContext) -> pd.DataFrame:
     found = ids.map(audit_names)
     # A setting whose log categories were not observed, or that sends audit logs to a
     # destination that could not be evaluated, might be the one that sends audit logs.
-    ds = ctx.diagnostic_settings
-    maybe = ds["logs"].isna().to_numpy(dtype=bool) | _destination_unknown(ds).to_numpy(dtype=bool)
-    unread = ids.isin(set(ds.loc[maybe, "target_id"].str.lower().dropna()))
-    fail = found.isna().astype("boolean").where(~(found.isna() & unread), pd.NA)
+    fail = ~sends_audit_logs(ctx, ids)
     return verdict(
         v,
         fail=fail,
@@ -135,7 +143,6 @@ def _audit_retention(logs: Any) -> Any:
     severity="medium",
     domain="logging",
     resource_type="diagnostic_setting",
-    needs=("diagnostic_settings",),
     params=(Param("min_log_retention_days", 365, "Minimum retention in days for audit logs archived to storage"),),
     rationale="""Investigations of key misuse often start months after the fact; audit logs archived to a storage
     account must outlive the detection window the organisation (and PCI DSS 10.5.1, one year) requires.""",
@@ -188,7 +195,6 @@ def storage_retention_below_policy(ctx: RuleContext) -> pd.DataFrame:
     severity="medium",
     domain="logging",
     resource_type="vault",
-    needs=("vaults", "diagnostic_settings", "key_usage"),
     params=(Param("max_days_without_events", 7, "Days without any audit event before a logged vault is flagged"),),
     rationale="""A diagnostic setting proves only that logs were meant to flow. A vault in use whose workspace has
     received no audit event for days has a broken pipeline (a deleted workspace, a changed category, a
@@ -208,7 +214,7 @@ def storage_retention_below_policy(ctx: RuleContext) -> pd.DataFrame:
         "FAIL": "{resource_name} sends audit logs but no event arrived in the last {max_days_without_events} days (newest: {last_event}; queried window {window_days} days)",
         "PASS": "{resource_name} last audit event {last_event}",
         "UNKNOWN": "{resource_name}: no usage data was collected for this vault",
-        "NOT_APPLICABLE": "{resource_name}: no audit diagnostic setting, or an IaC source without usage data",
+        "NOT_APPLICABLE": "{resource_name}: no audit diagnostic setting, or a source that cannot read audit events",
     },
 )
 def no_recent_audit_events(ctx: RuleContext) -> pd.DataFrame:
@@ -219,7 +225,7 @@ def no_recent_audit_events(ctx: RuleContext) -> pd.DataFrame:
     last = usage["last_event"].groupby(vault_of_usage).max()
     window = usage["window_days"].groupby(vault_of_usage).max()
     ids = v["id"].str.lower()
-    logged = ids.isin(set(audit_settings(ctx)["target_id"].str.lower()))
+    logged = sends_audit_logs(ctx, ids)
     last_event = lookup(ids, last)
     window_days = ids.map(window).astype("Int64")
     covered = ids.isin(set(vault_of_usage.dropna()))
@@ -230,11 +236,10 @@ def no_recent_audit_events(ctx: RuleContext) -> pd.DataFrame:
     # Nothing at all in the queried window: a failure only if that window spans the N days.
     silent = covered.to_numpy() & ~seen
     stale[silent & (window_days >= days).fillna(False).to_numpy(dtype=bool)] = True
-    applicable = logged & ~is_iac(v["source"])
     return verdict(
         v,
         fail=stale,
-        applicable=applicable,
+        applicable=logged,
         evidence=[],
         extra={
             "last_event": last_event.astype("object").where(last_event.notna(), None),

@@ -70,7 +70,7 @@ def firewall_default_allow(ctx: RuleContext) -> pd.DataFrame:
     return verdict(
         v,
         fail=fail,
-        applicable=public_access_enabled_mask(v).fillna(True),
+        applicable=public_access_enabled_mask(v),
         evidence=["network_default_action", "public_network_access", "ip_rules", "virtual_network_rules"],
         resource_type=ctx.vault_types,
     )
@@ -82,7 +82,6 @@ def firewall_default_allow(ctx: RuleContext) -> pd.DataFrame:
     severity="medium",
     domain="network",
     resource_type="vault",
-    needs=("vaults", "private_endpoints"),
     rationale="""A private endpoint keeps key operations on the private network; one that is only pending,
     rejected or disconnected carries no traffic, so only an Approved connection counts.""",
     remediation=Remediation(

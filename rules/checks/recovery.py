@@ -60,7 +60,7 @@ def retention_below_minimum(ctx: RuleContext) -> pd.DataFrame:
     return verdict(
         v,
         fail=fail,
-        applicable=v["soft_delete_enabled"].fillna(True),
+        applicable=v["soft_delete_enabled"],
         evidence=["soft_delete_retention_days"],
         extra={"min_retention_days": pd.Series(minimum, index=v.index)},
         resource_type=ctx.vault_types,

@@ -39,7 +39,6 @@ def vault_sku(ctx: RuleContext, vault_ids: pd.Series) -> pd.Series:
     severity="high",
     domain="tier",
     resource_type="key",
-    needs=("keys",),
     rationale="""A standard-SKU vault can only hold software-protected keys. A key whose profile needs HSM
     protection (a signing root, a KEK, a secp256k1 signer) in such a vault can never meet that need: it must
     move to a premium vault or a Managed HSM.""",
@@ -76,7 +75,6 @@ def standard_vault_holds_hsm_key(ctx: RuleContext) -> pd.DataFrame:
     severity="high",
     domain="tier",
     resource_type="key",
-    needs=("keys",),
     rationale="""Software-protected keys (RSA, EC) are processed outside an HSM boundary; keys whose purpose
     (signing roots, key-encryption keys) or policy demands FIPS 140 Level 3 protection must be -HSM keys.""",
     remediation=Remediation(
@@ -105,7 +103,6 @@ def software_key_where_hsm_required(ctx: RuleContext) -> pd.DataFrame:
     severity="high",
     domain="tier",
     resource_type="key",
-    needs=("keys",),
     rationale="""Ed25519 (OKP) and AES (oct) keys exist only in Managed HSM, and profiles such as the bootstrap
     signer, the envelope KEK, secure key release and the BYOK KEK rely on its single-tenant FIPS 140-3 Level 3
     boundary and local RBAC. The same key in a vault is the wrong type, or a multi-tenant substitute.""",
@@ -134,7 +131,6 @@ def managed_hsm_key_outside_hsm(ctx: RuleContext) -> pd.DataFrame:
     severity="high",
     domain="tier",
     resource_type="key_reference",
-    needs=("key_references",),
     rationale="""A standard vault (*.vault.azure.net, *.vault.usgovcloudapi.net, *.vault.azure.cn) cannot hold
     OKP (Ed25519) or oct (AES) keys. A consumer configured with such a host for a key whose profile or type is
     Ed25519 or AES fails at start-up, or silently signs or wraps with a different, weaker key.""",

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from rules.checks.common import is_iac, key_profiles, profile_field, version_key_codes
+from rules.checks.common import key_profiles, profile_field, version_key_codes
 from rules.context import RuleContext, verdict
 from rules.model import Param, Remediation
 from rules.registry import rule
@@ -41,7 +41,6 @@ def _reference_verdict(ctx: RuleContext, refs: pd.DataFrame, **kwargs: object) -
     severity="high",
     domain="versions",
     resource_type="key_reference",
-    needs=("key_references",),
     params=(
         Param("require_pinning", False, "Require every consumer to pin a key version"),
         Param(
@@ -66,7 +65,11 @@ def _reference_verdict(ctx: RuleContext, refs: pd.DataFrame, **kwargs: object) -
 def unpinned_consumer(ctx: RuleContext) -> pd.DataFrame:
     refs = ctx.key_references
     profile = _profile_evidence(ctx, refs)["profile"]
+    # A key that was not read has no known profile, so whether its profile requires pinning is
+    # unknown too (the purpose or the policy may still require it).
+    key_read = refs["key_id"].str.lower().isin(set(ctx.keys["id"].str.lower().dropna())).fillna(False)
     by_profile = profile_field(ctx, profile, "pin_required").eq(True)
+    by_profile_known = by_profile.astype("boolean").where(key_read.to_numpy(dtype=bool) | by_profile, pd.NA)
     purposes = {str(p).lower() for p in ctx.params["pin_purposes"]}
     by_purpose = refs["purpose"].str.lower().isin(purposes).fillna(False).astype(bool)
     by_policy = bool(ctx.params["require_pinning"])
@@ -81,7 +84,7 @@ def unpinned_consumer(ctx: RuleContext) -> pd.DataFrame:
         ctx,
         refs,
         fail=~pinned,
-        applicable=by_profile | by_purpose | by_policy,
+        applicable=by_profile_known | by_purpose | by_policy,
         evidence=["key_uri", "key_version", "purpose"],
         extra={"pin_reason": reason},
     )
@@ -93,7 +96,6 @@ def unpinned_consumer(ctx: RuleContext) -> pd.DataFrame:
     severity="high",
     domain="versions",
     resource_type="key_reference",
-    needs=("key_references", "key_versions"),
     rationale="""A pin protects verifiers only while the pinned version works. A version that was deleted,
     disabled after rotation or has expired breaks the consumer at its next start (HTTP 404 or 403), usually
     during an incident or a deployment.""",
@@ -154,13 +156,12 @@ def broken_pin(ctx: RuleContext) -> pd.DataFrame:
         if text is not None:
             fail[hit] = True
             problem[hit] = text
-    iac = is_iac(refs["source"]) & ~versions_listed
     pinned = refs["key_version"].notna()
     return _reference_verdict(
         ctx,
         refs,
         fail=fail,
-        applicable=pinned & ~iac,
+        applicable=pinned,
         evidence=["key_uri", "key_version"],
         extra={"pin_problem": problem, "version_enabled": enabled, "version_expires": expires},
     )

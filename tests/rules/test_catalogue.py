@@ -17,7 +17,7 @@ from rules.mappings import controls_by_rule, frameworks, unmapped_reasons
 from rules.model import Rule, Severity
 from rules.registry import RULESET_VERSION, all_rules
 from scanner.demo import demo_inventory, demo_policy_path
-from scanner.inventory import TABLES, Inventory
+from scanner.inventory import Inventory
 from scanner.policy import load
 from tests.rules.builders import NOW
 
@@ -68,7 +68,6 @@ def test_metadata_is_complete(rule: Rule) -> None:
     for text in (rule.remediation.cli, rule.remediation.arm_bicep, rule.remediation.terraform):
         assert text.strip()
     assert rule.references and all(ref.startswith("https://") for ref in rule.references)
-    assert set(rule.needs) <= set(TABLES)
     assert {"FAIL", "PASS"} <= set(rule.messages)
     for param in rule.params:
         assert param.description and param.default is not None

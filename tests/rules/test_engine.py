@@ -163,6 +163,76 @@ def test_verdict_maps_true_false_null_and_not_applicable() -> None:
     assert out["status"].tolist() == ["FAIL", "PASS", "UNKNOWN", "NOT_APPLICABLE"]
 
 
+def test_applicability_computed_from_unknown_data_is_unknown() -> None:
+    frame = pd.DataFrame({"id": ["a", "b", "c"], "name": ["a", "b", "c"]})
+    fail = pd.Series([True, False, None], dtype="boolean")
+    out = verdict(
+        frame, fail=fail, applicable=pd.Series([None, None, None], dtype="boolean"), evidence=[], resource_type="t"
+    )
+    assert out["status"].tolist() == ["UNKNOWN", "UNKNOWN", "UNKNOWN"]
+
+
+def _version_count(ctx: RuleContext) -> pd.DataFrame:
+    """Fails keys with more than one version: its verdict rests on key_versions, which IaC cannot see."""
+    keys, versions = ctx.keys, ctx.key_versions
+    counts = versions["key_id"].value_counts()
+    return verdict(keys, fail=keys["id"].map(counts).fillna(0).gt(1).astype("boolean"), evidence=[], resource_type="k")
+
+
+VERSION_COUNT = Rule(
+    id="KV-TEST-998",
+    title="versions",
+    severity=Severity.LOW,
+    domain="test",
+    resource_type="key",
+    rationale="r",
+    remediation=Remediation("a", "b", "c"),
+    check=_version_count,
+)
+
+
+def test_a_column_the_source_cannot_observe_makes_the_verdict_not_applicable() -> None:
+    """From the field table: IaC declares no key versions; a live key with none is judged."""
+    inv = Inventory.from_records(
+        {
+            "vaults": [{"id": VAULT, "name": "kv1", "kind": "vault"}],
+            "keys": [
+                {"id": VAULT + "/keys/live", "vault_id": VAULT, "name": "live", "source": "azure"},
+                {"id": VAULT + "/keys/iac", "vault_id": VAULT, "name": "iac", "source": "terraform"},
+            ],
+        }
+    )
+    outcome = evaluate(inv, now=NOW, rules=[VERSION_COUNT]).outcomes[0]
+    assert ("key_versions", "key_id") in outcome.reads.columns
+    assert _results(evaluate(inv, now=NOW, rules=[VERSION_COUNT]), "KV-TEST-998") == [
+        ("iac", "NOT_APPLICABLE"),
+        ("live", "PASS"),
+    ]
+
+
+def test_a_failed_listing_at_a_subscription_reaches_every_vault_in_it() -> None:
+    other = "/subscriptions/t/resourcegroups/rg/providers/microsoft.keyvault/vaults/kv2"
+    inv = Inventory.from_records(
+        {
+            "vaults": [
+                {"id": VAULT, "name": "kv1", "kind": "vault", "purge_protection_enabled": True},
+                {"id": other, "name": "kv2", "kind": "vault", "purge_protection_enabled": False},
+            ],
+            "collection_errors": [
+                {"id": "/subscriptions/s", "operation": "vaults.list", "affects": ["vaults"], "error": "HTTP 429"},
+                {"id": "/subscriptions/t", "operation": "keys.list", "affects": ["keys"], "error": "HTTP 403"},
+            ],
+        }
+    )
+    # kv1's own row was read, but the listing it came from was cut short: its PASS is unknown
+    # and the subscription gets a result of its own; kv2's FAIL does not depend on its keys.
+    assert _results(evaluate(inv, now=NOW, rules=[get("KV-REC-003")]), "KV-REC-003") == [
+        ("kv1", "UNKNOWN"),
+        ("kv2", "FAIL"),
+        ("s", "UNKNOWN"),
+    ]
+
+
 @pytest.mark.parametrize(
     "fixture",
     sorted(
@@ -180,3 +250,30 @@ def test_no_rule_raises_on_any_iac_fixture(fixture: str) -> None:
     loaded = load_sources([str(FIXTURES / fixture)], FIXTURES.parent.parent)
     evaluation = evaluate(loaded.inventory, now=NOW)
     assert [(o.rule.id, o.error) for o in evaluation.outcomes if o.error] == []
+
+
+def _through_inventory(ctx: RuleContext) -> pd.DataFrame:
+    """Reads a table through ``ctx.inventory.tables`` and a column of a frame derived from it."""
+    endpoints = ctx.inventory.tables["private_endpoints"]
+    approved = endpoints[endpoints["connection_state"].eq("Approved").fillna(False)]
+    v = ctx.vaults
+    return verdict(v, fail=~v["id"].isin(set(approved["target_id"])), evidence=[], resource_type="v")
+
+
+def test_reads_are_recorded_however_a_rule_reaches_a_table() -> None:
+    rule = Rule(
+        id="KV-TEST-997",
+        title="t",
+        severity=Severity.LOW,
+        domain="test",
+        resource_type="vault",
+        rationale="r",
+        remediation=Remediation("a", "b", "c"),
+        check=_through_inventory,
+    )
+    inv = Inventory.from_records({"vaults": [{"id": VAULT, "name": "kv1"}]})
+    reads = evaluate(inv, now=NOW, rules=[rule]).outcomes[0].reads
+    assert reads.tables == {"private_endpoints", "vaults"}
+    assert {("private_endpoints", "connection_state"), ("private_endpoints", "target_id"), ("vaults", "id")} <= (
+        reads.columns
+    )

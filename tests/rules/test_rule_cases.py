@@ -706,14 +706,12 @@ CASES: list[tuple[str, str, dict[str, list[dict[str, Any]]], str | None, list[tu
                 hsm_role(HSM, "gone", "/keys/k", HSM_USER, "p1", principal_type="Unknown"),
                 hsm_role(HSM, "here", "/keys/k", HSM_USER, "p2", principal_type="User"),
                 hsm_role(HSM, "unread", "/keys/k", HSM_USER, "p3", principal_type=None),
-                hsm_role(HSM, "iac", "/keys/k", HSM_USER, "p4", principal_type=None, source="terraform"),
             ],
         },
         None,
         [
             ("hsm1:/keys/k:gone", "FAIL"),
             ("hsm1:/keys/k:here", "PASS"),
-            ("hsm1:/keys/k:iac", "NOT_APPLICABLE"),
             ("hsm1:/keys/k:unread", "UNKNOWN"),
         ],
     ),
@@ -810,3 +808,11 @@ def test_every_rule_has_pass_fail_and_unknown_cases() -> None:
         assert {"PASS", "FAIL"} <= seen.get(r.id, set()), r.id
         if r.id not in {"KV-ACC-002", "KV-KEY-009"}:  # counts and profile names have no unknown value
             assert "UNKNOWN" in seen[r.id], r.id
+
+
+def test_iac_cannot_show_a_deleted_principal() -> None:
+    """NOT_APPLICABLE comes from the field table, not from the rule asking for its source."""
+    iac = hsm_role(HSM, "iac", "/keys/k", HSM_USER, "p4", principal_type=None, source="terraform")
+    assert results("KV-ACC-008", inventory(vaults=[HSM], role_assignments=[iac])) == [
+        ("hsm1:/keys/k:iac", "NOT_APPLICABLE")
+    ]
