@@ -213,7 +213,7 @@ def _type_problem(action: argparse.Action, value: Any) -> str | None:
     items = value if _is_list(action) and isinstance(value, list) else [value]
     for item in items:
         number = isinstance(item, int | float) and not isinstance(item, bool)
-        if not (isinstance(item, str) or (number and action.type in (None, int, float))):
+        if not (isinstance(item, str) or (number and action.choices is None and action.type in (None, int, float))):
             expected = "a string or an array of strings" if _is_list(action) else "a string"
             return f"expected {expected}, got {_type_name(item)}"
         if action.choices is not None and str(item) not in action.choices:
