@@ -84,3 +84,16 @@ def test_unknown_keys_and_wrong_types_name_the_file_and_line(kvaudit, tmp_path: 
     assert result.stderr.startswith(
         f"kvaudit: error: {pyproject / 'pyproject.toml'}:5: unknown key 'frobnicate' in [tool.kvaudit.diff]"
     )
+
+
+def test_the_readme_example_is_a_valid_configuration(tmp_path: Path) -> None:
+    from scanner import config
+    from scanner.cli import build_parser, subcommands
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    start = readme.index("# .kvaudit.toml at the repository root")
+    example = tmp_path / ".kvaudit.toml"
+    example.write_text(readme[start : readme.index("```", start)], encoding="utf-8")
+    loaded = config.load(example, subcommands(build_parser()))
+    assert loaded.tables["scan"]["output"] == ["sarif:kvaudit.sarif", "markdown:kvaudit.md"]
+    assert loaded.tables[""]["fail-on"] == "high" and loaded.tables["diff"] == {"fail-on": "medium"}
