@@ -109,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
             extra = sub.add_parser(name, help=help_text)
             _hook(f"scanner.commands.{name}", "add_arguments")(extra)
     for command in sub.choices.values():
+        command.epilog = CONFIG_EPILOG
         group = command.add_argument_group("configuration")
         group.add_argument(
             "--config",
@@ -119,6 +120,14 @@ def build_parser() -> argparse.ArgumentParser:
         )
         group.add_argument("--no-config", action="store_true", help="ignore configuration files [KVAUDIT_NO_CONFIG]")
     return parser
+
+
+#: Where else each option can come from (scanner.config has the rules).
+CONFIG_EPILOG = (
+    "Every option can also come from a KVAUDIT_<OPTION> environment variable (KVAUDIT_FAIL_ON=none) "
+    'or a key in .kvaudit.toml or [tool.kvaudit] in pyproject.toml (fail-on = "none"); '
+    "the command line wins over the environment, which wins over the file."
+)
 
 
 def subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
