@@ -396,6 +396,10 @@ def _inapplicable(args: argparse.Namespace) -> dict[str, str]:
     reasons: dict[str, str] = {}
     if args.command in ("demo", "merge"):
         reasons["diff_base"] = f"{args.command} reads no files from git, so there is no revision to compare"
+    outputs = getattr(args, "output", None)
+    if isinstance(outputs, list) and hasattr(args, "sarif_suppressed"):
+        if not any(isinstance(o, OutputSpec) and o.fmt == "sarif" for o in outputs):
+            reasons["sarif_suppressed"] = "no SARIF is written (-o sarif[:PATH])"
     if args.command == "scan" and not getattr(args, "azure", False):
         from scanner.azure.options import environment_variables
 

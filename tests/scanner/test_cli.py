@@ -237,6 +237,8 @@ def test_flags_that_do_not_apply_are_refused(kvaudit) -> None:
         "scan (--azure)",
         ("demo", "--diff-base", "HEAD"): "--diff-base does not apply here: demo reads no files from git, so "
         "there is no revision to compare",
+        ("demo", "--sarif-suppressed", "-o", "json"): "--sarif-suppressed does not apply here: no SARIF is "
+        "written (-o sarif[:PATH])",
     }
     for args, message in cases.items():
         result = kvaudit(*args)
