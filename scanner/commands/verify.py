@@ -24,7 +24,7 @@ DIGEST_ONLY = (
     "the report has not changed by accident since it was written; a digest cannot show that it was "
     "not edited on purpose (anyone can recompute one): only a signature (--sign-with) shows that"
 )
-SIGNED = "nobody without the signing key has changed the report"
+SIGNED = "not changed by anyone without the signing key"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -72,5 +72,5 @@ def run(args: argparse.Namespace) -> int:
     if not result.ok:
         print(f"{origin}: FAILED: {result.reason}")
         return EXIT_MISMATCH
-    print(f"{origin}: OK: sha256 digest {check.actual} matches; {result.reason}: {SIGNED}")
+    print(f"{origin}: OK: {SIGNED}: sha256 digest {check.actual} matches; {result.reason}")
     return EXIT_OK
