@@ -6,6 +6,7 @@ after the report is complete (suppressions applied, digest sealed):
 ```
 DIR/
   20261123T020000Z.json     one canonical JSON report per run, named by its UTC finish time
+                            (by the evaluation time when --now fixes it)
   20261124T020000Z.json     (a second run in the same second gets a "-1", "-2" suffix)
   latest-diff.json          drift from the previous run to this one (new / resolved / unchanged)
   latest-diff.md            the same as Markdown, for a chat message or a CI step summary
@@ -40,7 +41,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--history",
         type=Path,
         metavar="DIR",
-        help="keep this run as DIR/<UTC time>.json and write DIR/latest-diff.{json,md} against the previous run",
+        help="keep this run as DIR/<UTC time>.json (the --now time if given) and write "
+        "DIR/latest-diff.{json,md} against the previous run",
     )
 
 
@@ -72,9 +74,13 @@ def _new_run_path(directory: Path, finished: datetime) -> Path:
     return path
 
 
-def record_run(report: dict[str, Any], directory: Path) -> tuple[Path, dict[str, Any] | None]:
+def record_run(
+    report: dict[str, Any], directory: Path, named_by_evaluation: bool = False
+) -> tuple[Path, dict[str, Any] | None]:
     """Write ``report`` into the history and the drift since the previous run.
 
+    The run is named by its finish time, or by its evaluation time when ``named_by_evaluation``
+    (``--now``): a replayed or back-filled run then sorts where it belongs, not at today.
     Returns the new run's path and the drift document (None on the first run).
     """
     from reports.diff import diff_reports
@@ -84,8 +90,8 @@ def record_run(report: dict[str, Any], directory: Path) -> tuple[Path, dict[str,
     from reports.renderers.json_report import render
 
     previous = list_runs(directory)
-    finished = datetime.fromisoformat(report["scan"]["finished"])
-    path = _new_run_path(directory, finished)
+    stamp = report["scan"]["evaluated_at" if named_by_evaluation else "finished"]
+    path = _new_run_path(directory, datetime.fromisoformat(stamp))
     write_atomic(path, render(report))
     if not previous:
         return path, None
@@ -100,7 +106,7 @@ def process(report: dict[str, Any], inventory: Any, args: argparse.Namespace) ->
     directory = getattr(args, "history", None)
     if directory is None:
         return report
-    path, drift = record_run(report, directory)
+    path, drift = record_run(report, directory, named_by_evaluation=getattr(args, "now", None) is not None)
     if drift is None:
         print(f"kvaudit: history: wrote {path} (first run, no diff)", file=sys.stderr)
     else:

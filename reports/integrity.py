@@ -1,15 +1,16 @@
-"""Tamper evidence for the JSON report: a digest of its canonical form, optionally signed.
+"""Integrity evidence for the JSON report: a digest of its canonical form, optionally signed.
 
-Auditors receive the report long after the scan; the digest lets them prove that no byte of
-what the scan concluded was changed since (a one-character edit in a message, a status flipped
-from FAIL to PASS). The digest covers every member except ``integrity`` itself, serialised in
-one canonical way so that pretty-printing, key order or a re-save by another tool that keeps
-the values does not matter, while any change of a value does.
+What each proves, and what it does not:
 
-A digest alone proves only that the report is internally consistent: whoever edits it can
-recompute the digest. ``--sign-with`` therefore signs the digest with a Key Vault or Managed HSM
-key (see :mod:`reports.signing`); verifying that signature against the key's public half ties
-the report to whoever controls that key.
+- The **digest** (SHA-256 of the canonical form) shows that the report has not changed by
+  *accident* since it was written: a truncated copy, a transfer that mangled bytes, a tool that
+  re-saved it and altered a value. It covers every member except ``integrity`` itself, in one
+  canonical serialisation, so pretty-printing or key order do not matter while any change of a
+  value does. It does **not** show tampering: anyone who edits the report can recompute the
+  digest, because it needs no secret.
+- A **signature** (``--sign-with``, see :mod:`reports.signing`) over the digest, made with a
+  Key Vault or Managed HSM key, is what detects a deliberate edit: only whoever can use that
+  key can produce it, and ``kvaudit verify`` checks it against the key's public half.
 
 This is a report hook of :mod:`scanner.cli` (``add_arguments`` and ``process``), run after the
 suppressions so that the digest covers the final findings.

@@ -3,12 +3,16 @@
 Exit codes (also in the README): 0 nothing at or above ``--fail-on``; 1 findings at or above
 it; 2 usage, configuration or input error; 3 incomplete scan (something could not be read or
 a rule failed), which takes precedence over 1 because the verdict itself is incomplete.
-Every error is one line on stderr, never a traceback.
+Every error is one line on stderr, never a traceback, and a closed pipe (``kvaudit rules |
+head -1``) ends quietly. Each flag can also come from a ``KVAUDIT_*`` variable or a
+configuration file (:mod:`scanner.config`), in the order flag > environment > file.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -70,6 +74,15 @@ def add_report_options(parser: argparse.ArgumentParser, fail_on_default: str) ->
     parser.add_argument(
         "--now", help="evaluate as of this ISO 8601 time instead of the current time (reproducible reports)"
     )
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="print only the summary line (no findings, no file list)"
+    )
+    parser.add_argument(
+        "--sarif-suppressed",
+        action="store_true",
+        help="keep suppressed findings in SARIF, marked as suppressed (left out by default: code scanning "
+        "would open alerts for them)",
+    )
     for module in _report_hooks():
         _hook(module, "add_arguments")(parser)
 
@@ -95,7 +108,34 @@ def build_parser() -> argparse.ArgumentParser:
         if _present(f"scanner.commands.{name}"):
             extra = sub.add_parser(name, help=help_text)
             _hook(f"scanner.commands.{name}", "add_arguments")(extra)
+    for command in sub.choices.values():
+        command.epilog = CONFIG_EPILOG
+        group = command.add_argument_group("configuration")
+        group.add_argument(
+            "--config",
+            type=Path,
+            metavar="FILE",
+            help="read settings from this TOML file [KVAUDIT_CONFIG] "
+            "(default: the nearest .kvaudit.toml, or pyproject.toml with [tool.kvaudit])",
+        )
+        group.add_argument("--no-config", action="store_true", help="ignore configuration files [KVAUDIT_NO_CONFIG]")
     return parser
+
+
+#: Where else each option can come from (scanner.config has the rules).
+CONFIG_EPILOG = (
+    "Every option can also come from a KVAUDIT_<OPTION> environment variable (KVAUDIT_FAIL_ON=none) "
+    'or a key in .kvaudit.toml or [tool.kvaudit] in pyproject.toml (fail-on = "none"); '
+    "the command line wins over the environment, which wins over the file."
+)
+
+
+def subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """Command name -> its parser."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
 
 
 #: Commands that live in their own module ``scanner/commands/<name>.py``, each with
@@ -162,11 +202,45 @@ def _load_policy(path: Path | None) -> Any:
     return policy
 
 
-def _write_outputs(report: dict[str, Any], outputs: Sequence[OutputSpec]) -> None:
+def repository_root(start: Path) -> Path | None:
+    """The git top level that holds ``start``, or None outside git (or without git)."""
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(start), "rev-parse", "--show-toplevel"], capture_output=True, text=True, check=False
+        )
+    except OSError:
+        return None
+    return Path(done.stdout.strip()).resolve() if done.returncode == 0 and done.stdout.strip() else None
+
+
+def _sarif_options(args: argparse.Namespace) -> Any:
+    """SARIF paths relative to the repository root whatever the working directory: the git top
+    level of the working directory, else of the first SOURCE, else the working directory."""
+    from reports.renderers.sarif import SarifOptions
+
+    cwd = Path.cwd().resolve()
+    root = repository_root(cwd)
+    for source in getattr(args, "sources", None) or []:
+        if root is not None:
+            break
+        path = Path(source).resolve()
+        root = repository_root(path if path.is_dir() else path.parent)
+    if root is None:
+        print(f"kvaudit: notice: not in a git repository: SARIF paths are relative to {cwd}", file=sys.stderr)
+    return SarifOptions(
+        working_directory=cwd,
+        repository_root=root or cwd,
+        include_suppressed=bool(getattr(args, "sarif_suppressed", False)),
+    )
+
+
+def _write_outputs(report: dict[str, Any], outputs: Sequence[OutputSpec], args: argparse.Namespace) -> None:
     from reports.renderers import get_renderer
 
+    sarif_options = _sarif_options(args) if any(spec.fmt == "sarif" for spec in outputs) else None
     for spec in outputs:
-        text = get_renderer(spec.fmt)(report)
+        render = get_renderer(spec.fmt)
+        text = render(report, sarif_options) if spec.fmt == "sarif" else render(report)
         if spec.path is None:
             sys.stdout.write(text)
             continue
@@ -176,15 +250,23 @@ def _write_outputs(report: dict[str, Any], outputs: Sequence[OutputSpec]) -> Non
             spec.path.write_text(text, encoding="utf-8")
         except OSError as exc:
             raise UsageError(f"{spec.path}: cannot write report: {exc.strerror or exc}") from None
+        if not getattr(args, "quiet", False):
+            print(f"kvaudit: wrote {spec.fmt} report {spec.path}", file=sys.stderr)
 
 
-def _summary_line(report: dict[str, Any]) -> str:
-    s = report["summary"]
-    failing = ", ".join(f"{n} {sev}" for sev, n in s["failing_by_severity"].items() if n) or "none"
-    status = ", ".join(f"{n} {k}" for k, n in s["by_status"].items() if n) or "no results"
-    gaps = len(report["coverage"]["collection_errors"])
-    coverage = "complete" if report["coverage"]["complete"] else f"INCOMPLETE ({gaps} collection errors)"
-    return f"kvaudit: {status}; failing: {failing}; coverage: {coverage}"
+def check_one_stdout(outputs: Sequence[Any]) -> None:
+    """Two documents on one stdout are neither of them valid: refuse (exit 2)."""
+    to_stdout = [_output_format(o) for o in outputs if _output_path(o) is None]
+    if len(to_stdout) > 1:
+        raise UsageError(f"-o {' and -o '.join(to_stdout)} would all write to standard output; give all but one a PATH")
+
+
+def _output_format(spec: Any) -> str:
+    return spec.fmt if isinstance(spec, OutputSpec) else spec[0]
+
+
+def _output_path(spec: Any) -> Path | None:
+    return spec.path if isinstance(spec, OutputSpec) else spec[1]
 
 
 def exit_code_for(report: dict[str, Any], fail_on: str) -> int:
@@ -219,8 +301,15 @@ def evaluate_and_report(inventory: Any, args: argparse.Namespace, started: datet
     )
     for module in _report_hooks():
         report = _hook(module, "process")(report, inventory, args)
-    _write_outputs(report, args.output)
-    print(_summary_line(report), file=sys.stderr)
+    _write_outputs(report, args.output, args)
+    if not args.quiet and all(spec.path is not None for spec in args.output):
+        from scanner.console import write_findings
+
+        write_findings(report, sys.stdout, colour=_colour(sys.stdout))
+        sys.stdout.flush()
+    from scanner.console import summary_line
+
+    print(summary_line(report), file=sys.stderr)
     if input_errors:
         return EXIT_USAGE
     return exit_code_for(report, args.fail_on)
@@ -296,19 +385,106 @@ def cmd_rules(args: argparse.Namespace) -> int:
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {"scan": cmd_scan, "demo": cmd_demo, "rules": cmd_rules}
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def _colour(stream: Any) -> bool:
+    """Colour only on an interactive terminal, and never when NO_COLOR is set or TERM is dumb."""
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty()) and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+
+
+def _inapplicable(args: argparse.Namespace) -> dict[str, str]:
+    """Options this invocation accepts syntactically but cannot use -> why not."""
+    reasons: dict[str, str] = {}
+    if args.command in ("demo", "merge"):
+        reasons["diff_base"] = f"{args.command} reads no files from git, so there is no revision to compare"
+    outputs = getattr(args, "output", None)
+    if isinstance(outputs, list) and hasattr(args, "sarif_suppressed"):
+        if not any(isinstance(o, OutputSpec) and o.fmt == "sarif" for o in outputs):
+            reasons["sarif_suppressed"] = "no SARIF is written (-o sarif[:PATH])"
+    if args.command == "scan" and not getattr(args, "azure", False):
+        from scanner.azure.options import environment_variables
+
+        for dest in environment_variables():
+            reasons[dest] = "it applies only to a live scan (--azure)"
+    return reasons
+
+
+def _defaults(parser: argparse.ArgumentParser) -> dict[str, Any]:
+    return {a.dest: a.default for a in parser._actions if a.option_strings}
+
+
+def parse_arguments(argv: Sequence[str] | None, environ: Any = None) -> argparse.Namespace:
+    """Parse the command line, then fill each unset option from ``KVAUDIT_*``, then the file.
+
+    Options that do not apply to this invocation are refused when given on the command line,
+    and ignored when they come from the environment or a file (a shared configuration may
+    hold live-Azure settings that a pull-request scan has no use for).
+    """
+    from scanner import config as cfg
+
+    environ = os.environ if environ is None else environ
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     if args.command is None:
-        parser.print_help(sys.stderr)
-        return EXIT_USAGE
+        return args
+    commands = subcommands(parser)
+    command_parser = commands[args.command]
+    given = cfg.given_on_command_line(lambda: parser.parse_args(argv), command_parser)
+    config_file = None
+    if not args.no_config and (environ.get("KVAUDIT_NO_CONFIG", "").strip().lower() not in cfg.TRUE_WORDS):
+        path = args.config or (Path(environ["KVAUDIT_CONFIG"]) if environ.get("KVAUDIT_CONFIG") else None)
+        path = path or cfg.discover(Path.cwd())
+        if path is not None:
+            if not path.is_file():
+                raise UsageError(f"--config {path}: no such file")
+            config_file = cfg.load(path, commands)
+    from scanner.azure.options import environment_variables
+
+    origins = cfg.apply(args, args.command, command_parser, given, config_file, environ, environment_variables())
+    defaults = _defaults(command_parser)
+    flags = {a.dest: a.option_strings[-1] for a in command_parser._actions if a.option_strings}
+    for dest, reason in _inapplicable(args).items():
+        if dest in given:
+            raise UsageError(f"{flags.get(dest, dest)} does not apply here: {reason}")
+        if dest in origins:
+            setattr(args, dest, defaults.get(dest))
+    if isinstance(getattr(args, "output", None), list):
+        check_one_stdout(args.output)
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
     try:
-        if args.command in COMMANDS:
-            return COMMANDS[args.command](args)
-        return int(_hook(f"scanner.commands.{args.command}", "run")(args))
-    except KvauditError as exc:
-        print(f"kvaudit: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("kvaudit: interrupted", file=sys.stderr)
-        return 130
+        try:
+            args = parse_arguments(argv)
+            if args.command is None:
+                build_parser().print_help(sys.stderr)
+                return EXIT_USAGE
+            if args.command in COMMANDS:
+                code = COMMANDS[args.command](args)
+            else:
+                code = int(_hook(f"scanner.commands.{args.command}", "run")(args))
+            sys.stdout.flush()
+            return code
+        except KvauditError as exc:
+            print(f"kvaudit: error: {exc}", file=sys.stderr)
+            return exc.exit_code
+        except KeyboardInterrupt:
+            print("kvaudit: interrupted", file=sys.stderr)
+            return 130
+    except BrokenPipeError:
+        return _closed_pipe()
+
+
+#: What a shell reports for a process that a closed pipe stopped (128 + SIGPIPE).
+EXIT_CLOSED_PIPE = 141
+
+
+def _closed_pipe() -> int:
+    """The reader went away (``| head``): stop quietly, and keep Python's final flush quiet too."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return EXIT_CLOSED_PIPE

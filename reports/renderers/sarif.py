@@ -4,22 +4,33 @@ Design choices, each for how code-scanning services consume SARIF:
 
 - ``tool.driver.rules`` holds the *whole* catalogue with stable ids, so a rule keeps its alert
   history across runs even in a run where it found nothing.
-- FAIL results use the level of their severity; UNKNOWN results are ``note`` with kind
-  ``review`` (a human must look: the data could not be read); PASS and NOT_APPLICABLE are left
-  out, since code scanning would show them as alerts.
+- FAIL results use the level of their severity. UNKNOWN results have kind ``review`` (a human
+  must look: the data could not be read) and level ``none``, as SARIF 2.1.0 §3.27.10 requires
+  for any kind but ``fail``. PASS and NOT_APPLICABLE are left out, since code scanning would
+  show them as alerts.
 - ``partialFingerprints["kvaudit/v1"]`` is the report fingerprint (rule + resource identity, no
   line numbers), so moving a resource in a file does not reopen its alert.
-- IaC results carry the repo-relative file (``uriBaseId`` ``%SRCROOT%``) and line; every result
-  also carries a logical location naming the Azure resource, which is all a live result has.
-- An active suppression becomes a SARIF ``suppressions`` entry (``inSource`` for inline comments,
-  ``external`` for waivers and baselines) with its justification; an expired waiver is *not* a
-  suppression (the alert must reopen) and is described in the result's properties instead.
+- Every result carries a file relative to the repository root (``uriBaseId`` ``%SRCROOT%``,
+  the git top level, whatever directory kvaudit ran in) and a start line, because code
+  scanning places an alert only on a file of the repository. A result without such a file
+  (live Azure and snapshot findings, or a file outside the repository) is left out, and a
+  notification in the run says how many and why; the JSON and HTML reports keep them. Each
+  result also carries a logical location naming the Azure resource.
+- Suppressed findings (waived, baselined, inline, pre-existing at the diff base) are left out
+  by default: code scanning does not dismiss an alert because it carries ``suppressions``, so
+  sending them would open alerts for accepted risk. ``SarifOptions(include_suppressed=True)``
+  (``--sarif-suppressed``) keeps them with a ``suppressions`` entry (``inSource`` for inline
+  comments, ``external`` otherwise). An expired waiver is *not* a suppression (the alert must
+  reopen) and is described in the result's properties instead.
 """
 
 from __future__ import annotations
 
 import json
-from pathlib import PureWindowsPath
+import posixpath
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import PurePath, PureWindowsPath
 from typing import Any
 from urllib.parse import quote
 
@@ -32,6 +43,29 @@ LEVELS = {"critical": "error", "high": "error", "medium": "warning", "low": "not
 #: GitHub's ``problem.severity`` vocabulary for rules without a security-severity consumer.
 PROBLEM_SEVERITY = {"error": "error", "warning": "warning", "note": "recommendation"}
 SRCROOT = "%SRCROOT%"
+#: Why an open finding is not sent to code scanning -> what its run notification says after the count.
+OMISSIONS = {
+    "no-file": "have no file in the repository (live Azure or snapshot findings); code scanning places "
+    "alerts only on files of the repository, so they are left out (the JSON and HTML reports list them)",
+    "outside-repository": "are in files outside the repository, where code scanning cannot place them; "
+    "they are left out (the JSON and HTML reports list them)",
+    "suppressed": "are suppressed (waiver, baseline, inline comment or diff base) and left out, because code "
+    "scanning would open alerts for them; --sarif-suppressed sends them marked as suppressed",
+}
+
+
+@dataclass(frozen=True)
+class SarifOptions:
+    """How report paths map to the repository, and whether suppressed findings are sent.
+
+    Report locations are relative to the directory kvaudit ran in (``working_directory``);
+    code scanning needs them relative to the repository root (``repository_root``, the git top
+    level). Without both, report paths are taken as already relative to the root.
+    """
+
+    working_directory: PurePath | None = None
+    repository_root: PurePath | None = None
+    include_suppressed: bool = False
 
 
 def _rule_help(rule: dict[str, Any]) -> dict[str, str]:
@@ -81,33 +115,36 @@ def _descriptor(rule: dict[str, Any]) -> dict[str, Any]:
     return descriptor
 
 
-def artifact_uri(path: str) -> tuple[str, str | None]:
-    """(uri, uriBaseId) for a location file: repo-relative paths are relative to %SRCROOT%."""
+def repository_path(path: str, options: SarifOptions) -> str | None:
+    """``path`` as a POSIX path relative to the repository root, or None if it is not inside it."""
     posix = path.replace("\\", "/")
-    if PureWindowsPath(path).drive:
-        return "file:///" + quote(posix), None
-    if posix.startswith("/"):
-        return "file://" + quote(posix), None
-    return quote(posix.removeprefix("./")), SRCROOT
+    absolute = bool(PureWindowsPath(path).drive) or posix.startswith("/")
+    if options.working_directory is not None and options.repository_root is not None:
+        root = posixpath.normpath(options.repository_root.as_posix())
+        full = posix if absolute else posixpath.join(options.working_directory.as_posix(), posix)
+        relative = posixpath.relpath(posixpath.normpath(full), root)
+    elif absolute:
+        return None
+    else:
+        relative = posixpath.normpath(posix)
+    if relative == "." or relative == ".." or relative.startswith("../"):
+        return None
+    return relative
 
 
-def _locations(finding: dict[str, Any]) -> dict[str, Any]:
+def _location(finding: dict[str, Any], uri: str) -> dict[str, Any]:
     resource = finding["resource"]
     logical = {"fullyQualifiedName": resource["id"], "kind": "resource"}
     if resource.get("name"):
         logical["name"] = str(resource["name"])
-    location: dict[str, Any] = {"logicalLocations": [logical]}
-    where = finding.get("location")
-    if where and where.get("file"):
-        uri, base = artifact_uri(where["file"])
-        artifact: dict[str, Any] = {"uri": uri}
-        if base:
-            artifact["uriBaseId"] = base
-        physical: dict[str, Any] = {"artifactLocation": artifact}
-        if where.get("line"):
-            physical["region"] = {"startLine": int(where["line"])}
-        location["physicalLocation"] = physical
-    return location
+    line = (finding.get("location") or {}).get("line")
+    return {
+        "physicalLocation": {
+            "artifactLocation": {"uri": quote(uri), "uriBaseId": SRCROOT},
+            "region": {"startLine": max(int(line or 1), 1)},
+        },
+        "logicalLocations": [logical],
+    }
 
 
 def _suppressions(finding: dict[str, Any]) -> list[dict[str, Any]] | None:
@@ -126,15 +163,15 @@ def _suppressions(finding: dict[str, Any]) -> list[dict[str, Any]] | None:
     return [entry]
 
 
-def _result(finding: dict[str, Any], rule_index: dict[str, int]) -> dict[str, Any]:
-    unknown = finding["status"] == "UNKNOWN"
+def _result(finding: dict[str, Any], rule_index: dict[str, int], uri: str) -> dict[str, Any]:
+    kind = "fail" if finding["status"] == "FAIL" else "review"
     result: dict[str, Any] = {
         "ruleId": finding["rule_id"],
         "ruleIndex": rule_index[finding["rule_id"]],
-        "kind": "review" if unknown else "fail",
-        "level": "note" if unknown else LEVELS[finding["severity"]],
+        "kind": kind,
+        "level": LEVELS[finding["severity"]] if kind == "fail" else "none",
         "message": {"text": finding["message"]},
-        "locations": [_locations(finding)],
+        "locations": [_location(finding, uri)],
         "partialFingerprints": {FINGERPRINT_KEY: finding["fingerprint"]},
         "properties": {
             "kvaudit/status": finding["status"],
@@ -149,6 +186,11 @@ def _result(finding: dict[str, Any], rule_index: dict[str, int]) -> dict[str, An
     elif finding.get("suppression"):
         result["properties"]["kvaudit/lapsed-suppression"] = finding["suppression"]
     return result
+
+
+def _omission(reason: str, count: int) -> dict[str, Any]:
+    text = f"{count} open finding{'s' if count != 1 else ''} {OMISSIONS[reason]}"
+    return {"level": "note", "message": {"text": text}, "descriptor": {"id": f"kvaudit/omitted/{reason}"}}
 
 
 def _notifications(report: dict[str, Any]) -> list[dict[str, Any]]:
@@ -172,18 +214,43 @@ def _notifications(report: dict[str, Any]) -> list[dict[str, Any]]:
     return notes
 
 
-def to_sarif(report: dict[str, Any]) -> dict[str, Any]:
+def _select(report: dict[str, Any], options: SarifOptions) -> tuple[list[tuple[dict[str, Any], str]], Counter[str]]:
+    """The open findings code scanning can place, each with its repository path, and why the
+    others are left out."""
+    chosen: list[tuple[dict[str, Any], str]] = []
+    omitted: Counter[str] = Counter()
+    for finding in report["findings"]:
+        if finding["status"] not in ("FAIL", "UNKNOWN"):
+            continue
+        if is_suppressed(finding) and not options.include_suppressed:
+            omitted["suppressed"] += 1
+            continue
+        file = (finding.get("location") or {}).get("file")
+        if not file:
+            omitted["no-file"] += 1
+            continue
+        path = repository_path(str(file), options)
+        if path is None:
+            omitted["outside-repository"] += 1
+            continue
+        chosen.append((finding, path))
+    return chosen, omitted
+
+
+def to_sarif(report: dict[str, Any], options: SarifOptions | None = None) -> dict[str, Any]:
     """The SARIF log as a dict (tests validate it against the official schema)."""
+    options = options or SarifOptions()
     rules = report["rules"]
     rule_index = {rule["id"]: i for i, rule in enumerate(rules)}
-    results = [_result(f, rule_index) for f in report["findings"] if f["status"] in ("FAIL", "UNKNOWN")]
+    chosen, omitted = _select(report, options)
+    results = [_result(finding, rule_index, path) for finding, path in chosen]
     scan = report["scan"]
     invocation: dict[str, Any] = {
         "executionSuccessful": bool(report["coverage"]["complete"]),
         "startTimeUtc": scan["started"],
         "endTimeUtc": scan["finished"],
     }
-    notifications = _notifications(report)
+    notifications = _notifications(report) + [_omission(r, omitted[r]) for r in OMISSIONS if omitted[r]]
     if notifications:
         invocation["toolExecutionNotifications"] = notifications
     properties: dict[str, Any] = {
@@ -192,6 +259,7 @@ def to_sarif(report: dict[str, Any]) -> dict[str, Any]:
         "kvaudit/evaluated_at": scan["evaluated_at"],
         "kvaudit/policy": scan["policy"],
         "kvaudit/sources": scan["sources"],
+        "kvaudit/omitted": {reason: omitted[reason] for reason in OMISSIONS},
     }
     if report.get("integrity"):
         properties["kvaudit/report_digest"] = report["integrity"].get("digest")
@@ -209,7 +277,9 @@ def to_sarif(report: dict[str, Any]) -> dict[str, Any]:
                         "properties": {"ruleset_version": scan["ruleset_version"]},
                     }
                 },
-                "originalUriBaseIds": {SRCROOT: {"description": {"text": "the directory kvaudit was run from"}}},
+                "originalUriBaseIds": {
+                    SRCROOT: {"description": {"text": "the root of the git repository kvaudit scanned"}}
+                },
                 "invocations": [invocation],
                 "results": results,
                 "columnKind": "unicodeCodePoints",
@@ -219,5 +289,5 @@ def to_sarif(report: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def render(report: dict[str, Any]) -> str:
-    return json.dumps(to_sarif(report), indent=1, ensure_ascii=False) + "\n"
+def render(report: dict[str, Any], options: SarifOptions | None = None) -> str:
+    return json.dumps(to_sarif(report, options), indent=1, ensure_ascii=False) + "\n"

@@ -163,6 +163,15 @@ _FLAGS: dict[str, tuple[str, str]] = {
 _REPEATABLE = {"subscription", "workspace"}
 
 
+def environment_variables() -> dict[str, str]:
+    """Namespace dest of each live-Azure flag -> its environment variable (for the config layer)."""
+    return {_dest(flag): env for flag, (env, _) in _FLAGS.items()}
+
+
+def _dest(flag: str) -> str:
+    return "azure_" + flag.replace("-", "_")
+
+
 def add_azure_arguments(parser: argparse.ArgumentParser, switch: bool = True) -> argparse._ArgumentGroup:
     """Add the live-Azure flags as a group; ``switch`` adds ``--azure`` itself (``args.azure``).
 
@@ -177,7 +186,7 @@ def add_azure_arguments(parser: argparse.ArgumentParser, switch: bool = True) ->
     if switch:
         group.add_argument("--azure", action="store_true", help="scan live Azure (Resource Graph discovery)")
     for flag, (env, help_text) in _FLAGS.items():
-        dest = "azure_" + flag.replace("-", "_")
+        dest = _dest(flag)
         kwargs: dict[str, Any] = {
             "dest": dest,
             "default": None,
@@ -197,7 +206,7 @@ def options_from_args(args: argparse.Namespace, environ: Mapping[str, str] | Non
     env = os.environ if environ is None else environ
 
     def get(flag: str) -> Any:
-        value = getattr(args, "azure_" + flag.replace("-", "_"), None)
+        value = getattr(args, _dest(flag), None)
         if value is None or value == []:
             value = env.get(_FLAGS[flag][0]) or None
         return value

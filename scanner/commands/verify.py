@@ -1,4 +1,8 @@
-"""``kvaudit verify REPORT.json [--public-key FILE] [--require-signature]``: was the report edited?
+"""``kvaudit verify REPORT.json [--public-key FILE] [--require-signature]``: was the report changed?
+
+The digest shows only that the report did not change by accident (anyone who edits it on
+purpose can recompute the digest); a valid signature shows that nobody without the signing key
+changed it. The verdict line says which of the two was shown.
 
 Exit codes: 0 the digest (and the signature, if there is one) checks out; 1 it does not (the
 report was modified, the signature is invalid, or a required signature is missing); 2 the
@@ -15,6 +19,12 @@ import argparse
 from pathlib import Path
 
 EXIT_OK, EXIT_MISMATCH = 0, 1
+#: What an unsigned match proves, and what it cannot.
+DIGEST_ONLY = (
+    "the report has not changed by accident since it was written; a digest cannot show that it was "
+    "not edited on purpose (anyone can recompute one): only a signature (--sign-with) shows that"
+)
+SIGNED = "not changed by anyone without the signing key"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -43,7 +53,11 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_MISMATCH
     signature = report["integrity"].get("signature")
     if args.digest_only or (signature is None and not args.require_signature):
-        print(f"{origin}: OK: sha256 digest {check.actual} matches" + (" (unsigned)" if signature is None else ""))
+        print(
+            f"{origin}: OK: sha256 digest {check.actual} matches"
+            + (" (unsigned)" if signature is None else " (signature not checked)")
+            + f": {DIGEST_ONLY}"
+        )
         return EXIT_OK
     if signature is None:
         print(f"{origin}: FAILED: the digest matches but the report is not signed")
@@ -58,5 +72,5 @@ def run(args: argparse.Namespace) -> int:
     if not result.ok:
         print(f"{origin}: FAILED: {result.reason}")
         return EXIT_MISMATCH
-    print(f"{origin}: OK: sha256 digest {check.actual} matches; {result.reason}")
+    print(f"{origin}: OK: {SIGNED}: sha256 digest {check.actual} matches; {result.reason}")
     return EXIT_OK

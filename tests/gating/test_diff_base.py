@@ -174,5 +174,6 @@ def test_diff_base_needs_sources(tmp_path: Path) -> None:
     result = run_kvaudit("demo", "--diff-base", "HEAD", "--now", FIXED_NOW, cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        "kvaudit: error: --diff-base needs SOURCE paths in a git repository (scan IaC or snapshot files)"
+        "kvaudit: error: --diff-base does not apply here: demo reads no files from git, so there is no "
+        "revision to compare"
     ]

@@ -58,7 +58,11 @@ def test_verify_ok_then_one_byte_edit_is_caught(
 ) -> None:
     path = _write(tmp_path, sealed)
     assert main(["verify", str(path)]) == 0
-    assert capsys.readouterr().out == f"{path}: OK: sha256 digest {sealed['integrity']['digest']} matches (unsigned)\n"
+    assert capsys.readouterr().out == (
+        f"{path}: OK: sha256 digest {sealed['integrity']['digest']} matches (unsigned): the report has not "
+        "changed by accident since it was written; a digest cannot show that it was not edited on purpose "
+        "(anyone can recompute one): only a signature (--sign-with) shows that\n"
+    )
     data = bytearray(path.read_bytes())
     offset = data.index(b'"message": "') + len(b'"message": "')
     data[offset] = ord("X") if data[offset] != ord("X") else ord("Y")

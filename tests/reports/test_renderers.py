@@ -192,25 +192,20 @@ def test_sarif_catalogue_results_locations_and_suppressions(report: dict[str, An
     assert all(r["properties"]["security-severity"] in {"9.5", "8.0", "5.5", "3.0", "1.0"} for r in rules)
     assert all("```" in r["help"]["markdown"] for r in rules)
     open_findings = [f for f in report["findings"] if f["status"] in ("FAIL", "UNKNOWN")]
-    assert [r["partialFingerprints"]["kvaudit/v1"] for r in run["results"]] == [f["fingerprint"] for f in open_findings]
-    by_fp = {r["partialFingerprints"]["kvaudit/v1"]: r for r in run["results"]}
-    for finding in open_findings:
-        result = by_fp[finding["fingerprint"]]
-        assert rules[result["ruleIndex"]]["id"] == finding["rule_id"]
-        assert result["locations"][0]["logicalLocations"][0]["fullyQualifiedName"] == finding["resource"]["id"]
-        suppression = finding["suppression"]
-        if suppression and suppression["active"]:
-            expected_kind = "inSource" if suppression["kind"] == "inline" else "external"
-            assert [s["kind"] for s in result["suppressions"]] == [expected_kind]
-        else:
-            assert "suppressions" not in result
-    hostile = next(r for r in run["results"] if "region" in r["locations"][0].get("physicalLocation", {}))
+    placed = [f for f in open_findings if f["location"] and not (f["suppression"] or {}).get("active")]
+    assert [r["partialFingerprints"]["kvaudit/v1"] for r in run["results"]] == [f["fingerprint"] for f in placed]
+    (hostile,) = run["results"]
     assert hostile["locations"][0]["physicalLocation"] == {
         "artifactLocation": {"uri": "infra/main.bicep", "uriBaseId": "%SRCROOT%"},
         "region": {"startLine": 12},
     }
-    unknown = next(r for r in run["results"] if r["kind"] == "review")
-    assert unknown["level"] == "note"
+    assert hostile["locations"][0]["logicalLocations"][0]["fullyQualifiedName"] == placed[0]["resource"]["id"]
+    assert "suppressions" not in hostile
+    assert run["properties"]["kvaudit/omitted"] == {
+        "no-file": sum(1 for f in open_findings if not f["location"] and not (f["suppression"] or {}).get("active")),
+        "outside-repository": 0,
+        "suppressed": sum(1 for f in open_findings if (f["suppression"] or {}).get("active")),
+    }
     assert run["invocations"][0]["executionSuccessful"] is False
     assert run["invocations"][0]["toolExecutionNotifications"][0]["level"] == "warning"
 

@@ -138,3 +138,129 @@ def test_schema_id_names_the_report_schema_version() -> None:
     from reports.schema import report_schema
 
     assert report_schema()["$id"].endswith(f"report-{SCHEMA_VERSION}.json")
+
+
+# --- the console ------------------------------------------------------------------------------
+
+MISCONFIGURED_ARM = "examples/iac/arm/misconfigured"
+
+
+def test_scan_lists_each_failing_finding_on_stdout(kvaudit, tmp_path: Path) -> None:
+    out = tmp_path / "r.json"
+    result = kvaudit("scan", MISCONFIGURED_ARM, "-o", f"json:{out}", "--now", FIXED_NOW)
+    assert result.returncode == 1
+    report = json.loads(out.read_text())
+    failing = [f for f in report["findings"] if f["status"] == "FAIL" and not f["suppression"]]
+    inline = [f for f in report["findings"] if f["suppression"] and f["suppression"]["kind"] == "inline"]
+    assert len(inline) == 1 and inline[0]["suppression"]["active"]
+    lines = result.stdout.splitlines()
+    assert lines[0] == "examples/iac/arm/misconfigured/azuredeploy.json"
+    heads = [line.split() for line in lines if line.startswith("  ") and line.split()[0].isupper()]
+    assert sorted((h[0], h[1], h[-1]) for h in heads) == sorted(
+        (f["severity"].upper(), f["rule_id"], f"{f['location']['file']}:{f['location']['line']}") for f in failing
+    )
+    assert sum(1 for line in lines if line.strip().startswith("fix: ")) == len(failing)
+    assert result.stderr.splitlines() == [
+        f"kvaudit: wrote json report {out}",
+        f"kvaudit: {len(failing)} failing ({sum(f['severity'] == 'high' for f in failing)} high, "
+        f"{sum(f['severity'] == 'medium' for f in failing)} medium), 1 suppressed (1 inline), "
+        + ", ".join(
+            f"{report['summary']['by_status'][s]} {s}"
+            for s in ("UNKNOWN", "PASS", "NOT_APPLICABLE")
+            if report["summary"]["by_status"][s]
+        )
+        + "; coverage: complete",
+    ]
+
+
+def test_quiet_leaves_only_the_summary_line(kvaudit, tmp_path: Path) -> None:
+    result = kvaudit("scan", MISCONFIGURED_ARM, "--quiet", "-o", f"json:{tmp_path / 'r.json'}", "--now", FIXED_NOW)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert len(result.stderr.splitlines()) == 1 and result.stderr.startswith("kvaudit: ")
+
+
+def test_demo_says_which_files_it_wrote(kvaudit, tmp_path: Path) -> None:
+    html, sarif = tmp_path / "d.html", tmp_path / "d.sarif"
+    result = kvaudit("demo", "-o", f"html:{html}", "-o", f"sarif:{sarif}", "--now", FIXED_NOW, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert [line for line in result.stderr.splitlines() if line.startswith("kvaudit: wrote")] == [
+        f"kvaudit: wrote html report {html}",
+        f"kvaudit: wrote sarif report {sarif}",
+    ]
+
+
+def test_baselined_findings_are_counted_as_suppressed_not_failing(kvaudit, tmp_path: Path) -> None:
+    baseline = tmp_path / "baseline.json"
+    first = kvaudit("scan", MISCONFIGURED_ARM, "--baseline-create", str(baseline), "-q", "--now", FIXED_NOW)
+    assert first.returncode == 1
+    failing = int(first.stderr.splitlines()[-1].split(": ", 1)[1].split()[0])
+    again = kvaudit("scan", MISCONFIGURED_ARM, "--baseline", str(baseline), "--now", FIXED_NOW)
+    assert again.returncode == 0 and again.stdout == ""
+    assert again.stderr.splitlines()[-1].startswith(
+        f"kvaudit: 0 failing, {failing + 1} suppressed ({failing} baseline, 1 inline), "
+    )
+
+
+def test_a_closed_pipe_ends_quietly() -> None:
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    for args in (["rules"], ["demo", "-o", "json", "--now", FIXED_NOW]):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "scanner", *args], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        assert proc.stdout is not None and proc.stderr is not None
+        proc.stdout.close()
+        stderr = proc.stderr.read().decode()
+        assert proc.wait() == 141, stderr
+        assert stderr == ""
+
+
+def test_two_outputs_to_stdout_are_a_usage_error(kvaudit) -> None:
+    result = kvaudit("demo", "-o", "json", "-o", "sarif")
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (
+        "kvaudit: error: -o json and -o sarif would all write to standard output; give all but one a PATH\n"
+    )
+    drift = kvaudit("diff", "a.json", "b.json", "-o", "json", "-o", "md")
+    assert drift.returncode == 2 and "would all write to standard output" in drift.stderr
+
+
+def test_flags_that_do_not_apply_are_refused(kvaudit) -> None:
+    cases = {
+        ("scan", "examples/iac", "--shard", "0/4"): "--shard does not apply here: it applies only to a live "
+        "scan (--azure)",
+        ("demo", "--diff-base", "HEAD"): "--diff-base does not apply here: demo reads no files from git, so "
+        "there is no revision to compare",
+        ("demo", "--sarif-suppressed", "-o", "json"): "--sarif-suppressed does not apply here: no SARIF is "
+        "written (-o sarif[:PATH])",
+    }
+    for args, message in cases.items():
+        result = kvaudit(*args)
+        assert (result.returncode, result.stderr) == (2, f"kvaudit: error: {message}\n"), args
+
+
+def test_environment_sets_any_flag_and_the_flag_wins(kvaudit) -> None:
+    assert kvaudit("scan", MISCONFIGURED_ARM, "-q", env={"KVAUDIT_FAIL_ON": "none"}).returncode == 0
+    assert (
+        kvaudit("scan", MISCONFIGURED_ARM, "-q", "--fail-on", "high", env={"KVAUDIT_FAIL_ON": "none"}).returncode == 1
+    )
+    quiet = kvaudit("scan", MISCONFIGURED_ARM, env={"KVAUDIT_QUIET": "yes"})
+    assert quiet.stdout == "" and len(quiet.stderr.splitlines()) == 1
+    bad = kvaudit("scan", MISCONFIGURED_ARM, env={"KVAUDIT_FAIL_ON": "severe"})
+    assert bad.returncode == 2
+    assert bad.stderr == (
+        "kvaudit: error: KVAUDIT_FAIL_ON: 'severe' is not one of critical, high, medium, low, info, none\n"
+    )
+
+
+def test_history_names_runs_by_now(kvaudit, tmp_path: Path) -> None:
+    history = tmp_path / "history"
+    result = kvaudit("demo", "--history", str(history), "--now", FIXED_NOW, "-q")
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in history.iterdir()) == ["20261123T000000Z.json"]
