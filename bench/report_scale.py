@@ -26,6 +26,7 @@ MiB = 1024 * 1024
 def scaled_report(count: int) -> dict[str, Any]:
     from reports.integrity import seal
     from reports.model import fingerprint
+    from reports.posture import refresh
     from tests.reports.fixtures import build_golden_report
 
     base = build_golden_report()
@@ -43,7 +44,7 @@ def scaled_report(count: int) -> dict[str, Any]:
         finding["fingerprint"] = fingerprint(finding["rule_id"], resource_id)
         findings.append(finding)
     base["findings"] = findings
-    return seal(base)
+    return seal(refresh(base))
 
 
 def time_renderers(report: dict[str, Any], runs: int, out: Path) -> dict[str, Path]:
