@@ -18,7 +18,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from rules.mappings import controls_by_rule, frameworks, not_assessed
+from reports.renderers.common import SEVERITIES
+from rules.mappings import frameworks, not_assessed
 from rules.model import SEVERITY_RANK, Status
 from scanner.inventory import Inventory
 
@@ -37,6 +38,12 @@ VAULT_PROPERTIES: tuple[str, ...] = (
     "rbac_authorization_enabled",
     "security_domain_activated",
 )
+#: Properties that one kind does not have (a Managed HSM always uses its local RBAC; only an
+#: HSM has a security domain), left out rather than shown as "not observed".
+_NOT_OF_KIND: dict[str, frozenset[str]] = {
+    "managed_hsm": frozenset({"rbac_authorization_enabled"}),
+    "vault": frozenset({"security_domain_activated"}),
+}
 
 #: A resource's state for a control, most severe first (see the module docstring).
 _FAILING, _UNKNOWN, _SUPPRESSED = 3, 2, 1
@@ -114,7 +121,11 @@ def vault_summaries(inventory: Inventory) -> list[dict[str, Any]]:
                 "kind": _plain(row.get("kind")),
                 "source": _plain(row.get("source")),
                 "file": _plain(row.get("file")),
-                "properties": {name: _plain(row.get(name)) for name in VAULT_PROPERTIES},
+                "properties": {
+                    name: _plain(row.get(name))
+                    for name in VAULT_PROPERTIES
+                    if name not in _NOT_OF_KIND.get(str(row.get("kind")), frozenset())
+                },
                 "keys": int(key_counts.get(vault_id, 0)),
                 "consumers": int(consumers.get(vault_id, 0)),
                 "key_consumers": dict(sorted(key_consumers.get(vault_id, {}).items())),
@@ -145,8 +156,6 @@ def _refresh_controls(report: dict[str, Any]) -> None:
     rule_controls: dict[str, list[tuple[str, str]]] = {}
     for rule in report["rules"]:
         rule_controls[rule["id"]] = [(m["framework"], m["control"]) for m in rule.get("compliance", [])]
-    for rule_id, mappings in controls_by_rule().items():
-        rule_controls.setdefault(rule_id, [(m["framework"], m["control"]) for m in mappings])
     states: dict[tuple[str, str], dict[str, int]] = {}
     for finding in report["findings"]:
         state = _state(finding)
@@ -200,7 +209,7 @@ def fix_first(report: dict[str, Any]) -> list[dict[str, Any]]:
                 "kind": vault["kind"] if vault else None,
                 "max_severity": finding["severity"],
                 "failing": 0,
-                "by_severity": {s: 0 for s in sorted(SEVERITY_RANK, key=SEVERITY_RANK.__getitem__, reverse=True)},
+                "by_severity": dict.fromkeys(SEVERITIES, 0),
                 "keys": int(vault["keys"]) if vault else 0,
                 "consumers": int(vault["consumers"]) if vault else 0,
                 "actions": {},

@@ -241,6 +241,9 @@ def render(report: dict[str, Any]) -> str:
         "fix_first_more": max(0, len(fix_groups) - FIX_FIRST_LISTED),
         "actions_listed": ACTIONS_LISTED,
         "vault_rows": vault_rows,
+        "has_posture": "compliance" in report and "fix_first" in report,
+        "before_posture": "This report predates report schema 1.2.0, which added per-control resource counts, "
+        "vault summaries and the fix-first list: see the findings and the result matrix.",
         "matrix_by_framework": [(fw, list(rows)) for fw, rows in groupby(matrix, key=lambda r: r["framework"])],
         "matrix_columns": MATRIX_COLUMNS,
         "severity_chart": svg.bar_chart(

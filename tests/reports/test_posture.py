@@ -4,6 +4,11 @@ fix-first list and the controls kvaudit does not assess."""
 from __future__ import annotations
 
 import copy
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +17,7 @@ from reports.posture import refresh
 from rules.mappings import frameworks, not_assessed
 from tests.reports.fixtures import demo_report
 
+REPO = Path(__file__).resolve().parents[2]
 LEGACY = "/subscriptions/4a1c9e0b-6f0e-4c2e-9d7a-1b2c3d4e5f60/resourcegroups/rg-legacy/providers/microsoft.keyvault/vaults/kv-nw-legacy"
 
 
@@ -145,6 +151,9 @@ def test_vault_summaries_count_keys_and_consumers(report: dict[str, Any]) -> Non
     assert legacy["key_consumers"] == {f"{LEGACY}/keys/bootstrap-old": 1}
     assert legacy["properties"]["purge_protection_enabled"] is False
     assert legacy["properties"]["sku"] == "standard"
+    assert "security_domain_activated" not in legacy["properties"]
+    assert vaults["hsm-nw-dr"]["properties"]["security_domain_activated"] is False
+    assert "rbac_authorization_enabled" not in vaults["hsm-nw-dr"]["properties"]
     # Two consumers (a disk encryption set and a SQL server) use kv-nw-payments' one key.
     assert (vaults["kv-nw-payments"]["keys"], vaults["kv-nw-payments"]["consumers"]) == (1, 2)
 
@@ -194,3 +203,40 @@ def test_controls_not_assessed_are_listed_per_framework(report: dict[str, Any]) 
     mapped = {(fw, control) for fw, spec in frameworks().items() for control in spec["controls"]}
     assert not mapped & set(listed), "a control cannot be both assessed and not assessed"
     assert all(c["title"] and c["reason"] for c in not_assessed())
+
+
+WAIVE_LEGACY_RECOVERY = """\
+[[waivers]]
+id = "W-soft-delete"
+rule = "KV-REC-001"
+resource = "*/vaults/kv-nw-legacy"
+justification = "Vault is decommissioned in Q3 (CHG-1234)"
+approver = "ciso@northwind.example"
+expires = 2027-03-31
+
+[[waivers]]
+id = "W-purge"
+rule = "KV-REC-003"
+resource = "*/vaults/kv-nw-legacy"
+justification = "Vault is decommissioned in Q3 (CHG-1234)"
+approver = "ciso@northwind.example"
+expires = 2027-03-31
+"""
+
+
+def test_waivers_in_a_scan_move_resources_from_failing_to_suppressed(tmp_path: Path) -> None:
+    waivers = tmp_path / "waivers.toml"
+    waivers.write_text(WAIVE_LEGACY_RECOVERY, encoding="utf-8")
+    out = tmp_path / "report.json"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    command = [sys.executable, "-m", "scanner", "demo", "--now", "2026-11-23T00:00:00Z", "-o", f"json:{out}"]
+    subprocess.run(command, env=env, check=True, capture_output=True)
+    plain = json.loads(out.read_text(encoding="utf-8"))
+    subprocess.run([*command, "--waivers", str(waivers)], env=env, check=True, capture_output=True)
+    waived = json.loads(out.read_text(encoding="utf-8"))
+    # CIS 8.3.5 (soft delete and purge protection): kv-nw-legacy's failures are both waived.
+    assert _counts(_control(plain, "CIS-Azure-6.0.0", "8.3.5"))[:5] == (6, 4, 2, 0, 0)
+    assert _counts(_control(waived, "CIS-Azure-6.0.0", "8.3.5"))[:5] == (6, 4, 1, 0, 1)
+    legacy = [next(g for g in r["fix_first"] if g["name"] == "kv-nw-legacy") for r in (plain, waived)]
+    assert legacy[1]["failing"] == legacy[0]["failing"] - 2
+    assert {"KV-REC-001", "KV-REC-003"} & {a["rule_id"] for a in legacy[1]["actions"]} == set()

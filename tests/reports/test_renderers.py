@@ -352,3 +352,18 @@ def test_every_renderer_handles_the_live_demo_report(name: str) -> None:
     """The goldens use a frozen report; this keeps the renderers honest about today's rules."""
     text = get_renderer(name)(demo_report())
     assert text.endswith("\n") or text.endswith("</html>")
+
+
+def test_html_renders_a_report_from_before_schema_1_2(report: dict[str, Any]) -> None:
+    """History keeps older reports: without per-control states, vaults or fix-first they still render."""
+    old = copy.deepcopy(report)
+    for key in ("compliance", "vaults", "fix_first"):
+        old.pop(key)
+    for finding in old["findings"]:
+        finding["resource"].pop("vault_id")
+    html = get_renderer("html")(old)
+    assert "No unsuppressed failures." not in html
+    assert html.count("This report predates report schema 1.2.0") == 2  # fix-first and controls
+    data = json.loads(re.search(r'id="kv-data">(.*?)</script>', html, re.S).group(1))
+    assert data["vaults"] == [] and data["controls"] == []
+    assert {row[13] for row in data["findings"]} == {None}
