@@ -26,11 +26,12 @@ import pandas as pd
 _SPECS = {"omit": "", "any": "any", "none": "none"}
 
 
-def human_time(value: Any) -> str:
-    """A timestamp as ``YYYY-MM-DD HH:MM UTC`` (no seconds, no offsets, no microseconds)."""
+def human_time(value: Any, seconds: bool = False) -> str:
+    """A timestamp as ``YYYY-MM-DD HH:MM UTC`` (no offsets, no microseconds; seconds on request,
+    for a scan's start and finish)."""
     stamp = pd.Timestamp(value)
     stamp = stamp.tz_localize(UTC) if stamp.tzinfo is None else stamp.tz_convert(UTC)
-    return stamp.strftime("%Y-%m-%d %H:%M UTC")
+    return stamp.strftime("%Y-%m-%d %H:%M:%S UTC" if seconds else "%Y-%m-%d %H:%M UTC")
 
 
 def is_null(value: Any) -> bool:

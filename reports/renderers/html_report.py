@@ -55,16 +55,9 @@ def when(value: Any, seconds: bool = False) -> str:
     if not value:
         return ""
     try:
-        text = human_time(value)
+        return human_time(value, seconds)
     except (ValueError, TypeError):
         return str(value)
-    if seconds:
-        import pandas as pd
-
-        stamp = pd.Timestamp(value)
-        stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-        return stamp.strftime("%Y-%m-%d %H:%M:%S UTC")
-    return text
 
 
 @cache

@@ -22,6 +22,7 @@ def test_null_reads_as_not_observed_and_specs_give_nulls_a_meaning() -> None:
 def test_times_read_as_people_write_them() -> None:
     assert human_time(pd.Timestamp("2026-11-23T00:00:07.123456+00:00")) == "2026-11-23 00:00 UTC"
     assert human_time("2026-11-23T01:30:00+01:00") == "2026-11-23 00:30 UTC"
+    assert human_time("2026-11-23T00:00:07.5+00:00", seconds=True) == "2026-11-23 00:00:07 UTC"
     values = {"expires": pd.Timestamp("2026-12-31T00:00:00Z")}
     assert format_message("expires {expires}", values) == "expires 2026-12-31 00:00 UTC"
 
