@@ -306,18 +306,30 @@ def test_control_resource_list_and_summary(tmp_path: Path) -> None:
 @pytest.mark.skipif(
     shutil.which("pdftotext") is None, reason="pdftotext is not installed (apt-get install -y poppler-utils)"
 )
-def test_print_repeats_a_labelled_header_on_every_findings_page(tmp_path: Path) -> None:
+def test_print_repeats_a_labelled_header_and_prints_a_vault_page_alone(tmp_path: Path) -> None:
     report = golden_report()
-    pdf = tmp_path / "report.pdf"
+    pdf, vault_pdf = tmp_path / "report.pdf", tmp_path / "vault.pdf"
+    kek = _vault_index(report, "hsm-nw-kek")
 
     async def steps(page: Any) -> None:
         result = await page.send("Page.printToPDF", printBackground=False, preferCSSPageSize=False)
         pdf.write_bytes(base64.b64decode(result["data"]))
+        await _go(page, f"vault={kek}")
+        result = await page.send("Page.printToPDF", printBackground=False, preferCSSPageSize=False)
+        vault_pdf.write_bytes(base64.b64decode(result["data"]))
+
+    def pdf_pages(path: Path) -> list[list[str]]:
+        text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True)
+        pages = [[line.strip() for line in page.splitlines() if line.strip()] for page in text.stdout.split("\f")]
+        return [p for p in pages if p]
 
     _run(get_renderer("html")(report), tmp_path, steps)
-    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
-    pages = [[line.strip() for line in page.splitlines() if line.strip()] for page in text.split("\f")]
-    pages = [p for p in pages if p]
+    # A vault's page prints on its own: its properties and findings, none of the report's sections.
+    vault_text = "\n".join("\n".join(p) for p in pdf_pages(vault_pdf))
+    assert len(pdf_pages(vault_pdf)) <= 4
+    assert "Managed HSM hsm-nw-kek" in vault_text and "Properties" in vault_text
+    assert "Rule catalogue" not in vault_text and "Executive summary" not in vault_text
+    pages = pdf_pages(pdf)
     assert len(pages) < 60
     start = next(i for i, p in enumerate(pages) if "Findings" in p)
     end = next(i for i, p in enumerate(pages) if "Coverage gaps" in p)
