@@ -26,6 +26,7 @@ MiB = 1024 * 1024
 def scaled_report(count: int) -> dict[str, Any]:
     from reports.integrity import seal
     from reports.model import fingerprint
+    from reports.posture import refresh
     from tests.reports.fixtures import build_golden_report
 
     base = build_golden_report()
@@ -43,7 +44,7 @@ def scaled_report(count: int) -> dict[str, Any]:
         finding["fingerprint"] = fingerprint(finding["rule_id"], resource_id)
         findings.append(finding)
     base["findings"] = findings
-    return seal(base)
+    return seal(refresh(base))
 
 
 def time_renderers(report: dict[str, Any], runs: int, out: Path) -> dict[str, Path]:
@@ -68,7 +69,7 @@ def time_renderers(report: dict[str, Any], runs: int, out: Path) -> dict[str, Pa
 async def browser_timings(html: Path, runs: int) -> None:
     from tests.reports.browser import Browser
 
-    loads, filters, searches = [], [], []
+    loads, filters, searches, vault_pages, control_lists = [], [], [], [], []
     for _ in range(runs):
         async with Browser() as browser:
             page = await browser.page()
@@ -91,6 +92,15 @@ async def browser_timings(html: Path, runs: int) -> None:
                     " : setTimeout(poll, 2); poll(); })"
                 )
             )
+            for fragment, timings in (("vault=1", vault_pages), ("control=CIS-Azure-6.0.0/8.3.7", control_lists)):
+                timings.append(
+                    await page.evaluate(
+                        "new Promise(done => { const t = performance.now();"
+                        " window.addEventListener('hashchange', () => setTimeout(() =>"
+                        " done((performance.now() - t) / 1000), 0), {once: true});"
+                        f" location.hash = {fragment!r}; }})"
+                    )
+                )
             problems = page.problems()
             await page.close()
         if rows != 50 or problems:
@@ -100,6 +110,8 @@ async def browser_timings(html: Path, runs: int) -> None:
     print(
         f"first search (after the 120 ms debounce):                    median {max(median(searches), 0) * 1000:.0f} ms"
     )
+    print(f"open a vault page (#vault=1):                                 median {median(vault_pages) * 1000:.0f} ms")
+    print(f"open a control's resource list (#control=...):               median {median(control_lists) * 1000:.0f} ms")
 
 
 def main() -> None:

@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from reports.messages import format_message, missing_fields, unknown_message
+from reports.posture import compliance_section, refresh, vault_summaries
 from rules.engine import Evaluation, status_counts
 from rules.mappings import controls_by_rule
 from rules.model import SEVERITY_RANK, Rule, Status
@@ -23,12 +25,11 @@ from rules.registry import RULESET_VERSION
 from scanner import __version__
 from scanner.inventory import Inventory
 
-SCHEMA_VERSION = "1.1.0"
+SCHEMA_VERSION = "1.2.0"
 
 DEFAULT_MESSAGES = {
     Status.FAIL.value: "{resource_name}: {title}",
     Status.PASS.value: "{resource_name} complies",
-    Status.UNKNOWN.value: "{resource_name}: could not be determined because a required value is unknown",
     Status.NOT_APPLICABLE.value: "{resource_name}: not applicable",
     Status.ERROR.value: "rule {resource_name} failed to evaluate: {error}",
 }
@@ -64,28 +65,6 @@ def _plain(value: Any) -> Any:
     return value
 
 
-class _Fill(dict):
-    """format_map helper: unknown placeholders render as 'unknown', lists as comma lists."""
-
-    def __missing__(self, key: str) -> str:
-        return "unknown"
-
-    def __getitem__(self, key: str) -> Any:
-        value = super().__getitem__(key)
-        if value is None:
-            return "unknown"
-        if isinstance(value, list):
-            return ", ".join(str(v) for v in value) if value else "none"
-        return value
-
-
-def format_message(template: str, values: dict[str, Any]) -> str:
-    try:
-        return template.format_map(_Fill(values))
-    except (ValueError, IndexError, KeyError, AttributeError):
-        return template
-
-
 @dataclass
 class ReportOptions:
     """What to include; large estates omit PASS rows but keep them in the counts."""
@@ -106,23 +85,27 @@ def _findings_for(outcome: Any, options: ReportOptions, mappings: list[dict[str,
         keep &= df["status"] != Status.NOT_APPLICABLE.value
     df = df[keep.to_numpy(dtype=bool)]
     ev_cols = [c for c in df.columns if c.startswith("ev:")]
-    params = {k: _plain(v) for k, v in outcome.params.items()}
+    raw_params = dict(outcome.params)
     for record in df.to_dict(orient="records"):
-        evidence = {c[3:]: _plain(record[c]) for c in ev_cols}
+        observed = {c[3:]: record[c] for c in ev_cols}
+        evidence = {name: _plain(value) for name, value in observed.items()}
         status = record["status"]
         gap = _plain(record.get("gap"))
         if gap and status == Status.UNKNOWN.value:
             evidence["coverage_gap"] = gap
         error = _plain(record.get("error"))
         resource_name = _plain(record.get("resource_name")) or _plain(record.get("resource_id"))
-        values = {**params, **evidence, "resource_name": resource_name, "title": rule.title, "error": error}
+        values = {**raw_params, **observed, "resource_name": resource_name, "title": rule.title, "error": error}
         if gap and status == Status.UNKNOWN.value:
             message = f"{resource_name}: not evaluated because data could not be read ({gap})"
+        elif status == Status.UNKNOWN.value:
+            message = unknown_message(resource_name, rule.messages.get(status), values, missing_fields(evidence))
         else:
             template = rule.messages.get(status) or DEFAULT_MESSAGES[status]
             message = format_message(template, values)
         file, line = _plain(record.get("file")), _plain(record.get("line"))
         resource_id = str(record["resource_id"])
+        vault_id = _plain(record.get("vault_id"))
         yield {
             "rule_id": rule.id,
             "title": rule.title,
@@ -133,6 +116,7 @@ def _findings_for(outcome: Any, options: ReportOptions, mappings: list[dict[str,
                 "id": resource_id,
                 "type": _plain(record.get("resource_type")),
                 "name": resource_name,
+                "vault_id": str(vault_id).lower() if vault_id else None,
             },
             "location": {"file": file, "line": line} if file else None,
             "message": message,
@@ -195,7 +179,7 @@ def build_report(
     decided = by_status[Status.PASS.value] + by_status[Status.FAIL.value]
     finished = finished or datetime.now(UTC)
     policy = evaluation.policy
-    return {
+    report = {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "kvaudit", "version": __version__},
         "scan": {
@@ -222,5 +206,8 @@ def build_report(
             "rule_errors": rule_errors,
         },
         "rules": rule_catalogue(evaluation.outcomes),
+        "compliance": compliance_section(evaluation),
+        "vaults": vault_summaries(inventory),
         "findings": findings,
     }
+    return refresh(report)

@@ -34,3 +34,15 @@ def controls_by_rule() -> dict[str, list[dict[str, str]]]:
                     {"framework": fw_id, "control": control_id, "title": control["title"]}
                 )
     return out
+
+
+@cache
+def not_assessed() -> list[dict[str, str]]:
+    """Controls of the mapped frameworks that kvaudit does not assess (rules/data/not_assessed.json),
+    as [{framework, control, title, reason}] in file order, so reports can list the gap."""
+    text = resources.files("rules").joinpath("data/not_assessed.json").read_text(encoding="utf-8")
+    return [
+        {"framework": fw_id, "control": control_id, "title": entry["title"], "reason": entry["reason"]}
+        for fw_id, controls in json.loads(text)["frameworks"].items()
+        for control_id, entry in controls.items()
+    ]

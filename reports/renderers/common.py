@@ -108,20 +108,72 @@ def _natural(control: str) -> tuple[Any, ...]:
     return tuple(parts)
 
 
-def framework_summary(matrix: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per framework: controls in scope, failing, unknown, passing, and the share passing."""
+def framework_summary(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per framework, from the report's per-control resource states: controls assessed and not
+    assessed, controls with every assessed resource passing, controls with a failing resource,
+    and the share of (control, resource) pairs that pass.
+
+    The share is what Azure Policy calls "compliant resources": one failing vault lowers it by
+    one resource, it does not fail the whole framework.
+    """
+    compliance = report.get("compliance") or {"controls": [], "not_assessed": []}
     frameworks: dict[str, dict[str, Any]] = {}
-    for row in matrix:
-        entry = frameworks.setdefault(
-            row["framework"], {"framework": row["framework"], "controls": 0, "FAIL": 0, "UNKNOWN": 0, "PASS": 0}
+
+    def entry(framework: str) -> dict[str, Any]:
+        return frameworks.setdefault(
+            framework,
+            {
+                "framework": framework,
+                "controls": 0,
+                "not_assessed": 0,
+                "compliant": 0,
+                "failing": 0,
+                "unknown": 0,
+                "assessed": 0,
+                "passing": 0,
+            },
         )
-        entry["controls"] += 1
-        if row["verdict"] in ("FAIL", "UNKNOWN", "PASS"):
-            entry[row["verdict"]] += 1
-    for entry in frameworks.values():
-        decided = entry["FAIL"] + entry["PASS"]
-        entry["pass_rate"] = round(entry["PASS"] / decided, 4) if decided else None
+
+    for control in compliance["controls"]:
+        row = entry(control["framework"])
+        row["controls"] += 1
+        row["assessed"] += control["assessed"]
+        row["passing"] += control["passing"]
+        if control["failing"]:
+            row["failing"] += 1
+        elif control["unknown"]:
+            row["unknown"] += 1
+        elif control["assessed"]:
+            row["compliant"] += 1
+    for control in compliance["not_assessed"]:
+        entry(control["framework"])["not_assessed"] += 1
+    for row in frameworks.values():
+        row["pass_rate"] = round(row["passing"] / row["assessed"], 4) if row["assessed"] else None
     return list(frameworks.values())
+
+
+def controls_by_framework(report: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]], list[dict[str, Any]]]]:
+    """(framework, assessed controls in natural order, controls not assessed) per framework."""
+    compliance = report.get("compliance") or {"controls": [], "not_assessed": []}
+    order: list[str] = []
+    assessed: dict[str, list[dict[str, Any]]] = {}
+    missing: dict[str, list[dict[str, Any]]] = {}
+    for control in compliance["controls"]:
+        if control["framework"] not in assessed:
+            order.append(control["framework"])
+        assessed.setdefault(control["framework"], []).append(control)
+    for control in compliance["not_assessed"]:
+        if control["framework"] not in assessed and control["framework"] not in missing:
+            order.append(control["framework"])
+        missing.setdefault(control["framework"], []).append(control)
+    return [
+        (
+            fw,
+            sorted(assessed.get(fw, []), key=lambda c: _natural(c["control"])),
+            sorted(missing.get(fw, []), key=lambda c: _natural(c["control"])),
+        )
+        for fw in order
+    ]
 
 
 def percent(rate: float | None) -> str:

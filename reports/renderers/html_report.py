@@ -10,7 +10,9 @@ Safety model (the report shows names an attacker may choose, e.g. a Terraform re
   SHA-256 hashes and nothing else (no network, no other script, no inline event handlers).
 
 Scale: only findings (never the inventory) are embedded, as compact arrays that reference the
-rule catalogue by index; the browser filters, sorts and pages them, drawing one page at a time.
+rule catalogue and the per-vault summaries by index; the browser filters, sorts and pages them,
+drawing one page at a time. A vault's page (``#vault=N``) and a control's resource list
+(``#control=FRAMEWORK/CONTROL``) are drawn by the script from the same data on demand.
 """
 
 from __future__ import annotations
@@ -26,12 +28,14 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
+from reports.messages import human_time
 from reports.renderers import svg
 from reports.renderers.common import (
     MATRIX_COLUMNS,
     SEVERITIES,
     STATUSES,
     control_matrix,
+    controls_by_framework,
     failing,
     framework_summary,
     percent,
@@ -40,6 +44,20 @@ from reports.renderers.common import (
 
 #: Suppressed findings listed in the exceptions register itself; the rest are in the table.
 SUPPRESSED_LISTED = 500
+#: Vault groups drawn in the fix-first list; the JSON report carries every group.
+FIX_FIRST_LISTED = 50
+#: Actions drawn per fix-first group.
+ACTIONS_LISTED = 10
+
+
+def when(value: Any, seconds: bool = False) -> str:
+    """An ISO time as a reader writes it (``2026-11-23 00:00 UTC``); anything else unchanged."""
+    if not value:
+        return ""
+    try:
+        return human_time(value, seconds)
+    except (ValueError, TypeError):
+        return str(value)
 
 
 @cache
@@ -51,7 +69,14 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
     env.globals["percent"] = percent
+    env.filters["when"] = when
+    env.globals["plural"] = plural
     return env
+
+
+def plural(count: int, noun: str) -> str:
+    """'1 key', '2 keys'."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 @cache
@@ -88,8 +113,25 @@ def _rule_entry(rule: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _vault_entry(vault: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": vault["id"],
+        "display_id": vault["display_id"],
+        "name": vault["name"],
+        "kind": vault["kind"],
+        "source": vault.get("source"),
+        "file": vault.get("file"),
+        "properties": vault["properties"],
+        "keys": vault["keys"],
+        "consumers": vault["consumers"],
+    }
+
+
 def page_data(report: dict[str, Any]) -> dict[str, Any]:
-    """The findings browser's data: rules once, findings as positional arrays (see report.js)."""
+    """The findings browser's data: rules and vaults once, findings as positional arrays
+    that reference them by index (see report.js)."""
+    vaults = [_vault_entry(v) for v in report.get("vaults", [])]
+    vault_index = {v["id"]: i for i, v in enumerate(vaults)}
     rules = [_rule_entry(r) for r in report["rules"]]
     index = {r["id"]: i for i, r in enumerate(rules)}
     for finding in report["findings"]:
@@ -124,9 +166,29 @@ def page_data(report: dict[str, Any]) -> dict[str, Any]:
                 location.get("file"),
                 location.get("line"),
                 f.get("suppression"),
+                vault_index.get(resource.get("vault_id") or ""),
             ]
         )
-    return {"rules": rules, "findings": rows}
+    controls = [
+        [
+            c["framework"],
+            c["control"],
+            c["title"],
+            c["assessed"],
+            c["passing"],
+            c["failing"],
+            c["unknown"],
+            c["suppressed"],
+        ]
+        for c in (report.get("compliance") or {}).get("controls", [])
+    ]
+    return {
+        "rules": rules,
+        "vaults": vaults,
+        "controls": controls,
+        "passed_included": report["scan"].get("passed_included", True),
+        "findings": rows,
+    }
 
 
 def _scope_name(scan: dict[str, Any]) -> str | None:
@@ -143,6 +205,10 @@ def render(report: dict[str, Any]) -> str:
     matrix = control_matrix(report)
     suppressed = suppressed_counts(report)
     suppressed_findings = [f for f in report["findings"] if f.get("suppression")]
+    vault_index = {v["id"]: i for i, v in enumerate(report.get("vaults", []))}
+    fix_groups = [{**g, "index": vault_index.get(g["vault_id"] or "")} for g in report.get("fix_first", [])]
+    by_vault = {g["vault_id"]: g for g in fix_groups if g["vault_id"]}
+    vault_rows = [{**v, "index": i, "fix": by_vault.get(v["id"])} for i, v in enumerate(report.get("vaults", []))]
     context = {
         "report": report,
         "scan": report["scan"],
@@ -162,7 +228,15 @@ def render(report: dict[str, Any]) -> str:
         "suppressed_total": suppressed["baseline"] + suppressed["waiver"] + suppressed["inline"],
         "suppressed_rows": suppressed_findings[:SUPPRESSED_LISTED],
         "suppressed_more": max(0, len(suppressed_findings) - SUPPRESSED_LISTED),
-        "frameworks": framework_summary(matrix),
+        "frameworks": framework_summary(report),
+        "compliance_by_framework": controls_by_framework(report),
+        "fix_first": fix_groups[:FIX_FIRST_LISTED],
+        "fix_first_more": max(0, len(fix_groups) - FIX_FIRST_LISTED),
+        "actions_listed": ACTIONS_LISTED,
+        "vault_rows": vault_rows,
+        "has_posture": "compliance" in report and "fix_first" in report,
+        "before_posture": "This report predates report schema 1.2.0, which added per-control resource counts, "
+        "vault summaries and the fix-first list: see the findings and the result matrix.",
         "matrix_by_framework": [(fw, list(rows)) for fw, rows in groupby(matrix, key=lambda r: r["framework"])],
         "matrix_columns": MATRIX_COLUMNS,
         "severity_chart": svg.bar_chart(

@@ -6,16 +6,19 @@
   var STATUS_RANK = { FAIL: 4, ERROR: 3, UNKNOWN: 2, PASS: 1, NOT_APPLICABLE: 0 };
   var PRINT_LIMIT = 2000;
   var data = JSON.parse(document.getElementById("kv-data").textContent);
+  var VIEW_LIMIT = 500;
+  var ISO_TIME = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})(:\d{2}(\.\d+)?)?(Z|[+-]00:00)$/;
   var rules = data.rules;
+  var vaults = data.vaults || [];
   var findings = data.findings.map(function (r, i) {
     return {
       i: i, severity: r[0], status: r[1], rule: rules[r[2]], name: r[3] || r[4], id: r[4], type: r[5] || "",
       message: r[6], evidence: r[7], profile: r[8] || "", fingerprint: r[9], file: r[10], line: r[11],
-      suppression: r[12], hay: null
+      suppression: r[12], vault: r[13] === undefined ? null : r[13], hay: null
     };
   });
   var state = { q: "", sev: {}, status: "", rule: "", profile: "", resource: "", supp: "", framework: "", control: "",
-    sort: null, dir: 1, page: 0, size: 50 };
+    vault: null, sort: null, dir: 1, page: 0, size: 50 };
   var view = findings;
   var open = {};
   var $ = function (id) { return document.getElementById(id); };
@@ -26,6 +29,13 @@
     if (text !== undefined && text !== null) node.textContent = String(text);
     return node;
   }
+  // "2026-11-23T00:00:00+00:00" -> "2026-11-23 00:00 UTC"; other values unchanged.
+  function readable(v) {
+    if (typeof v !== "string") return v;
+    var m = ISO_TIME.exec(v);
+    return m ? m[1] + " " + m[2] + " UTC" : v;
+  }
+  function shortType(t) { return t.slice(t.lastIndexOf("/") + 1); }
   function suppressedActive(f) { return !!(f.suppression && f.suppression.active); }
   function haystack(f) {
     if (f.hay === null) {
@@ -45,6 +55,7 @@
     if (state.status === "OPEN") { if (f.status !== "FAIL" && f.status !== "UNKNOWN") return false; }
     else if (state.status && f.status !== state.status) return false;
     if (state.rule && f.rule.id !== state.rule) return false;
+    if (state.vault !== null && f.vault !== state.vault) return false;
     if (state.profile && f.profile !== state.profile) return false;
     if (state.supp === "suppressed" && !suppressedActive(f)) return false;
     if (state.supp === "unsuppressed" && suppressedActive(f)) return false;
@@ -98,7 +109,7 @@
       var tr = el("tr");
       tr.appendChild(el("th", null, k));
       var v = f.evidence[k];
-      tr.appendChild(el("td", null, v === null ? "unknown (null)" : typeof v === "string" ? v : JSON.stringify(v)));
+      tr.appendChild(el("td", null, v === null ? "unknown (not observed)" : typeof v === "string" ? readable(v) : JSON.stringify(v)));
       ev.appendChild(tr);
     });
     dl.appendChild(el("dt", null, "Evidence"));
@@ -136,7 +147,7 @@
     var res = el("td", "res"); res.appendChild(el("span", "res-name", f.name));
     if (f.file) { res.appendChild(el("br")); res.appendChild(el("code", null, f.file + (f.line ? ":" + f.line : ""))); }
     tr.appendChild(res);
-    tr.appendChild(el("td", "col-type", f.type));
+    var type = el("td", "col-type", shortType(f.type)); type.title = f.type; tr.appendChild(type);
     tr.appendChild(el("td", "col-profile", f.profile));
     tr.appendChild(el("td", null, f.message));
     function toggle() { open[f.i] = !open[f.i]; draw(); }
@@ -161,6 +172,8 @@
       (view.length !== findings.length ? " (filtered from " + findings.length + ")" : "");
     $("page-prev").disabled = state.page === 0;
     $("page-next").disabled = end >= view.length;
+    $("vault-filter").hidden = state.vault === null;
+    $("vault-filter-text").textContent = state.vault === null ? "" : vaults[state.vault].name;
     var filt = $("control-filter");
     filt.hidden = !state.framework;
     $("control-filter-text").textContent = state.framework + (state.control ? " " + state.control : "");
@@ -168,6 +181,113 @@
       var key = th.getAttribute("data-sort");
       th.setAttribute("aria-sort", state.sort === key ? (state.dir > 0 ? "ascending" : "descending") : "none");
     });
+  }
+
+  // --- routed views: a vault's page and a control's resource list ---------------------------
+  var STATE_RANK = { failing: 3, unknown: 2, suppressed: 1, passing: 0 };
+  function resultState(f) {
+    if (f.status === "FAIL") return suppressedActive(f) ? "suppressed" : "failing";
+    if (f.status === "UNKNOWN" || f.status === "ERROR") return "unknown";
+    if (f.status === "PASS") return "passing";
+    return null;
+  }
+  function table(headers, cls) {
+    var t = el("table", cls || "fit"), head = el("thead"), tr = el("tr");
+    headers.forEach(function (h) { tr.appendChild(el("th", h[1] || null, h[0])); });
+    head.appendChild(tr); t.appendChild(head); t.appendChild(el("tbody"));
+    return t;
+  }
+  function cells(t, values) {
+    var tr = el("tr");
+    values.forEach(function (v) {
+      if (v instanceof Node) { var td = el("td"); td.appendChild(v); tr.appendChild(td); }
+      else tr.appendChild(el("td", null, v));
+    });
+    t.tBodies[0].appendChild(tr);
+    return tr;
+  }
+  function sevBadge(s) { return el("span", "sev sev-" + s, s); }
+  function stateBadge(s) { return el("span", "state state-" + s, s); }
+  function vaultLink(index) {
+    if (index === null || !vaults[index]) return document.createTextNode("not tied to one vault");
+    var a = el("a", "vault-link", vaults[index].name); a.href = "#vault=" + index; return a;
+  }
+  function viewHeader(view, title, subtitle) {
+    var back = el("a", "back no-print", "\u2190 Back to the report"); back.href = "#summary";
+    view.appendChild(back);
+    view.appendChild(el("h2", null, title));
+    if (subtitle) view.appendChild(el("p", "muted", subtitle));
+  }
+  function propertyText(v) { return v === null || v === undefined ? "unknown (not observed)" : String(readable(v)); }
+
+  function vaultView(view, index) {
+    var v = vaults[index];
+    viewHeader(view, (v.kind === "managed_hsm" ? "Managed HSM " : "Key vault ") + v.name, v.display_id);
+    var dl = el("dl", "props");
+    function prop(k, val) {
+      var pair = el("div"); pair.appendChild(el("dt", null, k)); pair.appendChild(el("dd", null, propertyText(val)));
+      dl.appendChild(pair);
+    }
+    prop("keys", v.keys); prop("consumers of its keys", v.consumers);
+    Object.keys(v.properties).forEach(function (k) { prop(k.replace(/_/g, " "), v.properties[k]); });
+    if (v.file) prop("declared in", v.file);
+    if (v.source) prop("source", v.source);
+    view.appendChild(el("h3", null, "Properties"));
+    view.appendChild(dl);
+    var mine = findings.filter(function (f) { return f.vault === index; });
+    var counts = { failing: 0, unknown: 0, suppressed: 0, passing: 0 };
+    mine.forEach(function (f) { var s = resultState(f); if (s) counts[s] += 1; });
+    view.appendChild(el("h3", null, "Findings"));
+    view.appendChild(el("p", null, counts.failing + " failing, " + counts.unknown + " unknown, " + counts.suppressed +
+      " suppressed, " + counts.passing + " passing results" + (data.passed_included ? "" : " (PASS results were left out of this report)") + "."));
+    var open = mine.filter(function (f) { return f.status !== "PASS" && f.status !== "NOT_APPLICABLE"; });
+    open.sort(function (a, b) {
+      return STATE_RANK[resultState(b)] - STATE_RANK[resultState(a)] || SEV_RANK[b.severity] - SEV_RANK[a.severity] || a.i - b.i;
+    });
+    var t = table([["Severity", "c-sev"], ["State", "c-status"], ["Rule", "c-rule"], ["Resource", "c-res"], ["Message", "c-msg"]], "fit view-findings");
+    open.slice(0, VIEW_LIMIT).forEach(function (f) {
+      var rule = el("span"); rule.appendChild(el("strong", null, f.rule.id)); rule.appendChild(document.createTextNode(" " + f.rule.title));
+      cells(t, [sevBadge(f.severity), stateBadge(resultState(f)), rule, f.name, f.message]);
+    });
+    view.appendChild(t);
+    if (open.length > VIEW_LIMIT) view.appendChild(el("p", "muted", (open.length - VIEW_LIMIT) + " more: use the findings table."));
+    var all = el("a", "no-print", "Show all " + mine.length + " findings of " + v.name + " in the findings table");
+    all.href = "#findings";
+    all.addEventListener("click", function () { state.vault = index; state.page = 0; apply(); });
+    view.appendChild(el("p")).appendChild(all);
+  }
+
+  function controlView(view, framework, control) {
+    var stats = (data.controls || []).filter(function (c) { return c[0] === framework && c[1] === control; })[0];
+    viewHeader(view, framework + " " + control + (stats ? ": " + stats[2] : ""),
+      stats ? stats[3] + " resources assessed: " + stats[4] + " passing, " + stats[5] + " failing, " + stats[6] + " unknown, " + stats[7] + " suppressed." : "");
+    var byResource = {}, order = [];
+    findings.forEach(function (f) {
+      var s = resultState(f);
+      if (!s) return;
+      if (!f.rule.compliance.some(function (m) { return m.framework === framework && m.control === control; })) return;
+      var r = byResource[f.id];
+      if (!r) { r = byResource[f.id] = { name: f.name, id: f.id, vault: f.vault, state: s, results: [] }; order.push(r); }
+      if (STATE_RANK[s] > STATE_RANK[r.state]) r.state = s;
+      r.results.push(f.rule.id + " " + f.status);
+    });
+    order.sort(function (a, b) { return STATE_RANK[b.state] - STATE_RANK[a.state] || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0); });
+    var t = table([["Resource", "c-res"], ["Vault or HSM", "c-vault"], ["State", "c-status"], ["Results", "c-msg"]], "fit view-resources");
+    order.slice(0, VIEW_LIMIT).forEach(function (r) { cells(t, [r.name, vaultLink(r.vault), stateBadge(r.state), r.results.join(", ")]); });
+    view.appendChild(t);
+    if (order.length > VIEW_LIMIT) view.appendChild(el("p", "muted", (order.length - VIEW_LIMIT) + " more resources: use the findings table."));
+    if (!data.passed_included) view.appendChild(el("p", "muted", "PASS results were left out of this report, so passing resources are counted but not listed."));
+  }
+
+  function route() {
+    var view = $("view"), hash = decodeURIComponent(location.hash.slice(1)), m;
+    view.replaceChildren();
+    var shown = false;
+    if ((m = /^vault=(\d+)$/.exec(hash)) && vaults[+m[1]]) { vaultView(view, +m[1]); shown = true; }
+    else if ((m = /^control=([^/]+)\/(.+)$/.exec(hash))) { controlView(view, m[1], m[2]); shown = true; }
+    view.hidden = !shown;
+    document.body.classList.toggle("routed", shown);
+    if (shown) window.scrollTo(0, 0);
   }
 
   function fillSelect(id, values) {
@@ -200,6 +320,8 @@
     $("page-prev").addEventListener("click", function () { state.page = Math.max(0, state.page - 1); draw(); });
     $("page-next").addEventListener("click", function () { state.page += 1; draw(); });
     $("control-filter-clear").addEventListener("click", function () { state.framework = ""; state.control = ""; apply(); });
+    $("vault-filter-clear").addEventListener("click", function () { state.vault = null; apply(); });
+    window.addEventListener("hashchange", route);
     document.querySelectorAll("#findings-table th[data-sort] button").forEach(function (b) {
       b.addEventListener("click", function () {
         var key = b.parentNode.getAttribute("data-sort");
@@ -224,6 +346,7 @@
     window.addEventListener("afterprint", function () { draw(); });
     $("findings-js").hidden = false;
     apply();
+    route();
   }
   init();
 })();

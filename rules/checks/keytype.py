@@ -75,8 +75,8 @@ def _outside(values: pd.Series, allowed: pd.Series) -> pd.Series:
     ),
     references=("https://learn.microsoft.com/azure/key-vault/keys/about-keys-details",),
     messages={
-        "FAIL": "{resource_name} is {kty} {curve} {key_size} but its profile {profile} allows kty {profile_kty}, curves {profile_curves}, sizes {profile_key_sizes}",
-        "PASS": "{resource_name} matches its profile {profile} ({kty} {curve} {key_size})",
+        "FAIL": "{resource_name} is {kty} {curve:omit} {key_size:omit}, but its profile {profile} allows key types {profile_kty:any}; curves {profile_curves:any}; sizes {profile_key_sizes:any}",
+        "PASS": "{resource_name} matches its profile {profile} ({kty} {curve:omit} {key_size:omit})",
         "NOT_APPLICABLE": "{resource_name}: no profile constrains its type",
     },
 )
@@ -381,7 +381,7 @@ def release_policy_mutable(ctx: RuleContext) -> pd.DataFrame:
     ),
     references=("https://learn.microsoft.com/azure/key-vault/keys/about-keys-details",),
     messages={
-        "FAIL": "{resource_name}: {profile_unknown} names no known profile (judged by its fallback profile: {profile})",
+        "FAIL": "{resource_name}: {profile_unknown} names no known profile (judged by its fallback profile: {profile:none})",
         "PASS": "{resource_name} has the known profile {profile} from its {profile_source}",
         "NOT_APPLICABLE": "{resource_name} names no profile",
     },

@@ -67,7 +67,7 @@ def key_without_expiry(ctx: RuleContext) -> pd.DataFrame:
     ),
     references=REFS_ROTATION,
     messages={
-        "FAIL": "{resource_name} has no rotation policy that rotates (actions: {rotation_actions})",
+        "FAIL": "{resource_name} has no rotation policy that rotates (actions: {rotation_actions:none})",
         "PASS": "{resource_name} rotates automatically",
     },
 )

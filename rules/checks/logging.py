@@ -92,7 +92,7 @@ def _destination_unknown(ds: pd.DataFrame) -> pd.Series:
     ),
     references=("https://learn.microsoft.com/azure/key-vault/general/logging",),
     messages={
-        "FAIL": "{resource_name} has no diagnostic setting that sends the audit category ({diagnostic_settings})",
+        "FAIL": "{resource_name} has no diagnostic setting that sends the audit category to a destination (settings found: {diagnostic_settings:none})",
         "PASS": "{resource_name} sends audit logs through {audit_settings}",
     },
 )
@@ -211,7 +211,7 @@ def storage_retention_below_policy(ctx: RuleContext) -> pd.DataFrame:
     ),
     references=("https://learn.microsoft.com/azure/key-vault/general/howto-logging",),
     messages={
-        "FAIL": "{resource_name} sends audit logs but no event arrived in the last {max_days_without_events} days (newest: {last_event}; queried window {window_days} days)",
+        "FAIL": "{resource_name} sends audit logs but no event arrived in the last {max_days_without_events} days (newest: {last_event:none}; queried window {window_days} days)",
         "PASS": "{resource_name} last audit event {last_event}",
         "UNKNOWN": "{resource_name}: no usage data was collected for this vault",
         "NOT_APPLICABLE": "{resource_name}: no audit diagnostic setting, or a source that cannot read audit events",

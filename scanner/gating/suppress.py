@@ -210,4 +210,6 @@ def apply_suppressions(report: dict[str, Any], sources: Sources, today: date) ->
         ],
         "notices": _notices(matcher, sources, today),
     }
-    return report
+    from reports.posture import refresh
+
+    return refresh(report)  # per-control states and the fix-first list count suppressions

@@ -57,6 +57,7 @@ def golden_report() -> dict[str, Any]:
 def build_golden_report() -> dict[str, Any]:
     """The demo report plus the cases the demo lacks, sealed (what regeneration freezes)."""
     from reports.integrity import seal
+    from reports.posture import refresh
 
     report = demo_report()
     hostile = _first(report, "FAIL", 0)
@@ -164,13 +165,14 @@ def build_golden_report() -> dict[str, Any]:
         ],
         "notices": ["waiver W-002 expired on 2025-05-01 and no longer suppresses 1 finding"],
     }
-    return seal(report)
+    return seal(refresh(report))
 
 
 def later_report(report: dict[str, Any]) -> dict[str, Any]:
     """A next run of ``report``: the first failing finding fixed, one new finding, a day later."""
     from reports.integrity import seal
     from reports.model import fingerprint
+    from reports.posture import refresh
 
     later = copy.deepcopy(report)
     later.pop("integrity", None)
@@ -184,7 +186,7 @@ def later_report(report: dict[str, Any]) -> dict[str, Any]:
     new["fingerprint"] = fingerprint(new["rule_id"], new["resource"]["id"])
     new["message"] = "kv-new-vault: " + new["title"]
     later["findings"].append(new)
-    return seal(later)
+    return seal(refresh(later))
 
 
 def golden_outputs(report: dict[str, Any] | None = None) -> dict[str, str]:

@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 from reports.renderers import RENDERERS, get_renderer
-from reports.renderers.common import control_matrix, framework_summary
+from reports.renderers.common import control_matrix
 from reports.renderers.csv_report import defuse
 from reports.renderers.markdown import cell
 from tests.reports.fixtures import GOLDEN, HOSTILE, demo_report, golden_outputs, golden_report
@@ -117,19 +117,54 @@ def test_html_escapes_hostile_values(outputs: dict[str, str]) -> None:
 def test_html_embeds_findings_not_the_inventory(report: dict[str, Any], outputs: dict[str, str]) -> None:
     html = outputs["report.html"]
     data = json.loads(re.search(r'id="kv-data">(.*?)</script>', html, re.S).group(1))
-    assert set(data) == {"rules", "findings"}
+    assert set(data) == {"rules", "vaults", "controls", "passed_included", "findings"}
     assert [row[9] for row in data["findings"]] == [f["fingerprint"] for f in report["findings"]]
+    # Vaults travel as compact summaries (no keys, versions or assignments), referenced by index.
+    assert [v["name"] for v in data["vaults"]] == [v["name"] for v in report["vaults"]]
+    assert set(data["vaults"][0]) == {
+        "id",
+        "display_id",
+        "name",
+        "kind",
+        "source",
+        "file",
+        "properties",
+        "keys",
+        "consumers",
+    }
+    ids = [v["id"] for v in data["vaults"]]
+    assert [None if row[13] is None else ids[row[13]] for row in data["findings"]] == [
+        f["resource"]["vault_id"] if f["resource"]["vault_id"] in ids else None for f in report["findings"]
+    ]
 
 
 def test_html_sections_and_metadata(outputs: dict[str, str], report: dict[str, Any]) -> None:
     html = outputs["report.html"]
-    for anchor in ("summary", "findings", "coverage", "exceptions", "controls", "rules", "metadata"):
+    for anchor in (
+        "summary",
+        "fix-first",
+        "compliance",
+        "vaults",
+        "findings",
+        "coverage",
+        "exceptions",
+        "controls",
+        "rules",
+        "metadata",
+    ):
         assert f'<section id="{anchor}">' in html
     assert report["integrity"]["digest"] in html
     assert report["scan"]["policy"]["digest"] in html
     assert "W-002" in html and "expired" in html
     assert "ForbiddenByRbac: caller lacks Key Vault Reader" in html
     assert "@media print" in html
+    # Times read as people write them: no ISO 'T', offsets or microseconds outside the data block.
+    visible = re.sub(r"<script.*?</script>", "", html, flags=re.S)
+    assert (
+        "Evaluated at <strong>2025-06-01 00:00 UTC</strong>; scan from 2025-06-01 00:00:00 UTC to 2025-06-01 00:00:07 UTC."
+        in visible
+    )
+    assert not re.search(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}", visible)
 
 
 # --- control matrix ---------------------------------------------------------------------------
@@ -173,11 +208,6 @@ def test_control_matrix_counts_and_verdicts() -> None:
         ("CIS", "8.3.9", "UNKNOWN", 0, 1, 1, 0),
         ("CIS", "8.3.10", "FAIL", 1, 0, 1, 1),
         ("NIST", "SC-12", "FAIL", 1, 0, 1, 1),
-    ]
-    summary = framework_summary(matrix)
-    assert summary == [
-        {"framework": "CIS", "controls": 3, "FAIL": 1, "UNKNOWN": 1, "PASS": 0, "pass_rate": 0.0},
-        {"framework": "NIST", "controls": 1, "FAIL": 1, "UNKNOWN": 0, "PASS": 0, "pass_rate": 0.0},
     ]
 
 
@@ -317,3 +347,18 @@ def test_every_renderer_handles_the_live_demo_report(name: str) -> None:
     """The goldens use a frozen report; this keeps the renderers honest about today's rules."""
     text = get_renderer(name)(demo_report())
     assert text.endswith("\n") or text.endswith("</html>")
+
+
+def test_html_renders_a_report_from_before_schema_1_2(report: dict[str, Any]) -> None:
+    """History keeps older reports: without per-control states, vaults or fix-first they still render."""
+    old = copy.deepcopy(report)
+    for key in ("compliance", "vaults", "fix_first"):
+        old.pop(key)
+    for finding in old["findings"]:
+        finding["resource"].pop("vault_id")
+    html = get_renderer("html")(old)
+    assert "No unsuppressed failures." not in html
+    assert html.count("This report predates report schema 1.2.0") == 2  # fix-first and controls
+    data = json.loads(re.search(r'id="kv-data">(.*?)</script>', html, re.S).group(1))
+    assert data["vaults"] == [] and data["controls"] == []
+    assert {row[13] for row in data["findings"]} == {None}
