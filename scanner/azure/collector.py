@@ -26,7 +26,7 @@ from scanner.azure.options import AzureOptions
 from scanner.azure.progress import Progress
 from scanner.azure.rbac import AzureRbacCollector, hsm_local_rbac
 from scanner.azure.records import arm_parts, vault_records
-from scanner.azure.references import host_of, kql, reference_records
+from scanner.azure.references import host_of, kql, pins_by_host, reference_records
 from scanner.azure.session import AzureSession
 from scanner.azure.shard import in_shard, select
 from scanner.azure.usage import key_usage
@@ -50,10 +50,15 @@ class Scan:
         # caps what it has in flight.
         self._vault_slots = asyncio.Semaphore(max(1, options.max_in_flight))
         self.workspaces: dict[str, set[str]] = defaultdict(set)
+        self.pins: dict[str, dict[str, set[str]]] = {}
 
     async def run(self) -> dict[str, Any]:
+        consumers = asyncio.create_task(self._consumers())
         found = await discover(self.session, self.options, self.errors)
-        references = asyncio.create_task(self._consumers())
+        # Consumers first (one Resource Graph query, run during discovery): the versions they
+        # pin are the only old versions whose material is read.
+        resources = await consumers
+        self.pins = pins_by_host(resources)
         self.progress.start(len(found.vaults))
         # Managed HSMs first: they hold the most keys and the most sequential steps (key pages,
         # then local RBAC per key), so starting them last would leave them alone at the end,
@@ -66,7 +71,9 @@ class Scan:
         self.rows["key_usage"] = await key_usage(
             self.session, self.errors, dict(self.workspaces), self.options.usage_days
         )
-        self.rows["key_references"] = self.resolve_references(await references)
+        # Each consumer belongs to the shard of its own subscription, like the vaults.
+        mine = [r for r in resources if in_shard(arm_parts(str(r.get("id") or ""))[0] or "", self.options.shard)]
+        self.rows["key_references"] = self.resolve_references(mine)
         return {"discovery": found.method, "discovery_note": found.note, "subscriptions": found.subscriptions}
 
     async def _vault(self, found: Discovered) -> None:
@@ -148,7 +155,8 @@ class Scan:
                 api_version=MGMT_API,
             )
             return None
-        return await KeyCollector(self.session, self.errors, vault).collect()
+        pins = self.pins.get(host_of(vault["uri"]), {})
+        return await KeyCollector(self.session, self.errors, vault, pins).collect()
 
     async def _consumers(self) -> list[dict[str, Any]]:
         try:
@@ -162,8 +170,7 @@ class Scan:
                 api_version=API_VERSIONS["resource_graph"],
             )
             return []
-        # Each consumer belongs to the shard of its own subscription, like the vaults.
-        return [r for r in resources if in_shard(arm_parts(str(r.get("id") or ""))[0] or "", self.options.shard)]
+        return resources
 
     def resolve_references(self, resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
         hosts = {host_of(v["uri"]): v["id"] for v in self.rows["vaults"] if v.get("uri")}

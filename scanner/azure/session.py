@@ -206,6 +206,38 @@ class AzureSession:
             ),
         )
 
+    def data_plane(self, vault_url: str) -> Any:
+        """A lean azure-core pipeline for one vault or HSM host, answering raw JSON.
+
+        The SDK clients run a dozen policies per request (request ids, logging, tracing,
+        redirects, content decoding) and then deserialise every answer into models that the
+        collector turns straight back into rows. At estate scale that was most of the scan's CPU,
+        so key reads go through only what they need: the user agent, the retries, the Key Vault
+        challenge authentication (the SDK's own policy, so tenants and scopes are discovered as
+        the SDK does) and the pacer, over the shared transport (one connection pool).
+        """
+        from azure.core import AsyncPipelineClient
+        from azure.core.pipeline.policies import UserAgentPolicy
+        from azure.keyvault.keys._shared.async_challenge_auth_policy import AsyncChallengeAuthPolicy
+
+        opts = self.options
+        return self._cached(
+            "dataplane",
+            vault_url,
+            lambda: AsyncPipelineClient(
+                base_url=vault_url,
+                transport=self.transport,
+                policies=[
+                    UserAgentPolicy(sdk_moniker="kvaudit"),
+                    retry_policy(opts.retry_total, opts.retry_backoff, opts.retry_backoff_max),
+                    AsyncChallengeAuthPolicy(
+                        self.credential, verify_challenge_resource=self._verify_challenge(vault_url)
+                    ),
+                    PacingPolicy(self.pacer),
+                ],
+            ),
+        )
+
     def hsm_access_control(self, hsm_url: str) -> Any:
         from azure.keyvault.administration.aio import KeyVaultAccessControlClient
 
