@@ -347,7 +347,10 @@ def main() -> None:
     parser.add_argument("--baseline-sample", type=float, default=0.1, help="fraction of vaults the baseline walks")
     parser.add_argument("--baseline-threads", type=int, default=4)
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--scale", type=float, default=1.0, help="multiply --vaults and --hsms (smaller estates)")
     args = parser.parse_args()
+    args.vaults = max(1, round(args.vaults * args.scale)) if args.vaults else 0
+    args.hsms = max(1, round(args.hsms * args.scale)) if args.hsms else 0
     settings = {
         "in_flight": args.max_in_flight or DEFAULT_MAX_IN_FLIGHT,
         "vault_rps": args.vault_rps or DEFAULT_VAULT_RPS,

@@ -143,6 +143,8 @@ class Scan:
         if vault["kind"] == "managed_hsm" and vault["uri"]:
             names = [k["name"] for k in key_rows]
             self.rows["role_assignments"].extend(await hsm_local_rbac(self.session, self.errors, vault, names))
+        if vault["uri"]:
+            await self.session.close_data_plane(vault["uri"])
 
     async def _keys(self, vault: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]] | None:
         if not vault["uri"]:
