@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from scanner.azure.apiversions import API_VERSIONS
 from scanner.azure.diagnostics import diagnostic_settings
-from scanner.azure.discovery import ALL_VAULT_TABLES, Discovered, discover, graph_query
+from scanner.azure.discovery import ALL_VAULT_TABLES, Discovered, Discovery, discover, graph_query
 from scanner.azure.faults import READ_FAILURES, ErrorLog, is_not_found
 from scanner.azure.keys import KeyCollector
 from scanner.azure.options import AzureOptions
@@ -30,9 +30,20 @@ from scanner.azure.references import host_of, kql, pins_by_host, reference_recor
 from scanner.azure.session import AzureSession
 from scanner.azure.shard import in_shard, select
 from scanner.azure.usage import key_usage
+from scanner.azure.workers import run_workers, worker_count
 from scanner.inventory import TABLES, Inventory, SourceInfo, frame, normalise_id
 
 MGMT_API = API_VERSIONS["keyvault_mgmt"]
+
+
+@dataclass
+class VaultRows:
+    """What scanning a set of vaults produced; picklable, so a worker process can return it."""
+
+    rows: dict[str, list[dict[str, Any]]]
+    errors: list[dict[str, Any]]
+    workspaces: dict[str, list[str]]
+    requests: int = 0
 
 
 class Scan:
@@ -52,19 +63,23 @@ class Scan:
         self.workspaces: dict[str, set[str]] = defaultdict(set)
         self.pins: dict[str, dict[str, set[str]]] = {}
 
-    async def run(self) -> dict[str, Any]:
+    async def discover(self) -> tuple[Discovery, list[dict[str, Any]]]:
+        """The vaults in scope, and the key consumers (one Resource Graph query run meanwhile):
+        the versions consumers pin are the only old versions whose material is read."""
         consumers = asyncio.create_task(self._consumers())
         found = await discover(self.session, self.options, self.errors)
-        # Consumers first (one Resource Graph query, run during discovery): the versions they
-        # pin are the only old versions whose material is read.
-        resources = await consumers
-        self.pins = pins_by_host(resources)
-        self.progress.start(len(found.vaults))
+        return found, await consumers
+
+    async def scan_vaults(self, vaults: list[Discovered]) -> None:
+        self.progress.start(len(vaults))
         # Managed HSMs first: they hold the most keys and the most sequential steps (key pages,
         # then local RBAC per key), so starting them last would leave them alone at the end,
         # each paced at its own vault rate while the rest of the request budget sits idle.
-        ordered = sorted(found.vaults, key=lambda d: d.kind != "managed_hsm")
+        ordered = sorted(vaults, key=lambda d: d.kind != "managed_hsm")
         await asyncio.gather(*(self._vault(d) for d in ordered))
+
+    async def finish(self, resources: list[dict[str, Any]]) -> None:
+        """Key usage of every vault read (by any worker) and the consumers of this shard."""
         vault_ids = [v["id"] for v in self.rows["vaults"]]
         for workspace in self.options.workspaces:
             self.workspaces[workspace].update(vault_ids)
@@ -74,7 +89,18 @@ class Scan:
         # Each consumer belongs to the shard of its own subscription, like the vaults.
         mine = [r for r in resources if in_shard(arm_parts(str(r.get("id") or ""))[0] or "", self.options.shard)]
         self.rows["key_references"] = self.resolve_references(mine)
-        return {"discovery": found.method, "discovery_note": found.note, "subscriptions": found.subscriptions}
+
+    def absorb(self, part: VaultRows) -> None:
+        """Add one worker's rows, errors and workspace coverage to this scan."""
+        for table, rows in part.rows.items():
+            self.rows[table].extend(rows)
+        self.errors.rows.extend(part.errors)
+        for workspace, vaults in part.workspaces.items():
+            self.workspaces[workspace].update(vaults)
+
+    def take(self) -> VaultRows:
+        """This scan's rows, errors and workspace coverage, handed to the parent process."""
+        return VaultRows(dict(self.rows), self.errors.rows, {w: sorted(v) for w, v in self.workspaces.items()})
 
     async def _vault(self, found: Discovered) -> None:
         async with self._vault_slots:
@@ -213,10 +239,21 @@ async def scan(options: AzureOptions, progress: Progress) -> Inventory:
     async with AzureSession(scoped) as session:
         job = Scan(session, scoped, progress)
         try:
-            meta = await job.run()
+            found, resources = await job.discover()
+            pins = pins_by_host(resources)
+            workers = worker_count(scoped.workers, len(found.vaults))
+            requests = 0  # made by worker processes
+            if workers == 1:
+                job.pins = pins
+                await job.scan_vaults(found.vaults)
+            else:
+                for part in await run_workers(scoped, found.vaults, pins, workers):
+                    job.absorb(part)
+                    requests += part.requests
+            await job.finish(resources)
         finally:
             progress.stop()
-        scope.update(meta, requests=session.pacer.requests)
+        scope.update(found.meta(), requests=session.pacer.requests + requests, workers=workers)
     # Table by table, dropping each table's row dicts once its frame exists: at a million key
     # versions the dicts and the frames together would double the peak memory.
     tables = {"collection_errors": frame("collection_errors", job.errors.rows)}
