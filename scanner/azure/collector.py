@@ -29,7 +29,7 @@ from scanner.azure.records import arm_parts, vault_records
 from scanner.azure.references import host_of, kql, pins_by_host, reference_records
 from scanner.azure.session import AzureSession
 from scanner.azure.shard import in_shard, select
-from scanner.azure.usage import key_usage
+from scanner.azure.usage import LOG_TABLES, key_usage
 from scanner.azure.workers import run_workers, worker_count
 from scanner.inventory import TABLES, Inventory, SourceInfo, frame, normalise_id
 
@@ -42,7 +42,7 @@ class VaultRows:
 
     rows: dict[str, list[dict[str, Any]]]
     errors: list[dict[str, Any]]
-    workspaces: dict[str, list[str]]
+    workspaces: dict[str, dict[str, list[str]]]
     requests: int = 0
 
 
@@ -60,7 +60,8 @@ class Scan:
         # scale). One slow vault still cannot hold every connection: the per-vault limiter
         # caps what it has in flight.
         self._vault_slots = asyncio.Semaphore(max(1, options.max_in_flight))
-        self.workspaces: dict[str, set[str]] = defaultdict(set)
+        # workspace -> vault id -> the tables that vault's events land in there
+        self.workspaces: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
         self.pins: dict[str, dict[str, set[str]]] = {}
 
     async def discover(self) -> tuple[Discovery, list[dict[str, Any]]]:
@@ -82,9 +83,10 @@ class Scan:
         """Key usage of every vault read (by any worker) and the consumers of this shard."""
         vault_ids = [v["id"] for v in self.rows["vaults"]]
         for workspace in self.options.workspaces:
-            self.workspaces[workspace].update(vault_ids)
+            for vid in vault_ids:  # how events reach a named workspace is unknown: read both tables
+                self.workspaces[workspace][vid].update(LOG_TABLES)
         self.rows["key_usage"] = await key_usage(
-            self.session, self.errors, dict(self.workspaces), self.options.usage_days
+            self.session, self.errors, {w: dict(c) for w, c in self.workspaces.items()}, self.options.usage_days
         )
         # Each consumer belongs to the shard of its own subscription, like the vaults.
         mine = [r for r in resources if in_shard(arm_parts(str(r.get("id") or ""))[0] or "", self.options.shard)]
@@ -95,12 +97,14 @@ class Scan:
         for table, rows in part.rows.items():
             self.rows[table].extend(rows)
         self.errors.rows.extend(part.errors)
-        for workspace, vaults in part.workspaces.items():
-            self.workspaces[workspace].update(vaults)
+        for workspace, coverage in part.workspaces.items():
+            for vid, tables in coverage.items():
+                self.workspaces[workspace][vid].update(tables)
 
     def take(self) -> VaultRows:
         """This scan's rows, errors and workspace coverage, handed to the parent process."""
-        return VaultRows(dict(self.rows), self.errors.rows, {w: sorted(v) for w, v in self.workspaces.items()})
+        coverage = {w: {v: sorted(t) for v, t in c.items()} for w, c in self.workspaces.items()}
+        return VaultRows(dict(self.rows), self.errors.rows, coverage)
 
     async def _vault(self, found: Discovered) -> None:
         async with self._vault_slots:
@@ -158,10 +162,10 @@ class Scan:
             self.rbac.for_vault(vault),
             self._keys(vault),
         )
-        self.rows["diagnostic_settings"].extend(diag)
-        for setting in diag:
+        for setting, table in diag:
+            self.rows["diagnostic_settings"].append(setting)
             if setting["workspace_id"]:
-                self.workspaces[setting["workspace_id"]].add(vault["id"])
+                self.workspaces[setting["workspace_id"]][vault["id"]].add(table)
         self.rows["role_assignments"].extend(azure_rbac)
         key_rows, version_rows = keys or ([], [])
         self.rows["keys"].extend(key_rows)
