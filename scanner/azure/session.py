@@ -20,6 +20,7 @@ from azure.core.pipeline.transport import AioHttpTransport
 from scanner.azure.apiversions import API_VERSIONS
 from scanner.azure.options import AzureOptions
 from scanner.azure.pacing import Pacer, PacingPolicy, retry_policy
+from scanner.azure.transport import LeanAioHttpTransport
 from scanner.errors import UsageError
 
 #: Idle connections live this long: longer than a vault's pacing window (1 s), so a vault being
@@ -220,7 +221,8 @@ class AzureSession:
         collector turns straight back into rows. At estate scale that was most of the scan's CPU,
         so data-plane reads go through only what they need: the user agent, the retries, the Key
         Vault challenge authentication (the SDK's own policy, so tenant and scope are discovered
-        as the SDK does) and the pacer.
+        as the SDK does) and the pacer, over a transport that hands back the body as it came
+        (:mod:`scanner.azure.transport`).
 
         Each host gets its own connection pool, kept alive for as long as its vault is being
         scanned and closed by :meth:`close_data_plane` when it is done. A shared pool must expire
@@ -239,14 +241,7 @@ class AzureSession:
         connector = aiohttp.TCPConnector(
             limit=max(4, opts.max_in_flight // 2), keepalive_timeout=VAULT_KEEPALIVE_SECONDS, ssl=self._ssl
         )
-        session = aiohttp.ClientSession(connector=connector)
-        transport = AioHttpTransport(
-            session=session,
-            session_owner=True,
-            connection_verify=True,
-            connection_timeout=opts.timeout,
-            read_timeout=opts.timeout,
-        )
+        transport = LeanAioHttpTransport(aiohttp.ClientSession(connector=connector), opts.timeout)
         client = self._data_planes[vault_url] = AsyncPipelineClient(
             base_url=vault_url,
             transport=transport,
