@@ -10,6 +10,7 @@ API versions are pinned (:mod:`scanner.azure.apiversions`) and passed to every c
 
 from __future__ import annotations
 
+import math
 import ssl
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,6 +30,8 @@ KEEPALIVE_SECONDS = 3.0
 #: A vault's own pool lives until the vault is done, so its connections may idle through any
 #: pacing wait or retry backoff.
 VAULT_KEEPALIVE_SECONDS = 60.0
+#: The round trip a vault's pool is sized for (see :meth:`AzureSession.data_plane`).
+SLOW_ROUND_TRIP_SECONDS = 0.1
 
 
 def _netloc(url: str | None) -> str | None:
@@ -238,9 +241,10 @@ class AzureSession:
         from azure.keyvault.keys._shared.async_challenge_auth_policy import AsyncChallengeAuthPolicy
 
         opts = self.options
-        connector = aiohttp.TCPConnector(
-            limit=max(4, opts.max_in_flight // 2), keepalive_timeout=VAULT_KEEPALIVE_SECONDS, ssl=self._ssl
-        )
+        # A vault sends at most --vault-rps, so it needs only as many connections as that rate
+        # keeps busy over a slow round trip; each extra one costs a TLS handshake.
+        connections = max(2, min(opts.max_in_flight, math.ceil(opts.vault_rps * SLOW_ROUND_TRIP_SECONDS)))
+        connector = aiohttp.TCPConnector(limit=connections, keepalive_timeout=VAULT_KEEPALIVE_SECONDS, ssl=self._ssl)
         transport = LeanAioHttpTransport(aiohttp.ClientSession(connector=connector), opts.timeout)
         client = self._data_planes[vault_url] = AsyncPipelineClient(
             base_url=vault_url,
