@@ -2,7 +2,9 @@
 
 Per vault: the ARM body (properties, access policies, private endpoints), diagnostic settings,
 Azure RBAC, keys with every version, and for a managed HSM its local RBAC. A failed read
-becomes a ``collection_errors`` row and the scan goes on.
+becomes a ``collection_errors`` row and the scan goes on. With ``--workers N`` the per-vault part
+runs in worker processes (:mod:`scanner.azure.workers`) and this process merges their rows;
+discovery, consumers and key usage are read here, once.
 
 A vault that discovery listed but whose ARM GET answers 404 was deleted mid-scan. It is kept
 as a collection error (status 404, every vault table affected) rather than dropped: the scan
@@ -47,6 +49,8 @@ class VaultRows:
 
 
 class Scan:
+    """One process's share of a live scan: the rows, errors and log coverage it collected."""
+
     def __init__(self, session: AzureSession, options: AzureOptions, progress: Progress) -> None:
         self.session = session
         self.options = options
