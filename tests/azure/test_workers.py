@@ -51,17 +51,22 @@ def test_two_workers_equal_one(monkeypatch: pytest.MonkeyPatch) -> None:
         before = len(fake.requests)
         two = scan(fake, monkeypatch, workers=2)
         ports = vault_ports(fake, estate)
-        requests = fake.requests[before:]
+        first, requests = fake.requests[:before], fake.requests[before:]
     assert two.inventory.scope["workers"] == 2 and one.inventory.scope["workers"] == 1
     got, expected = (json.dumps(canonical(s.inventory, now, ports), sort_keys=True) for s in (two, one))
     assert got == expected
     # each vault's data plane was read by one worker only: one 401 challenge per vault host
     challenges = Counter(r.target for r in requests if r.plane == "vault" and r.status == 401)
     assert set(challenges.values()) == {1} and len(challenges) == 8
-    assert two.inventory.scope["requests"] == one.inventory.scope["requests"] + _extra_definitions(requests)
+    # the same data-plane reads, each made once
+    assert _reads(requests) == _reads(first)
+    assert set(_reads(requests).values()) == {1}
 
 
-def _extra_definitions(requests: list[Any]) -> int:
-    """Role definitions are cached per process, so a second worker may read one again."""
-    paths = [r.path for r in requests if r.plane == "arm" and "/roleDefinitions/" in r.path and r.status == 200]
-    return len(paths) - len(set(paths))
+def _reads(requests: list[Any]) -> Counter[tuple[str, str, str]]:
+    """Successful data-plane reads by vault, path and query."""
+    return Counter(
+        (r.target, r.path, json.dumps(r.query, sort_keys=True))
+        for r in requests
+        if r.plane == "vault" and r.status == 200
+    )
