@@ -2,7 +2,9 @@
 
 Per vault: the ARM body (properties, access policies, private endpoints), diagnostic settings,
 Azure RBAC, keys with every version, and for a managed HSM its local RBAC. A failed read
-becomes a ``collection_errors`` row and the scan goes on.
+becomes a ``collection_errors`` row and the scan goes on. With ``--workers N`` the per-vault part
+runs in worker processes (:mod:`scanner.azure.workers`) and this process merges their rows;
+discovery, consumers and key usage are read here, once.
 
 A vault that discovery listed but whose ARM GET answers 404 was deleted mid-scan. It is kept
 as a collection error (status 404, every vault table affected) rather than dropped: the scan
@@ -14,28 +16,41 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from scanner.azure.apiversions import API_VERSIONS
 from scanner.azure.diagnostics import diagnostic_settings
-from scanner.azure.discovery import ALL_VAULT_TABLES, Discovered, discover, graph_query
+from scanner.azure.discovery import ALL_VAULT_TABLES, Discovered, Discovery, discover, graph_query
 from scanner.azure.faults import READ_FAILURES, ErrorLog, is_not_found
 from scanner.azure.keys import KeyCollector
 from scanner.azure.options import AzureOptions
 from scanner.azure.progress import Progress
 from scanner.azure.rbac import AzureRbacCollector, hsm_local_rbac
 from scanner.azure.records import arm_parts, vault_records
-from scanner.azure.references import host_of, kql, reference_records
+from scanner.azure.references import host_of, kql, pins_by_host, reference_records
 from scanner.azure.session import AzureSession
 from scanner.azure.shard import in_shard, select
-from scanner.azure.usage import key_usage
+from scanner.azure.usage import LOG_TABLES, key_usage
+from scanner.azure.workers import run_workers, worker_count
 from scanner.inventory import TABLES, Inventory, SourceInfo, frame, normalise_id
 
 MGMT_API = API_VERSIONS["keyvault_mgmt"]
 
 
+@dataclass
+class VaultRows:
+    """What scanning a set of vaults produced; picklable, so a worker process can return it."""
+
+    rows: dict[str, list[dict[str, Any]]]
+    errors: list[dict[str, Any]]
+    workspaces: dict[str, dict[str, list[str]]]
+    requests: int = 0
+
+
 class Scan:
+    """One process's share of a live scan: the rows, errors and log coverage it collected."""
+
     def __init__(self, session: AzureSession, options: AzureOptions, progress: Progress) -> None:
         self.session = session
         self.options = options
@@ -49,25 +64,51 @@ class Scan:
         # scale). One slow vault still cannot hold every connection: the per-vault limiter
         # caps what it has in flight.
         self._vault_slots = asyncio.Semaphore(max(1, options.max_in_flight))
-        self.workspaces: dict[str, set[str]] = defaultdict(set)
+        # workspace -> vault id -> the tables that vault's events land in there
+        self.workspaces: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+        self.pins: dict[str, dict[str, set[str]]] = {}
 
-    async def run(self) -> dict[str, Any]:
+    async def discover(self) -> tuple[Discovery, list[dict[str, Any]]]:
+        """The vaults in scope, and the key consumers (one Resource Graph query run meanwhile):
+        the versions consumers pin are the only old versions whose material is read."""
+        consumers = asyncio.create_task(self._consumers())
         found = await discover(self.session, self.options, self.errors)
-        references = asyncio.create_task(self._consumers())
-        self.progress.start(len(found.vaults))
+        return found, await consumers
+
+    async def scan_vaults(self, vaults: list[Discovered]) -> None:
+        self.progress.start(len(vaults))
         # Managed HSMs first: they hold the most keys and the most sequential steps (key pages,
         # then local RBAC per key), so starting them last would leave them alone at the end,
         # each paced at its own vault rate while the rest of the request budget sits idle.
-        ordered = sorted(found.vaults, key=lambda d: d.kind != "managed_hsm")
+        ordered = sorted(vaults, key=lambda d: d.kind != "managed_hsm")
         await asyncio.gather(*(self._vault(d) for d in ordered))
+
+    async def finish(self, resources: list[dict[str, Any]]) -> None:
+        """Key usage of every vault read (by any worker) and the consumers of this shard."""
         vault_ids = [v["id"] for v in self.rows["vaults"]]
         for workspace in self.options.workspaces:
-            self.workspaces[workspace].update(vault_ids)
+            for vid in vault_ids:  # how events reach a named workspace is unknown: read both tables
+                self.workspaces[workspace][vid].update(LOG_TABLES)
         self.rows["key_usage"] = await key_usage(
-            self.session, self.errors, dict(self.workspaces), self.options.usage_days
+            self.session, self.errors, {w: dict(c) for w, c in self.workspaces.items()}, self.options.usage_days
         )
-        self.rows["key_references"] = self.resolve_references(await references)
-        return {"discovery": found.method, "discovery_note": found.note, "subscriptions": found.subscriptions}
+        # Each consumer belongs to the shard of its own subscription, like the vaults.
+        mine = [r for r in resources if in_shard(arm_parts(str(r.get("id") or ""))[0] or "", self.options.shard)]
+        self.rows["key_references"] = self.resolve_references(mine)
+
+    def absorb(self, part: VaultRows) -> None:
+        """Add one worker's rows, errors and workspace coverage to this scan."""
+        for table, rows in part.rows.items():
+            self.rows[table].extend(rows)
+        self.errors.rows.extend(part.errors)
+        for workspace, coverage in part.workspaces.items():
+            for vid, tables in coverage.items():
+                self.workspaces[workspace][vid].update(tables)
+
+    def take(self) -> VaultRows:
+        """This scan's rows, errors and workspace coverage, handed to the parent process."""
+        coverage = {w: {v: sorted(t) for v, t in c.items()} for w, c in self.workspaces.items()}
+        return VaultRows(dict(self.rows), self.errors.rows, coverage)
 
     async def _vault(self, found: Discovered) -> None:
         async with self._vault_slots:
@@ -125,10 +166,10 @@ class Scan:
             self.rbac.for_vault(vault),
             self._keys(vault),
         )
-        self.rows["diagnostic_settings"].extend(diag)
-        for setting in diag:
+        for setting, table in diag:
+            self.rows["diagnostic_settings"].append(setting)
             if setting["workspace_id"]:
-                self.workspaces[setting["workspace_id"]].add(vault["id"])
+                self.workspaces[setting["workspace_id"]][vault["id"]].add(table)
         self.rows["role_assignments"].extend(azure_rbac)
         key_rows, version_rows = keys or ([], [])
         self.rows["keys"].extend(key_rows)
@@ -136,6 +177,8 @@ class Scan:
         if vault["kind"] == "managed_hsm" and vault["uri"]:
             names = [k["name"] for k in key_rows]
             self.rows["role_assignments"].extend(await hsm_local_rbac(self.session, self.errors, vault, names))
+        if vault["uri"]:
+            await self.session.close_data_plane(vault["uri"])
 
     async def _keys(self, vault: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]] | None:
         if not vault["uri"]:
@@ -148,7 +191,8 @@ class Scan:
                 api_version=MGMT_API,
             )
             return None
-        return await KeyCollector(self.session, self.errors, vault).collect()
+        pins = self.pins.get(host_of(vault["uri"]), {})
+        return await KeyCollector(self.session, self.errors, vault, pins).collect()
 
     async def _consumers(self) -> list[dict[str, Any]]:
         try:
@@ -162,8 +206,7 @@ class Scan:
                 api_version=API_VERSIONS["resource_graph"],
             )
             return []
-        # Each consumer belongs to the shard of its own subscription, like the vaults.
-        return [r for r in resources if in_shard(arm_parts(str(r.get("id") or ""))[0] or "", self.options.shard)]
+        return resources
 
     def resolve_references(self, resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
         hosts = {host_of(v["uri"]): v["id"] for v in self.rows["vaults"] if v.get("uri")}
@@ -204,10 +247,21 @@ async def scan(options: AzureOptions, progress: Progress) -> Inventory:
     async with AzureSession(scoped) as session:
         job = Scan(session, scoped, progress)
         try:
-            meta = await job.run()
+            found, resources = await job.discover()
+            pins = pins_by_host(resources)
+            workers = worker_count(scoped.workers, len(found.vaults))
+            requests = 0  # made by worker processes
+            if workers == 1:
+                job.pins = pins
+                await job.scan_vaults(found.vaults)
+            else:
+                for part in await run_workers(scoped, found.vaults, pins, workers):
+                    job.absorb(part)
+                    requests += part.requests
+            await job.finish(resources)
         finally:
             progress.stop()
-        scope.update(meta, requests=session.pacer.requests)
+        scope.update(found.meta(), requests=session.pacer.requests + requests, workers=workers)
     # Table by table, dropping each table's row dicts once its frame exists: at a million key
     # versions the dicts and the frames together would double the peak memory.
     tables = {"collection_errors": frame("collection_errors", job.errors.rows)}

@@ -11,12 +11,17 @@ from scanner.azure.apiversions import API_VERSIONS
 from scanner.azure.faults import ErrorLog
 from scanner.azure.records import diagnostic_setting_record
 from scanner.azure.session import AzureSession
+from scanner.azure.usage import log_table
 from scanner.azure.util import collect_list, rest_dict
 
 API = API_VERSIONS["monitor_diagnostic_settings"]
 
 
-async def diagnostic_settings(session: AzureSession, errors: ErrorLog, vault: dict[str, Any]) -> list[dict[str, Any]]:
+async def diagnostic_settings(
+    session: AzureSession, errors: ErrorLog, vault: dict[str, Any]
+) -> list[tuple[dict[str, Any], str]]:
+    """Each setting's row, with the Log Analytics table its events land in (see
+    :func:`scanner.azure.usage.log_table`)."""
     client = session.monitor(vault["subscription_id"])
     ok, settings = await errors.guard(
         lambda: collect_list(client.diagnostic_settings.list(vault["display_id"])),
@@ -26,4 +31,5 @@ async def diagnostic_settings(session: AzureSession, errors: ErrorLog, vault: di
         vault_id=vault["id"],
         api_version=API,
     )
-    return [diagnostic_setting_record(vault["id"], rest_dict(s), API) for s in settings or []]
+    bodies = [rest_dict(s) for s in settings or []]
+    return [(diagnostic_setting_record(vault["id"], b, API), log_table(b)) for b in bodies]

@@ -58,6 +58,10 @@ class Discovery:
     subscriptions: list[str] = field(default_factory=list)
     note: str | None = None
 
+    def meta(self) -> dict[str, Any]:
+        """The scan-scope facts about discovery."""
+        return {"discovery": self.method, "discovery_note": self.note, "subscriptions": self.subscriptions}
+
 
 async def graph_query(session: AzureSession, options: AzureOptions, kql: str) -> list[dict[str, Any]]:
     """All rows of a Resource Graph query, following skip tokens.

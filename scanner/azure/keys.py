@@ -1,84 +1,180 @@
-"""Keys and every key version from the data plane (azure-keyvault-keys aio).
+"""Keys and their versions from the data plane, read as raw JSON.
 
-Listing returns neither type nor size, so each version is read with ``get_key(name, version)``.
-The key type is kept as a string because the SDK has no enum member for OKP. RSA size comes
-from the modulus; an oct-HSM key's size is visible only through the ARM ``managed_hsm_keys``
-API, which is read for those keys alone.
+What each call fills (every rule reads only these columns; see the README's call map):
+
+- ``GET /keys`` (pages of 25): the key names, ``keys.kid``.
+- ``GET /keys/{name}/versions`` (pages of 25): one ``key_versions`` row per version with its
+  attributes (enabled, exp, nbf, created, exportable). Listing returns no key material.
+- ``GET /keys/{name}`` (the current version): the key's material and policy (``keys``: kty,
+  key_size, curve, key_ops, release policy, tags, managed; the same columns of the current
+  version's ``key_versions`` row).
+- ``GET /keys/{name}/{version}`` only for versions a consumer pins (other than the current
+  one): their material, so a pinned version is described as fully as the current one.
+- ``GET /keys/{name}/rotationpolicy``: the rotation columns of ``keys``.
+- ARM ``managedHSMs/keys/{name}`` for oct-HSM keys only: their size, which the data plane hides.
+
+Older, unpinned versions keep kty, key_size, curve and key_ops null (not read): no rule reads
+per-version material, only enabled, expires and created, which the listing gives.
+
+The mapping from JSON to rows is in :func:`version_row_from_attributes`,
+:func:`material_from_bundle` and :func:`key_row_from_json`, apart from the fetching.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
+from datetime import UTC, datetime
 from typing import Any
 
 from scanner.azure.apiversions import API_VERSIONS
 from scanner.azure.faults import READ_FAILURES, ErrorLog, is_not_found
-from scanner.azure.records import as_utc, decode_release_policy, provenance, rsa_size
+from scanner.azure.records import decode_release_policy, provenance, rsa_size
+from scanner.azure.rest import get_json, list_items
 from scanner.azure.session import AzureSession
-from scanner.azure.util import collect_list, rest_dict
+from scanner.azure.util import rest_dict
 
 API = API_VERSIONS["keyvault_data"]
+#: The key material columns, which only ``GET /keys/{name}[/{version}]`` can fill.
+MATERIAL = ("kty", "key_size", "curve", "key_ops")
 
 
-def _text(value: Any) -> str | None:
-    if value is None:
+def _time(epoch: Any) -> datetime | None:
+    """Key Vault attributes are Unix seconds."""
+    return datetime.fromtimestamp(epoch, UTC) if isinstance(epoch, (int, float)) else None
+
+
+def _b64url(text: Any) -> bytes | None:
+    if not isinstance(text, str) or not text:
         return None
-    return str(getattr(value, "value", value))
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError):
+        return None
 
 
-def version_record(key_id: str, vault_id: str, name: str, key: Any) -> dict[str, Any]:
-    """A ``key_versions`` row from a ``KeyVaultKey``."""
-    props = key.properties
-    jwk = key.key
-    kty = _text(key.key_type)
+def version_of(kid: str) -> str:
+    return kid.rstrip("/").rsplit("/", 1)[-1]
+
+
+def version_row_from_attributes(key_id: str, vault_id: str, name: str, item: dict[str, Any]) -> dict[str, Any]:
+    """A ``key_versions`` row from a KeyItem (list-versions page) or a KeyBundle: attributes only."""
+    attributes = item.get("attributes") or {}
+    kid = str(item.get("kid") or (item.get("key") or {}).get("kid") or "")
+    version = version_of(kid)
     return {
-        "id": f"{key_id}/versions/{str(props.version).lower()}",
+        "id": f"{key_id}/versions/{version.lower()}",
         "key_id": key_id,
         "vault_id": vault_id,
         "key_name": name,
-        "version": props.version,
-        "kid": key.id,
-        "kty": kty,
-        "key_size": rsa_size(getattr(jwk, "n", None)) if kty and kty.startswith("RSA") else None,
-        "curve": _text(getattr(jwk, "crv", None)),
-        "key_ops": [_text(op) for op in key.key_operations or []],
-        "enabled": props.enabled,
-        "expires": as_utc(props.expires_on),
-        "not_before": as_utc(props.not_before),
-        "created": as_utc(props.created_on),
-        "exportable": props.exportable,
+        "version": version,
+        "kid": kid,
+        **dict.fromkeys(MATERIAL),
+        "enabled": attributes.get("enabled"),
+        "expires": _time(attributes.get("exp")),
+        "not_before": _time(attributes.get("nbf")),
+        "created": _time(attributes.get("created")),
+        "exportable": attributes.get("exportable"),
         **provenance(API),
     }
 
 
-def _rotation(policy: Any) -> dict[str, Any]:
-    """Rotation columns from a policy. A key that never had a policy still answers 200 with the
-    service default (no id, no timestamps, only a Notify action): that counts as absent."""
-    actions = list(policy.lifetime_actions or [])
-    present = policy.id is not None or policy.created_on is not None or policy.updated_on is not None
-    rotate = next((a for a in actions if str(_text(a.action)).lower() == "rotate"), None)
+def material_from_bundle(bundle: dict[str, Any]) -> dict[str, Any]:
+    """kty, key_size (RSA: from the modulus), curve and key_ops of a KeyBundle's JSON web key."""
+    jwk = bundle.get("key") or {}
+    kty = jwk.get("kty")
+    kty = str(kty) if kty is not None else None
     return {
-        "rotation_policy_present": present,
-        "rotation_actions": [_text(a.action).capitalize() for a in actions if a.action is not None],
-        "rotation_time_after_create": rotate.time_after_create if rotate else None,
-        "rotation_expiry_time": policy.expires_in,
+        "kty": kty,
+        "key_size": rsa_size(_b64url(jwk.get("n"))) if kty and kty.startswith("RSA") else None,
+        "curve": jwk.get("crv"),
+        "key_ops": [str(op) for op in jwk.get("key_ops") or []],
     }
 
 
-class KeyCollector:
-    """Reads one vault's keys; failures become collection errors scoped to the key or version."""
+def rotation_from_json(policy: dict[str, Any]) -> dict[str, Any]:
+    """Rotation columns from a policy. A key that never had a policy still answers 200 with the
+    service default (no id, no timestamps, only a Notify action): that counts as absent."""
+    attributes = policy.get("attributes") or {}
+    actions = [a for a in policy.get("lifetimeActions") or [] if isinstance(a, dict)]
+    types = [str((a.get("action") or {}).get("type")) for a in actions if (a.get("action") or {}).get("type")]
+    rotate = next((a for a in actions if str((a.get("action") or {}).get("type")).lower() == "rotate"), None)
+    present = (
+        policy.get("id") is not None or attributes.get("created") is not None or attributes.get("updated") is not None
+    )
+    return {
+        "rotation_policy_present": present,
+        "rotation_actions": [t.capitalize() for t in types],
+        "rotation_time_after_create": (rotate.get("trigger") or {}).get("timeAfterCreate") if rotate else None,
+        "rotation_expiry_time": attributes.get("expiryTime"),
+    }
 
-    def __init__(self, session: AzureSession, errors: ErrorLog, vault: dict[str, Any]):
+
+def key_row_from_json(
+    vault: dict[str, Any],
+    key_id: str,
+    name: str,
+    listed: dict[str, Any],
+    bundle: dict[str, Any],
+    rotation: dict[str, Any],
+) -> dict[str, Any]:
+    """The ``keys`` row from the listing's KeyItem and the current version's KeyBundle."""
+    current = {**version_row_from_attributes(key_id, vault["id"], name, bundle), **material_from_bundle(bundle)}
+    attributes = bundle.get("attributes") or {}
+    policy = bundle.get("release_policy") or None
+    managed = bundle.get("managed")
+    return {
+        "id": key_id,
+        "vault_id": vault["id"],
+        "vault_name": vault["name"],
+        "name": name,
+        "kid": listed.get("kid"),
+        "current_version": current["version"],
+        **{c: current[c] for c in (*MATERIAL, "enabled", "expires", "not_before", "created", "exportable")},
+        "updated": _time(attributes.get("updated")),
+        "release_policy": decode_release_policy(policy.get("data")) if policy else None,
+        "release_policy_immutable": policy.get("immutable") if policy else None,
+        **rotation,
+        "tags": bundle.get("tags") or {},
+        "managed": bool(managed) if managed is not None else None,
+        **provenance(API),
+    }
+
+
+_UNKNOWN_ROTATION = {
+    "rotation_policy_present": None,
+    "rotation_actions": None,
+    "rotation_time_after_create": None,
+    "rotation_expiry_time": None,
+}
+_NO_ROTATION = {**_UNKNOWN_ROTATION, "rotation_policy_present": False, "rotation_actions": []}
+
+
+class KeyCollector:
+    """Reads one vault's keys; failures become collection errors scoped to the key or version.
+
+    ``pins`` maps a lower-cased key name to the lower-cased versions consumers pin.
+    """
+
+    def __init__(
+        self, session: AzureSession, errors: ErrorLog, vault: dict[str, Any], pins: dict[str, set[str]] | None = None
+    ):
         self.session = session
         self.errors = errors
         self.vault = vault
         self.vault_id: str = vault["id"]
-        self.client = session.keys(vault["uri"])
+        self.pins = pins or {}
+        self.client = session.data_plane(vault["uri"])
+        self.base = vault["uri"].rstrip("/")
+
+    def _url(self, path: str) -> str:
+        return f"{self.base}{path}?api-version={API}"
 
     async def collect(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]] | None:
         """(keys rows, key_versions rows), or None when the key list itself could not be read."""
         ok, listed = await self.errors.guard(
-            lambda: collect_list(self.client.list_properties_of_keys()),
+            lambda: list_items(self.client, self._url("/keys")),
             self.vault_id,
             "keys.list",
             ("keys", "key_versions"),
@@ -87,111 +183,72 @@ class KeyCollector:
         )
         if not ok:
             return None
-        results = await asyncio.gather(*(self._key(p) for p in listed or []))
+        results = await asyncio.gather(*(self._key(item) for item in listed or [] if item.get("kid")))
         keys = [k for k, _ in results if k is not None]
         versions = [v for _, vs in results for v in vs]
         return keys, versions
 
-    async def _key(self, listed: Any) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
-        name: str = listed.name
+    async def _key(self, listed: dict[str, Any]) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+        name = version_of(str(listed["kid"]))
         key_id = f"{self.vault_id}/keys/{name.lower()}"
-        ok, version_props = await self.errors.guard(
-            lambda: collect_list(self.client.list_properties_of_key_versions(name)),
+        ok, items = await self.errors.guard(
+            lambda: list_items(self.client, self._url(f"/keys/{name}/versions")),
             key_id,
             "keys.list_versions",
             ("keys", "key_versions"),
             vault_id=self.vault_id,
             api_version=API,
         )
-        if not ok:
+        if not ok:  # the key is gone or unreadable: its other reads would fail the same way
             return None, []
-        fetched = await asyncio.gather(*(self._version(name, key_id, p.version) for p in version_props or []))
-        keys = [k for k in fetched if k is not None]
-        rotation = await self._rotation_policy(name, key_id)
-        if not keys:
-            return None, []
-        latest = max(
-            keys,
-            key=lambda k: (
-                k.properties.created_on is not None,
-                k.properties.created_on,
-                k.properties.updated_on is not None,
-                k.properties.updated_on,
-            ),
-        )
-        versions = [version_record(key_id, self.vault_id, name, k) for k in keys]
-        current = version_record(key_id, self.vault_id, name, latest)
-        if current["kty"] and current["kty"].startswith("oct") and self.vault["kind"] == "managed_hsm":
+        bundle, rotation = await asyncio.gather(self._bundle(name, key_id, None), self._rotation_policy(name, key_id))
+        versions = [version_row_from_attributes(key_id, self.vault_id, name, item) for item in items or []]
+        if bundle is None:
+            return None, versions
+        current = version_of(str((bundle.get("key") or {}).get("kid") or ""))
+        by_version = {row["version"].lower(): row for row in versions}
+        pinned = sorted(v for v in self.pins.get(name.lower(), ()) if v in by_version and v != current.lower())
+        fetched = await asyncio.gather(*(self._bundle(name, key_id, by_version[v]["version"]) for v in pinned))
+        row = key_row_from_json(self.vault, key_id, name, listed, bundle, rotation)
+        if row["kty"] and row["kty"].startswith("oct") and self.vault["kind"] == "managed_hsm":
             size = await self._hsm_key_size(name, key_id)
             if size is not None:
-                current["key_size"] = size
-                for row in versions:
-                    if row["id"] == current["id"]:
-                        row["key_size"] = size
-        policy = latest.properties.release_policy
-        row = {
-            "id": key_id,
-            "vault_id": self.vault_id,
-            "vault_name": self.vault["name"],
-            "name": name,
-            "kid": listed.id,
-            "current_version": latest.properties.version,
-            **{
-                c: current[c]
-                for c in (
-                    "kty",
-                    "key_size",
-                    "curve",
-                    "key_ops",
-                    "enabled",
-                    "expires",
-                    "not_before",
-                    "created",
-                    "exportable",
-                )
-            },
-            "updated": as_utc(latest.properties.updated_on),
-            "release_policy": decode_release_policy(policy.encoded_policy) if policy else None,
-            "release_policy_immutable": policy.immutable if policy else None,
-            **rotation,
-            "tags": latest.properties.tags or {},
-            "managed": bool(latest.properties.managed) if latest.properties.managed is not None else None,
-            **provenance(API),
-        }
+                row["key_size"] = size
+        described = [(current.lower(), {c: row[c] for c in MATERIAL})]
+        described += [(v, material_from_bundle(b)) for v, b in zip(pinned, fetched, strict=True) if b is not None]
+        for version, material in described:
+            if version in by_version:
+                by_version[version].update(material)
         return row, versions
 
-    async def _version(self, name: str, key_id: str, version: str) -> Any:
-        version_id = f"{key_id}/versions/{str(version).lower()}"
-        ok, key = await self.errors.guard(
-            lambda: self.client.get_key(name, version),
-            version_id,
+    async def _bundle(self, name: str, key_id: str, version: str | None) -> dict[str, Any] | None:
+        """A KeyBundle (the current version when ``version`` is None), or None after recording why."""
+        path = f"/keys/{name}" + (f"/{version}" if version else "")
+        scope = f"{key_id}/versions/{version.lower()}" if version else key_id
+        ok, bundle = await self.errors.guard(
+            lambda: get_json(self.client, self._url(path)),
+            scope,
             "keys.get",
             ("keys", "key_versions"),
             vault_id=self.vault_id,
             api_version=API,
         )
-        return key if ok else None
+        return bundle if ok else None
 
     async def _rotation_policy(self, name: str, key_id: str) -> dict[str, Any]:
         """Rotation columns; 404 means no policy (False), any other failure leaves them null."""
-        unknown = {
-            "rotation_policy_present": None,
-            "rotation_actions": None,
-            "rotation_time_after_create": None,
-            "rotation_expiry_time": None,
-        }
         try:
-            policy = await self.client.get_key_rotation_policy(name)
+            policy = await get_json(self.client, self._url(f"/keys/{name}/rotationpolicy"))
         except READ_FAILURES as exc:
             if is_not_found(exc):
-                return {**unknown, "rotation_policy_present": False, "rotation_actions": []}
+                return dict(_NO_ROTATION)
             self.errors.record(
                 key_id, "keys.get_rotation_policy", ("keys",), exc, vault_id=self.vault_id, api_version=API
             )
-            return unknown
-        if policy is None:
-            return {**unknown, "rotation_policy_present": False, "rotation_actions": []}
-        return _rotation(policy)
+            return dict(_UNKNOWN_ROTATION)
+        if not isinstance(policy, dict):
+            return dict(_NO_ROTATION)
+        return rotation_from_json(policy)
 
     async def _hsm_key_size(self, name: str, key_id: str) -> int | None:
         mgmt = self.session.keyvault_mgmt(self.vault["subscription_id"])

@@ -28,6 +28,7 @@ Environment variables (each equivalent to the flag named next to it):
 ``KVAUDIT_RETRY_BACKOFF``          ``--retry-backoff``
 ``KVAUDIT_RETRY_BACKOFF_MAX``      ``--retry-backoff-max``
 ``KVAUDIT_USAGE_DAYS``             ``--usage-days``
+``KVAUDIT_WORKERS``                ``--workers``
 =================================  ============================
 """
 
@@ -93,6 +94,7 @@ class AzureOptions:
     retry_backoff: float = DEFAULT_RETRY_BACKOFF
     retry_backoff_max: float = DEFAULT_RETRY_BACKOFF_MAX
     usage_days: int = DEFAULT_USAGE_DAYS
+    workers: int | None = None  # None: one per core (see scanner.azure.workers.worker_count)
 
     def resolved_cloud(self) -> Cloud:
         return self.cloud or resolve_cloud("public")
@@ -159,6 +161,10 @@ _FLAGS: dict[str, tuple[str, str]] = {
         f"longest wait between retries, s (default {DEFAULT_RETRY_BACKOFF_MAX:g})",
     ),
     "usage-days": ("KVAUDIT_USAGE_DAYS", f"days of audit logs to read for key usage (default {DEFAULT_USAGE_DAYS})"),
+    "workers": (
+        "KVAUDIT_WORKERS",
+        "processes that read vaults in parallel, sharing the pacing budgets (default: one per core)",
+    ),
 }
 _REPEATABLE = {"subscription", "workspace"}
 
@@ -248,6 +254,7 @@ def options_from_args(args: argparse.Namespace, environ: Mapping[str, str] | Non
         "retry-backoff": ("retry_backoff", float),
         "retry-backoff-max": ("retry_backoff_max", float),
         "usage-days": ("usage_days", int),
+        "workers": ("workers", int),
     }
     for flag, (attr, convert) in numeric.items():
         value = get(flag)

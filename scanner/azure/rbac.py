@@ -15,6 +15,7 @@ from typing import Any
 from scanner.azure.apiversions import API_VERSIONS
 from scanner.azure.faults import READ_FAILURES, ErrorLog
 from scanner.azure.records import role_assignment_record
+from scanner.azure.rest import list_items
 from scanner.azure.session import AzureSession
 from scanner.azure.util import collect_list, rest_dict
 from scanner.inventory import normalise_id
@@ -95,42 +96,6 @@ class AzureRbacCollector:
         return await self._definitions.get(key, fetch)
 
 
-def _hsm_assignment(a: Any) -> dict[str, Any]:
-    props = a.properties
-    return {
-        "id": a.role_assignment_id,
-        "name": a.name,
-        "properties": {
-            "principalId": props.principal_id,
-            "roleDefinitionId": props.role_definition_id,
-            "scope": _text(props.scope),
-        },
-    }
-
-
-def _hsm_definition(d: Any) -> dict[str, Any]:
-    return {
-        "id": d.id,
-        "name": d.name,
-        "properties": {
-            "roleName": d.role_name,
-            "permissions": [
-                {
-                    "actions": p.actions or [],
-                    "notActions": p.not_actions or [],
-                    "dataActions": [_text(x) for x in p.data_actions or []],
-                    "notDataActions": [_text(x) for x in p.not_data_actions or []],
-                }
-                for p in d.permissions or []
-            ],
-        },
-    }
-
-
-def _text(value: Any) -> Any:
-    return getattr(value, "value", value)
-
-
 def _guid(definition_id: str | None) -> str:
     return str(definition_id or "").rstrip("/").rsplit("/", 1)[-1].lower()
 
@@ -138,23 +103,33 @@ def _guid(definition_id: str | None) -> str:
 async def hsm_local_rbac(
     session: AzureSession, errors: ErrorLog, hsm: dict[str, Any], key_names: list[str]
 ) -> list[dict[str, Any]]:
-    """Local role assignments of one managed HSM at ``/``, ``/keys`` and each ``/keys/<name>``."""
-    client = session.hsm_access_control(hsm["uri"])
+    """Local role assignments of one managed HSM at ``/``, ``/keys`` and each ``/keys/<name>``.
+
+    Read as raw JSON through the HSM's data-plane pipeline (the same pool and challenge as its
+    keys); the REST bodies are what :func:`role_assignment_record` maps.
+    """
+    client = session.data_plane(hsm["uri"])
+    base = hsm["uri"].rstrip("/")
     hid = hsm["id"]
+
+    def url(scope: str, kind: str) -> str:
+        prefix = "" if scope == "/" else scope.rstrip("/")
+        return f"{base}{prefix}/providers/Microsoft.Authorization/{kind}?api-version={HSM_API}"
+
     ok, defs = await errors.guard(
-        lambda: collect_list(client.list_role_definitions("/")),
+        lambda: list_items(client, url("/", "roleDefinitions")),
         hid,
         "hsm.role_definitions.list",
         ("role_assignments",),
         vault_id=hid,
         api_version=HSM_API,
     )
-    definitions = {_guid(d.id): _hsm_definition(d) for d in defs or []}
+    definitions = {_guid(d.get("id")): d for d in defs or [] if isinstance(d, dict)}
     scopes = ["/", "/keys", *(f"/keys/{name}" for name in key_names)]
 
     async def list_scope(scope: str) -> list[Any]:
         ok, found = await errors.guard(
-            lambda: collect_list(client.list_role_assignments(scope)),
+            lambda: list_items(client, url(scope, "roleAssignments")),
             f"{hid}{scope.rstrip('/')}",
             "hsm.role_assignments.list",
             ("role_assignments",),
@@ -165,9 +140,8 @@ async def hsm_local_rbac(
 
     rows: dict[str, dict[str, Any]] = {}
     for found in await asyncio.gather(*(list_scope(s) for s in scopes)):
-        for assignment in found:
-            body = _hsm_assignment(assignment)
-            definition = definitions.get(_guid(body["properties"]["roleDefinitionId"]))
+        for body in found:
+            definition = definitions.get(_guid((body.get("properties") or {}).get("roleDefinitionId")))
             row = role_assignment_record(body, definition, "managed_hsm", hid, HSM_API)
             rows.setdefault(row["id"], row)
     return list(rows.values())

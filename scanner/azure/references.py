@@ -125,3 +125,18 @@ def reference_records(resources: list[dict[str, Any]], vault_uris: dict[str, str
                 },
             )
     return list(rows.values())
+
+
+def pins_by_host(resources: list[dict[str, Any]]) -> dict[str, dict[str, set[str]]]:
+    """Vault host -> lower-cased key name -> the lower-cased versions consumers pin there.
+
+    The key collector reads the material of these versions besides each key's current one.
+    """
+    pins: dict[str, dict[str, set[str]]] = {}
+    for resource in resources:
+        for _, uri in key_uris(resource):
+            parsed = split_key_uri(uri)
+            if parsed is not None and parsed[2]:
+                host, name, version = parsed
+                pins.setdefault(host, {}).setdefault(name.lower(), set()).add(str(version).lower())
+    return pins

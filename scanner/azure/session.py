@@ -10,6 +10,7 @@ API versions are pinned (:mod:`scanner.azure.apiversions`) and passed to every c
 
 from __future__ import annotations
 
+import math
 import ssl
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,11 +21,17 @@ from azure.core.pipeline.transport import AioHttpTransport
 from scanner.azure.apiversions import API_VERSIONS
 from scanner.azure.options import AzureOptions
 from scanner.azure.pacing import Pacer, PacingPolicy, retry_policy
+from scanner.azure.transport import LeanAioHttpTransport
 from scanner.errors import UsageError
 
 #: Idle connections live this long: longer than a vault's pacing window (1 s), so a vault being
 #: scanned keeps its connections, short enough that finished vaults' connections go soon.
 KEEPALIVE_SECONDS = 3.0
+#: A vault's own pool lives until the vault is done, so its connections may idle through any
+#: pacing wait or retry backoff.
+VAULT_KEEPALIVE_SECONDS = 60.0
+#: The round trip a vault's pool is sized for (see :meth:`AzureSession.data_plane`).
+SLOW_ROUND_TRIP_SECONDS = 0.1
 
 
 def _netloc(url: str | None) -> str | None:
@@ -46,6 +53,7 @@ class AzureSession:
         }
         self.pacer = Pacer(options.vault_rps, options.subscription_rps, options.max_in_flight, arm_hosts)
         self._clients: dict[tuple[str, str], Any] = {}
+        self._data_planes: dict[str, Any] = {}
         self._session: aiohttp.ClientSession | None = None
         self.transport: AioHttpTransport | None = None
         self.credential: Any = None
@@ -54,6 +62,7 @@ class AzureSession:
         from azure.identity.aio import DefaultAzureCredential
 
         opts = self.options
+        self._ssl = self._ssl_context()
         # Every vault is its own host, so its connections are pooled apart from the others'.
         # Without a per-host cap a vault could open as many connections as requests in flight,
         # and each idle TLS connection keeps a 256 KiB buffer for the keep-alive period: at
@@ -64,7 +73,7 @@ class AzureSession:
             limit=opts.max_in_flight,
             limit_per_host=max(4, opts.max_in_flight // 2),
             keepalive_timeout=KEEPALIVE_SECONDS,
-            ssl=self._ssl_context(),
+            ssl=self._ssl,
         )
         self._session = aiohttp.ClientSession(connector=connector)
         # connection_verify stays True: a CA path here would make azure-core build a new
@@ -114,9 +123,10 @@ class AzureSession:
             ) from None
 
     async def __aexit__(self, *exc: Any) -> None:
-        for client in self._clients.values():
+        for client in [*self._clients.values(), *self._data_planes.values()]:
             await client.close()
         self._clients.clear()
+        self._data_planes.clear()
         if self.credential is not None:
             await self.credential.close()
         if self._session is not None:
@@ -205,6 +215,54 @@ class AzureSession:
                 **self.pipeline_kwargs(),
             ),
         )
+
+    def data_plane(self, vault_url: str) -> Any:
+        """A lean azure-core pipeline for one vault or HSM host, answering raw JSON.
+
+        The SDK clients run a dozen policies per request (request ids, logging, tracing,
+        redirects, content decoding) and then deserialise every answer into models that the
+        collector turns straight back into rows. At estate scale that was most of the scan's CPU,
+        so data-plane reads go through only what they need: the user agent, the retries, the Key
+        Vault challenge authentication (the SDK's own policy, so tenant and scope are discovered
+        as the SDK does) and the pacer, over a transport that hands back the body as it came
+        (:mod:`scanner.azure.transport`).
+
+        Each host gets its own connection pool, kept alive for as long as its vault is being
+        scanned and closed by :meth:`close_data_plane` when it is done. A shared pool must expire
+        idle connections quickly (each idle TLS connection holds a 256 KiB buffer, and a finished
+        vault's would pile up), and then a vault waiting out its pacing window lost its
+        connections and paid a TLS handshake for every few requests.
+        """
+        client = self._data_planes.get(vault_url)
+        if client is not None:
+            return client
+        from azure.core import AsyncPipelineClient
+        from azure.core.pipeline.policies import UserAgentPolicy
+        from azure.keyvault.keys._shared.async_challenge_auth_policy import AsyncChallengeAuthPolicy
+
+        opts = self.options
+        # A vault sends at most --vault-rps, so it needs only as many connections as that rate
+        # keeps busy over a slow round trip; each extra one costs a TLS handshake.
+        connections = max(2, min(opts.max_in_flight, math.ceil(opts.vault_rps * SLOW_ROUND_TRIP_SECONDS)))
+        connector = aiohttp.TCPConnector(limit=connections, keepalive_timeout=VAULT_KEEPALIVE_SECONDS, ssl=self._ssl)
+        transport = LeanAioHttpTransport(aiohttp.ClientSession(connector=connector), opts.timeout)
+        client = self._data_planes[vault_url] = AsyncPipelineClient(
+            base_url=vault_url,
+            transport=transport,
+            policies=[
+                UserAgentPolicy(sdk_moniker="kvaudit"),
+                retry_policy(opts.retry_total, opts.retry_backoff, opts.retry_backoff_max),
+                AsyncChallengeAuthPolicy(self.credential, verify_challenge_resource=self._verify_challenge(vault_url)),
+                PacingPolicy(self.pacer),
+            ],
+        )
+        return client
+
+    async def close_data_plane(self, vault_url: str) -> None:
+        """Close one host's connection pool once its vault has been read."""
+        client = self._data_planes.pop(vault_url, None)
+        if client is not None:
+            await client.close()
 
     def hsm_access_control(self, hsm_url: str) -> Any:
         from azure.keyvault.administration.aio import KeyVaultAccessControlClient

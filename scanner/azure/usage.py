@@ -4,7 +4,8 @@ Workspaces come from ``--workspace`` (which covers every vault in scope) and fro
 settings that send logs to a workspace (which cover their own vault). A setting names the
 workspace by ARM id, while the query API wants its customer id, so each workspace is resolved
 once with an ARM GET. The KQL summarises in the workspace, so a busy vault's millions of
-events never cross the network.
+events never cross the network. Each setting's destination type decides which table its
+vault's events are read from (:func:`log_table`); ``--workspace`` covers both.
 """
 
 from __future__ import annotations
@@ -25,11 +26,39 @@ from scanner.inventory import normalise_id
 API = API_VERSIONS["loganalytics"]
 _GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 
-QUERY = """AzureDiagnostics
-| where ResourceProvider == "MICROSOFT.KEYVAULT" and Category == "AuditEvent"
-| extend KeyName = extract(@"/keys/([^/?]+)", 1, tostring(requestUri_s))
+#: Key Vault audit events land in one of two tables, by each diagnostic setting's
+#: ``logAnalyticsDestinationType``: ``AzureDiagnostics`` (the default, shared with other
+#: services) or, for ``Dedicated``, the resource-specific ``AZKVAuditLogs`` (which Managed HSMs
+#: use too). Per table: the query leg that gives (resource id, time, operation, request URI).
+LOG_TABLES: dict[str, str] = {
+    "AzureDiagnostics": """(AzureDiagnostics
+    | where ResourceProvider == "MICROSOFT.KEYVAULT" and Category == "AuditEvent"
+    | project Table = "AzureDiagnostics", ResourceId, TimeGenerated, OperationName, Uri = tostring(requestUri_s))""",
+    "AZKVAuditLogs": """(AZKVAuditLogs
+    | project Table = "AZKVAuditLogs", ResourceId = _ResourceId, TimeGenerated, OperationName, Uri = tostring(RequestUri))""",
+}
+LEGACY_TABLE = "AzureDiagnostics"
+DEDICATED_TABLE = "AZKVAuditLogs"
+
+
+def query(tables: set[str]) -> str:
+    """One summarising query over the audit tables a workspace's vaults send to.
+
+    ``isfuzzy=true`` lets a leg whose table does not exist yet (no event ever arrived, or the
+    workspace never received that destination type) contribute nothing instead of failing.
+    """
+    legs = ",\n  ".join(LOG_TABLES[t] for t in LOG_TABLES if t in tables)
+    return f"""union isfuzzy=true
+  {legs}
+| extend KeyName = extract(@"/keys/([^/?]+)", 1, Uri)
 | summarize LastUsed = max(TimeGenerated), Operations = make_set(OperationName), Count = count()
-    by ResourceId, KeyName"""
+    by Table, ResourceId, KeyName"""
+
+
+def log_table(setting: dict[str, Any]) -> str:
+    """The table a diagnostic setting's Key Vault events land in."""
+    kind = str((setting.get("properties") or {}).get("logAnalyticsDestinationType") or "")
+    return DEDICATED_TABLE if kind.lower() == "dedicated" else LEGACY_TABLE
 
 
 async def resolve_workspace(session: AzureSession, workspace: str) -> str:
@@ -67,21 +96,24 @@ def _operations(value: Any) -> list[str]:
 async def key_usage(
     session: AzureSession,
     errors: ErrorLog,
-    workspaces: dict[str, set[str]],
+    workspaces: dict[str, dict[str, set[str]]],
     days: int,
 ) -> list[dict[str, Any]]:
     """Rows for ``key_usage``: one per key with events, plus one per covered vault (key_id null).
 
-    ``workspaces`` maps a workspace (GUID or ARM id) to the vault ids it covers. A vault row
-    whose ``event_count`` is 0 means "logs are configured here and nothing arrived in the
-    window"; a vault with no row at all was not covered (or its workspace could not be read).
+    ``workspaces`` maps a workspace (GUID or ARM id) to the vaults it covers, each with the
+    tables its events land in there. A vault row whose ``event_count`` is 0 means "logs are
+    configured here and nothing arrived in the window"; a vault with no row at all was not
+    covered (or its workspace could not be read). A vault that sends to both tables has each
+    event twice, so per vault and key the tables are merged by maximum, not summed.
     """
     if not workspaces:
         return []
     client = session.logs()
     per_key: dict[str, dict[str, Any]] = {}
     per_vault: dict[str, dict[str, Any]] = {}
-    for workspace, vaults in workspaces.items():
+    for workspace, coverage in workspaces.items():
+        vaults = set(coverage)
         wid = normalise_id(workspace) if workspace.startswith("/") else workspace
         try:
             customer = await resolve_workspace(session, workspace)
@@ -96,13 +128,14 @@ async def key_usage(
                     api_version=API_VERSIONS["loganalytics_workspace"],
                 )
             continue
+        tables = set().union(*coverage.values())
         try:
-            result = await client.query_workspace(customer, QUERY, timespan=timedelta(days=days))
+            result = await client.query_workspace(customer, query(tables), timespan=timedelta(days=days))
         except READ_FAILURES as exc:
             for vid in sorted(vaults):
                 errors.record(wid, "loganalytics.query", ("key_usage",), exc, vault_id=vid, api_version=API)
             continue
-        tables = getattr(result, "tables", None) or getattr(result, "partial_data", None) or []
+        answer = getattr(result, "tables", None) or getattr(result, "partial_data", None) or []
         if getattr(result, "partial_error", None) is not None:
             for vid in sorted(vaults):
                 errors.record(
@@ -114,17 +147,18 @@ async def key_usage(
                     error=f"partial result: {result.partial_error.message}",
                 )
         for vid in vaults:
-            per_vault.setdefault(vid, {"last_event": None, "event_count": 0})
-        for table in tables:
+            per_vault.setdefault(vid, {"last_event": None, "tables": {}})
+        for table in answer:
             for row in table.rows:
                 vid = normalise_id(_value(row, "ResourceId"))
-                if vid not in vaults and vid not in per_vault:
-                    continue
+                source = str(_value(row, "Table") or LEGACY_TABLE)
+                if source not in coverage.get(vid, ()):
+                    continue  # not where this vault's settings send its events
                 last = as_utc(_value(row, "LastUsed"))
                 count = int(_value(row, "Count") or 0)
                 ops = _operations(_value(row, "Operations"))
-                vault = per_vault.setdefault(vid, {"last_event": None, "event_count": 0})
-                vault["event_count"] += count
+                vault = per_vault[vid]
+                vault["tables"][source] = vault["tables"].get(source, 0) + count
                 if last and (vault["last_event"] is None or last > vault["last_event"]):
                     vault["last_event"] = last
                 name = _value(row, "KeyName")
@@ -132,9 +166,9 @@ async def key_usage(
                     continue
                 key = per_key.setdefault(
                     f"{vid}/keys/{str(name).lower()}",
-                    {"vault_id": vid, "last_used": None, "operations": [], "event_count": 0},
+                    {"vault_id": vid, "last_used": None, "operations": [], "tables": {}},
                 )
-                key["event_count"] += count
+                key["tables"][source] = key["tables"].get(source, 0) + count
                 key["operations"] = sorted(set(key["operations"]) | set(ops))
                 if last and (key["last_used"] is None or last > key["last_used"]):
                     key["last_used"] = last
@@ -145,7 +179,7 @@ async def key_usage(
             "vault_id": vid,
             "last_used": None,
             "operations": None,
-            "event_count": v["event_count"],
+            "event_count": max(v["tables"].values(), default=0),
             "window_days": days,
             "last_event": v["last_event"],
             **provenance(API),
@@ -159,7 +193,7 @@ async def key_usage(
             "vault_id": k["vault_id"],
             "last_used": k["last_used"],
             "operations": k["operations"],
-            "event_count": k["event_count"],
+            "event_count": max(k["tables"].values(), default=0),
             "window_days": days,
             "last_event": per_vault[k["vault_id"]]["last_event"],
             **provenance(API),

@@ -838,6 +838,31 @@ def _usage_rows(
     return rows
 
 
+def resource_specific(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The same audit events as ``AZKVAuditLogs`` rows: what a diagnostic setting with
+    ``logAnalyticsDestinationType: Dedicated`` writes instead of ``AzureDiagnostics`` rows."""
+    return [
+        {
+            "TenantId": r["TenantId"],
+            "TimeGenerated": r["TimeGenerated"],
+            "_ResourceId": r["ResourceId"].lower(),
+            "OperationName": r["OperationName"],
+            "OperationVersion": "2025-07-01",
+            "ResultType": r["ResultType"],
+            "ResultSignature": r["ResultSignature"],
+            "HttpStatusCode": int(r["httpStatusCode_d"]),
+            "CallerIpAddress": r["CallerIPAddress"],
+            "Id": r["id_s"],
+            "RequestUri": r["requestUri_s"],
+            "Identity": {"claim": {"oid": r["identity_claim_oid_g"]}},
+            "DurationMs": r["DurationMs"],
+            "ClientInfo": r["clientInfo_s"],
+            "Type": "AZKVAuditLogs",
+        }
+        for r in rows
+    ]
+
+
 # --------------------------------------------------------------------------------------------
 # Scale estate
 # --------------------------------------------------------------------------------------------

@@ -2,9 +2,9 @@
 
 The fake cannot run KQL.  Resource Graph: it extracts the resource types the query names
 (``type =~ 'x'``, ``type == 'x'``, ``type in~ ('x', 'y')``) and returns every estate resource of
-those types in the requested scope.  Log Analytics: it returns the canned ``AzureDiagnostics`` rows
-of the workspace within the timespan, either raw or summarised per key when the query contains
-``summarize``.  README.md documents both contracts for collector authors.
+those types in the requested scope.  Log Analytics: it returns the canned ``AzureDiagnostics`` and
+``AZKVAuditLogs`` rows of the workspace (the tables the query names) within the timespan, either
+raw or summarised per key when the query contains ``summarize``.  README.md documents both contracts for collector authors.
 """
 
 from __future__ import annotations
@@ -206,10 +206,44 @@ def timespan_window(timespan: str | None, now: float) -> tuple[float, float]:
     return start, end
 
 
-def _key_name(row: dict[str, Any]) -> str:
+#: The Key Vault audit tables: the legacy shared one, and the resource-specific one that a
+#: diagnostic setting with ``logAnalyticsDestinationType: Dedicated`` fills (for vaults and
+#: Managed HSMs alike). Per table: the column holding the resource id and the request URI.
+AUDIT_TABLES: dict[str, tuple[str, str]] = {
+    "AzureDiagnostics": ("ResourceId", "requestUri_s"),
+    "AZKVAuditLogs": ("_ResourceId", "RequestUri"),
+}
+#: The AZKVAuditLogs columns the fake returns for raw (unsummarised) queries.
+AZKV_COLUMNS: list[tuple[str, str]] = [
+    ("TenantId", "string"),
+    ("TimeGenerated", "datetime"),
+    ("_ResourceId", "string"),
+    ("OperationName", "string"),
+    ("OperationVersion", "string"),
+    ("ResultType", "string"),
+    ("ResultSignature", "string"),
+    ("HttpStatusCode", "int"),
+    ("CallerIpAddress", "string"),
+    ("Id", "string"),
+    ("RequestUri", "string"),
+    ("Identity", "dynamic"),
+    ("DurationMs", "int"),
+    ("ClientInfo", "string"),
+    ("Type", "string"),
+]
+
+
+def _key_name(row: dict[str, Any], table: str) -> str:
     """The key name from the request URI (``https://host/keys/<name>/...``), as the KQL contract derives it."""
-    parts = str(row.get("requestUri_s") or row.get("id_s") or "").split("?")[0].split("/")
+    uri_column = AUDIT_TABLES[table][1]
+    parts = str(row.get(uri_column) or row.get("id_s") or row.get("Id") or "").split("?")[0].split("/")
     return parts[4] if len(parts) > 4 and parts[3].lower() == "keys" else ""
+
+
+def _tables_named(query: str) -> list[str]:
+    """The audit tables a query mentions, in the order of :data:`AUDIT_TABLES`."""
+    lowered = query.lower()
+    return [t for t in AUDIT_TABLES if re.search(rf"\b{t.lower()}\b", lowered)]
 
 
 def log_analytics(call: Call, target: str) -> web.Response:
@@ -220,36 +254,41 @@ def log_analytics(call: Call, target: str) -> web.Response:
         raise FakeError(400, "BadArgumentError", "The request had some invalid properties: query is required")
     m = re.fullmatch(r"/workspaces/([^/]+)/query/?", target, re.I)
     tables = call.index.log_tables
+    named = _tables_named(query)
+    rows: list[tuple[str, dict[str, Any]]] = []
     if m:
         if m.group(1).lower() not in tables:
             raise FakeError(404, "WorkspaceNotFoundError", f"The workspace {m.group(1)} could not be found")
-        rows = list(tables[m.group(1).lower()].get("AzureDiagnostics", []))
+        rows = [(t, r) for t in named for r in tables[m.group(1).lower()].get(t, [])]
     else:
         rid = target.rsplit("/query", 1)[0].lower()
         rows = [
-            r
-            for t in tables.values()
-            for r in t.get("AzureDiagnostics", [])
-            if str(r.get("ResourceId", "")).lower() == rid
+            (t, r)
+            for workspace in tables.values()
+            for t in named
+            for r in workspace.get(t, [])
+            if str(r.get(AUDIT_TABLES[t][0], "")).lower() == rid
         ]
-    if "azurediagnostics" not in query.lower():
-        rows = []
     start, end = timespan_window(body.get("timespan"), time.time())
-    rows = [r for r in rows if start <= _instant(r["TimeGenerated"]) <= end]
+    rows = [(t, r) for t, r in rows if start <= _instant(r["TimeGenerated"]) <= end]
+    by_table = re.search(r"\bby\s+Table\b", query, re.I) is not None
     if "summarize" in query.lower():
-        groups: dict[tuple[str, str], dict[str, Any]] = {}
-        for r in rows:
-            key = (str(r["ResourceId"]), _key_name(r))
+        groups: dict[tuple[str, str, str], dict[str, Any]] = {}
+        for t, r in rows:
+            key = (t if by_table else "", str(r[AUDIT_TABLES[t][0]]), _key_name(r, t))
             g = groups.setdefault(key, {"last": r["TimeGenerated"], "ops": [], "count": 0})
             g["last"] = max(g["last"], r["TimeGenerated"])
             if r["OperationName"] not in g["ops"]:
                 g["ops"].append(r["OperationName"])
             g["count"] += 1
-        columns = SUMMARY_COLUMNS
-        out_rows = [[rid, key, g["last"], json.dumps(g["ops"]), g["count"]] for (rid, key), g in sorted(groups.items())]
+        columns = ([("Table", "string")] if by_table else []) + SUMMARY_COLUMNS
+        out_rows = [
+            ([table] if by_table else []) + [rid, key, g["last"], json.dumps(g["ops"]), g["count"]]
+            for (table, rid, key), g in sorted(groups.items())
+        ]
     else:
-        columns = DIAG_COLUMNS
-        out_rows = [[r.get(c) for c, _ in DIAG_COLUMNS] for r in rows]
+        columns = AZKV_COLUMNS if named == ["AZKVAuditLogs"] else DIAG_COLUMNS
+        out_rows = [[r.get(c) for c, _ in columns] for _, r in rows]
     return json_response(
         {
             "tables": [
