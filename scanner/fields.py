@@ -830,6 +830,70 @@ def _copy(value: Any) -> Any:
 # --- entry points for the live collector ----------------------------------------------------
 
 
+#: The key columns a rotation policy fills.
+ROTATION_COLUMNS = ("rotation_policy_present", "rotation_actions", "rotation_time_after_create", "rotation_expiry_time")
+#: Where a key's rotation policy sits, per flavour: REST/ARM key bodies and the data plane's
+#: ``GET /keys/{name}/rotationpolicy`` share one shape; azurerm has a ``rotation_policy`` block.
+ROTATION_POLICY = {REST: "properties.rotationPolicy", AZURERM: "rotation_policy"}
+
+
+def rotation_columns(body: Any, flavour: str, reader: Reader = LIVE_READER, policy: Any = MISSING) -> Filled:
+    """The rotation columns of a key, from its body (or from ``policy`` itself when given).
+
+    REST shape: ``lifetimeActions[].action.type`` (``rotate``/``notify``, any case) with
+    ``trigger.timeAfterCreate``, and ``attributes.expiryTime``. azurerm shape: an ``automatic``
+    block (``time_after_creation``) is the Rotate action and ``notify_before_expiry`` the Notify
+    one; ``expire_after`` is the expiry. No policy means no policy (present False, no actions);
+    a policy that could not be evaluated leaves every rotation column unresolved.
+    """
+    out = Filled()
+    raw = lookup(body, ROTATION_POLICY[flavour], reader) if policy is MISSING else policy
+    if raw is UNRESOLVED or (raw is not MISSING and not isinstance(raw, dict | list)):
+        out.values.update(dict.fromkeys(ROTATION_COLUMNS))
+        out.unresolved.extend(ROTATION_COLUMNS)
+        return out
+    if raw is MISSING or raw is None or raw == []:
+        out.values.update(rotation_policy_present=False, rotation_actions=[])
+        out.values.update(rotation_time_after_create=None, rotation_expiry_time=None)
+        return out
+    raw = raw[0] if isinstance(raw, list) else raw
+    actions: list[str] | None = []
+    after_create: Any = None
+    if flavour == AZURERM:
+        automatic = lookup(raw, "automatic", reader)
+        if automatic is UNRESOLVED:
+            actions = None
+        elif automatic is not MISSING:
+            actions.append("Rotate")
+            after_create = lookup(automatic, "time_after_creation", reader)
+        notify = lookup(raw, "notify_before_expiry", reader)
+        if actions is not None and notify is not MISSING:
+            actions.append("Notify")
+        expiry = lookup(raw, "expire_after", reader)
+    else:
+        lifetime = lookup(raw, "lifetimeActions", reader)
+        if lifetime is UNRESOLVED or (lifetime is not MISSING and not isinstance(lifetime, list)):
+            actions = None
+        for item in lifetime if isinstance(lifetime, list) else []:
+            action = lookup(item, "action.type", reader)
+            if not isinstance(action, str):
+                actions = None
+                break
+            actions.append(action.capitalize())
+            if action.lower() == "rotate":
+                after_create = lookup(item, "trigger.timeAfterCreate", reader)
+        expiry = lookup(raw, "attributes.expiryTime", reader)
+    out.values["rotation_policy_present"] = True
+    out.values["rotation_actions"] = actions
+    if actions is None:
+        out.unresolved.append("rotation_actions")
+    for column, value in (("rotation_time_after_create", after_create), ("rotation_expiry_time", expiry)):
+        out.values[column] = value if isinstance(value, str) else None
+        if value is UNRESOLVED:
+            out.unresolved.append(column)
+    return out
+
+
 def rest_row(table: str, kind: str | None, body: dict[str, Any]) -> dict[str, Any]:
     """Mapped columns of ``table`` from a live REST body, with ``defaults`` and ``unresolved``."""
     filled = fill(table, body, REST, kind)

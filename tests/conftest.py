@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+#: The project's shared material (deployment guides, official REST examples), beside the repository.
+SHARED = REPO.parent / "shared"
 FIXED_NOW = "2026-11-23T00:00:00Z"
 
 

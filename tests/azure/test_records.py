@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 from scanner.azure.records import decode_release_policy, diagnostic_setting_record, rsa_size, vault_records
 from scanner.azure.references import reference_records, split_key_uri
+from tests.conftest import SHARED
 
-EXAMPLES = Path("/work/shared/azure-rest-examples")
+EXAMPLES = SHARED / "azure-rest-examples"
 
 
 def body(path: str, status: str = "200") -> Any:

@@ -15,6 +15,7 @@ from scanner.fields import observable
 from scanner.iac.arm.mapping import map_declared
 from scanner.iac.arm.template import TemplateWalker, template_scope
 from scanner.inventory import Inventory
+from tests.conftest import SHARED
 
 from .helpers import arm_template, load, one, verdicts
 
@@ -414,7 +415,7 @@ def test_release_policy_decoding_matches_the_data_plane_encoding() -> None:
 def test_data_plane_rows_of_the_official_get_key_example() -> None:
     from scanner.fields import dataplane_key_row
 
-    example = json.loads(Path("/work/shared/azure-rest-examples/keyvault-keys/GetKey-example.json").read_text())
+    example = json.loads((SHARED / "azure-rest-examples/keyvault-keys/GetKey-example.json").read_text())
     body = example["responses"]["200"]["body"]
     key = dataplane_key_row(body)
     assert (key["kid"], key["current_version"], key["kty"], key["key_size"]) == (

@@ -32,10 +32,11 @@ from scanner.fields import (
     dataplane_key_row,
     observable,
 )
+from tests.conftest import SHARED
 
 from .helpers import arm_template, load, one
 
-EXAMPLES = Path("/work/shared/azure-rest-examples")
+EXAMPLES = SHARED / "azure-rest-examples"
 UNK = object()  # "an expression this source cannot evaluate"
 
 POLICY = {"version": "1.0.0", "anyOf": [{"authority": "https://maa.example", "allOf": []}]}

@@ -16,10 +16,11 @@ from scanner.azure.records import (
 )
 from scanner.azure.references import reference_records
 from scanner.reference import builtin_role
+from tests.conftest import SHARED
 
 from .helpers import arm_template, load, one
 
-EXAMPLES = Path("/work/shared/azure-rest-examples")
+EXAMPLES = SHARED / "azure-rest-examples"
 VAULT_ID = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/sample-resource-group/providers/Microsoft.KeyVault/vaults/sample-vault"
 
 

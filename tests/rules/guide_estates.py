@@ -1,4 +1,4 @@
-"""The deployments of /work/shared/deployment-guides, modelled as estates exactly as each guide
+"""The deployments of shared/deployment-guides (beside the repository), modelled as estates exactly as each guide
 describes them. ``python -m tests.rules.guide_estates`` writes them to
 tests/fixtures/snapshots/ (a test keeps the files and this module in step); the acceptance
 tests then apply each guide's documented mistakes to these records."""

@@ -1,4 +1,4 @@
-"""Acceptance cases from /work/shared/deployment-guides: each deployment as described, then once
+"""Acceptance cases from shared/deployment-guides: each deployment as described, then once
 per documented mistake, asserting exactly which (rule, resource) results stop passing.
 
 The described estates live in tests/fixtures/snapshots/ (written by tests/rules/guide_estates.py);

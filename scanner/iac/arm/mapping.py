@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from scanner.fields import REST, Filled, Reader, fill
+from scanner.fields import REST, Filled, Reader, fill, rotation_columns
 from scanner.iac.arm.resources import Declared, deployment_id, render_name, scope_id
 from scanner.iac.arm.values import Partial, RuntimeObject, Unknown, join_strings, plain, render
 from scanner.iac.common import parse_key_uri, synth_key_id
@@ -190,7 +190,6 @@ class Mapper:
     # --- keys ---------------------------------------------------------------------------------
 
     def _key(self, decl: Declared) -> str:
-        props = decl.properties
         vault_id = decl.id.rsplit("/keys/", 1)[0]
         row = _Row(decl)
         row.set("id", decl.id)
@@ -200,41 +199,9 @@ class Mapper:
         row.set("kid", None)
         row.set("current_version", None)
         row.apply(fill("keys", decl.body, REST, "key", ARM_READER))
-        rotation = _get(props, "rotationPolicy")
-        if rotation is _MISSING:
-            row.set("rotation_policy_present", False)
-            row.set("rotation_actions", None)
-            row.set("rotation_time_after_create", None)
-            row.set("rotation_expiry_time", None)
-        elif isinstance(rotation, dict):
-            self._rotation(row, rotation)
-        else:
-            row.set("rotation_policy_present", None)
-            row.unresolved.append("rotation_policy_present")
+        row.apply(rotation_columns(decl.body, REST, ARM_READER))
         row.set("managed", False)
         return self._add("keys", row.done())
-
-    @staticmethod
-    def _rotation(row: _Row, rotation: dict[str, Any]) -> None:
-        row.set("rotation_policy_present", True)
-        actions: list[str] | None = []
-        after_create = None
-        lifetime = _get(rotation, "lifetimeActions")
-        if isinstance(lifetime, list):
-            for item in lifetime:
-                action = _typed(_get(item, "action", "type"), str)
-                if action is None:
-                    actions = None
-                    break
-                action = action.capitalize()
-                actions.append(action)
-                if action == "Rotate":
-                    after_create = _typed(_get(item, "trigger", "timeAfterCreate"), str)
-        elif lifetime is not _MISSING:
-            actions = None
-        row.set("rotation_actions", actions)
-        row.set("rotation_time_after_create", after_create)
-        row.set("rotation_expiry_time", _typed(_get(rotation, "attributes", "expiryTime"), str))
 
     # --- access ---------------------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from scanner.fields import AZURERM, Filled, Reader, fill
+from scanner.fields import AZURERM, Filled, Reader, fill, rotation_columns
 from scanner.iac.common import parse_key_uri, synth_key_id
 from scanner.iac.terraform.azapi import AZAPI_TYPES, declared_from
 from scanner.iac.terraform.azure import (
@@ -236,35 +236,7 @@ class Mapper:
         d.row.update(id=key_id, vault_id=vault_id, vault_name=vault_name, name=_str(v.get("name")), kid=uri)
         d.apply(fill("keys", v, AZURERM, inst.type, TF_READER))
         d.row["managed"] = False
-        rotation = _block(v, "rotation_policy")
-        if rotation is UNKNOWN:
-            for column in (
-                "rotation_policy_present",
-                "rotation_actions",
-                "rotation_time_after_create",
-                "rotation_expiry_time",
-            ):
-                d.row[column] = None
-                d.unresolved.append(column)
-        elif rotation is None:
-            d.row.update(rotation_policy_present=False, rotation_actions=[])
-        else:
-            automatic = _block(rotation, "automatic")
-            actions: list[str] | None = []
-            if automatic is UNKNOWN:
-                actions = None
-            elif automatic is not None:
-                actions.append("Rotate")
-            if actions is not None and rotation.get("notify_before_expiry") is not None:
-                actions.append("Notify")
-            d.row.update(
-                rotation_policy_present=True,
-                rotation_actions=actions,
-                rotation_time_after_create=_str(automatic.get("time_after_creation"))
-                if isinstance(automatic, dict)
-                else None,
-                rotation_expiry_time=_str(rotation.get("expire_after")),
-            )
+        d.apply(rotation_columns(v, AZURERM, TF_READER))
         self.rows.add("keys", inst, d.done(), self.source)
 
     # --- access --------------------------------------------------------------------------
