@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from scanner.containment import read_bounded
 from scanner.errors import InputError
 from scanner.iac.arm import is_arm_parameters, is_arm_template, relative
 from scanner.iac.arm.functions import DeploymentScope
@@ -81,14 +82,8 @@ class BicepLoader:
     def read(self, path: Path) -> tuple[dict[str, Any], list[str]] | None:
         origin = relative(path, self.root)
         try:
-            size = path.stat().st_size
-            if size > MAX_BICEP_BYTES:
-                raise InputError(origin, f"file is {size} bytes, larger than the {MAX_BICEP_BYTES}-byte limit")
-            data = path.read_bytes()
+            data = read_bounded(path, origin, MAX_BICEP_BYTES)
             text = decode_text(data, origin)
-        except OSError as exc:
-            self.errors.append(InputError(origin, f"cannot read: {exc.strerror or exc}"))
-            return None
         except InputError as exc:
             self.errors.append(exc)
             return None
