@@ -36,7 +36,7 @@ class Limits:
 
     iterations: int = 200_000  # loop iterations of every kind (copy, for, count, for_each)
     resources: int = 20_000  # expanded resource declarations
-    module_calls: int = 2_000  # module instantiations, each of which re-reads a module
+    module_calls: int = 1_000  # module instantiations, each of which re-reads a module
     string_chars: int = 1_000_000  # the longest string an expression may build
     array_items: int = 100_000  # the longest array or object an expression may build
     expression_depth: int = 200  # nested function calls / sub-expressions

@@ -17,8 +17,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from scanner import budget
 from scanner.errors import InputError
-from scanner.iac.arm.functions import DeploymentScope, TemplateFunctionError, call_function, member
+from scanner.iac.arm.functions import (
+    INT_MAX,
+    INT_MIN,
+    DeploymentScope,
+    TemplateFunctionError,
+    call_function,
+    divmod_truncated,
+    member,
+)
 from scanner.iac.arm.resources import Declared, split_name
 from scanner.iac.arm.template import suppressions_from_metadata
 from scanner.iac.arm.values import UNKNOWN, Partial, RuntimeObject, Unknown, is_known, join_strings, render
@@ -48,8 +57,8 @@ _COMPARE: dict[str, Callable[[Any, Any], Any]] = {
     "add": lambda a, b: a + b,
     "substract": lambda a, b: a - b,
     "multiply": lambda a, b: a * b,
-    "divide": lambda a, b: int(a / b),
-    "modulo": lambda a, b: a % b,
+    "divide": lambda a, b: divmod_truncated(a, b)[0],
+    "modulo": lambda a, b: divmod_truncated(a, b)[1],
 }
 
 
@@ -62,6 +71,12 @@ class Env:
     lazy: dict[str, Callable[[], Any]] = field(default_factory=dict)
     values: dict[str, Any] = field(default_factory=dict)
     resolving: set[str] = field(default_factory=set)
+    #: False for the child scopes of loops; a file's own scope is one module call of the budget.
+    root: bool = True
+
+    def __post_init__(self) -> None:
+        if self.root:
+            budget.charge("module_calls")
 
     def lookup(self, name: str) -> Any:
         if name in self.values:
@@ -78,12 +93,17 @@ class Env:
         return Unknown(label=name) if name in ("sys", "az") else UNKNOWN
 
     def child(self, **bindings: Any) -> Env:
-        env = Env(self.scope, self.parse_text, self.lazy, {**self.values, **bindings}, self.resolving)
+        env = Env(self.scope, self.parse_text, self.lazy, {**self.values, **bindings}, self.resolving, root=False)
         return env
 
     # -- evaluation ---------------------------------------------------------------------------
 
     def value(self, node: Any) -> Any:
+        """Evaluate a pycep node; every node is charged to the scan's budget (time, size)."""
+        budget.tick()
+        return budget.check_size(self._value(node))
+
+    def _value(self, node: Any) -> Any:
         if _is_identifier(node):
             return self.lookup(str(node))
         if isinstance(node, str):
@@ -150,9 +170,12 @@ class Env:
             if not (is_known(left) and is_known(right)):
                 return UNKNOWN
             try:
-                return _COMPARE[kind](left, right)
-            except (TypeError, ZeroDivisionError) as exc:
+                result = _COMPARE[kind](left, right)
+            except (TypeError, ArithmeticError, ValueError) as exc:
                 raise BicepEvalError(f"{kind}: {exc}") from None
+            if isinstance(result, int) and not isinstance(result, bool) and not INT_MIN <= result <= INT_MAX:
+                raise BicepEvalError(f"{kind}: integer overflow (Bicep integers are 64-bit)")
+            return result
         if kind == "function_accessor":
             return UNKNOWN
         return UNKNOWN
@@ -208,6 +231,7 @@ class Env:
             if not isinstance(collection, list) or len(collection) > MAX_LOOP:
                 return [None]
             items = collection
+        budget.charge("iterations", len(items))
         envs: list[Env | None] = []
         for index, item in enumerate(items):
             bindings = {detail["item_name"]: item}

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scanner.containment import inside, read_bounded
+from scanner import budget
+from scanner.containment import inside, read_bounded, regular_problem
 from scanner.errors import InputError
 from scanner.iac.terraform.azure import computed_attribute
 from scanner.iac.terraform.evaluate import Evaluator
@@ -171,6 +172,7 @@ class Loader:
         """``terraform.tfvars`` then ``*.auto.tfvars``/other ``*.tfvars`` (later files win)."""
         paths = sorted(module.directory.glob("*.tfvars"), key=lambda p: (p.name != "terraform.tfvars", p.name))
         paths += sorted(module.directory.glob("*.tfvars.json"))
+        paths = [p for p in paths if regular_problem(p) is None]  # a FIFO named x.tfvars is not read
         for path in paths:
             origin = relative(path, self.root)
             try:
@@ -244,6 +246,7 @@ class ModuleInstance:
     def __init__(
         self, loader: Loader, source: ModuleSource, prefix: str, inputs: dict[str, Any], stack: tuple[Path, ...]
     ):
+        budget.charge("module_calls")
         self.loader = loader
         self.source = source
         self.prefix = prefix
@@ -356,6 +359,7 @@ class ModuleInstance:
                 items = {i: i for i in items}
             if not isinstance(items, dict) or len(items) > MAX_INSTANCES:
                 return UNKNOWN, [make(None, {"each": {"key": UNKNOWN, "value": UNKNOWN}})]
+            budget.charge("iterations", len(items))
             expanded = {k: make(k, {"each": {"key": k, "value": v}}) for k, v in items.items()}
             return expanded, list(expanded.values())
         if "count" in block.attrs:
@@ -365,6 +369,7 @@ class ModuleInstance:
                 count = UNKNOWN
             if isinstance(count, bool) or not isinstance(count, int | float) or not 0 <= count <= MAX_INSTANCES:
                 return UNKNOWN, [make(None, {"count": {"index": UNKNOWN}})]
+            budget.charge("iterations", int(count))
             listed = [make(i, {"count": {"index": i}}) for i in range(int(count))]
             return listed, listed
         single = make(None, {})
@@ -438,6 +443,7 @@ class ResourceHandle:
     """One resource instance; its values are evaluated once, on first use."""
 
     def __init__(self, module: ModuleInstance, block: Block, mode: str, address: str, bindings: dict[str, Any]):
+        budget.charge("resources")
         self.module = module
         self.block = block
         self.mode = mode
