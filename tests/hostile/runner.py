@@ -89,8 +89,8 @@ GOOD: dict[str, dict[str, str]] = {
 class Special:
     """A file-system object that is not a plain file: fifo, socket, symlink (to ``target``)."""
 
-    kind: str
-    target: str = ""
+    kind: str  # fifo | socket | symlink | big-json
+    target: str = ""  # the symlink's target, or the size of a big-json file
 
 
 @dataclass
@@ -148,9 +148,13 @@ def _write(directory: Path, files: dict[str, str | bytes | Special]) -> list[soc
                 keep.append(sock)
             elif content.kind == "symlink":
                 os.symlink(content.target, path)
-            elif content.kind == "sparse":
+            elif content.kind == "big-json":  # written in chunks: the runner itself stays small
                 with open(path, "wb") as handle:
-                    handle.truncate(int(content.target))
+                    handle.write(b'{"data": [')
+                    chunk = b"1234567890," * 100_000
+                    for _ in range(int(content.target) // len(chunk)):
+                        handle.write(chunk)
+                    handle.write(b"0]}")
         elif isinstance(content, bytes):
             path.write_bytes(content)
         else:

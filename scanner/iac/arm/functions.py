@@ -223,10 +223,22 @@ def _union(args: list[Any], scope: DeploymentScope) -> Any:
         return out
     if all(isinstance(a, list) for a in args):
         out_list: list[Any] = []
+        seen: set[Any] = set()
         for a in args:
-            out_list.extend(v for v in a if v not in out_list)
+            for value in a:
+                key = _identity(value)
+                if key not in seen:  # a set, not ``in out_list``: linear, not quadratic
+                    seen.add(key)
+                    out_list.append(value)
         return out_list
     return UNKNOWN
+
+
+def _identity(value: Any) -> Any:
+    """A hashable stand-in for a template value, equal exactly when the values are equal."""
+    if isinstance(value, bool | int | float | str) or value is None:
+        return (type(value) is bool, value)
+    return ("repr", repr(value))
 
 
 def _create_object(args: list[Any], scope: DeploymentScope) -> Any:

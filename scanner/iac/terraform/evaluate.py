@@ -94,7 +94,11 @@ class Evaluator:
         try:
             return self._eval(node)
         except RecursionError:
-            raise EvalError("expression nested too deeply") from None
+            # Reported, not unknown in silence: a chain of references this deep is a budget
+            # overrun (a file of locals doubling each other), not a value Terraform could use.
+            raise budget.BudgetExceeded(
+                "evaluation budget exceeded: references or expressions nested too deeply"
+            ) from None
 
     # --- dispatch --------------------------------------------------------------------------
 
