@@ -124,7 +124,11 @@ def cases() -> list[Case]:
             "blowup-arm",
             "mul-squaring",
             "arm",
-            {"bad/t.json": arm([arm_vault("[string(variables('v40'))]")], variables=_doubling_vars(41, "[mul({p}, {p})]"))},
+            {
+                "bad/t.json": arm(
+                    [arm_vault("[string(variables('v40'))]")], variables=_doubling_vars(41, "[mul({p}, {p})]")
+                )
+            },
             input_error=True,
         )
     )
@@ -145,7 +149,9 @@ def cases() -> list[Case]:
         fan[f"bad/l{level}.bicep"] = "".join(
             f"module m{i} 'l{level + 1}.bicep' = {{\n  name: 'm{i}'\n}}\n" for i in range(12)
         )
-    fan["bad/l8.bicep"] = "resource kv 'Microsoft.KeyVault/vaults@2023-07-01' = {\n  name: 'kv-fan'\n  location: 'w'\n}\n"
+    fan["bad/l8.bicep"] = (
+        "resource kv 'Microsoft.KeyVault/vaults@2023-07-01' = {\n  name: 'kv-fan'\n  location: 'w'\n}\n"
+    )
     add(Case("blowup-bicep", "module-fan-out", "bicep", fan, args=["bad/main.bicep"], input_error=True))
     add(
         Case(
@@ -165,8 +171,10 @@ def cases() -> list[Case]:
             "blowup-terraform",
             "nested-for",
             "terraform",
-            {"bad/main.tf": "locals {\n  x = [for i in range(1000) : [for j in range(1000) : [for k in range(1000) : k]]]\n}\n"
-             + VAULT_TF.format(name="kv-${length(local.x)}", days=90)},
+            {
+                "bad/main.tf": "locals {\n  x = [for i in range(1000) : [for j in range(1000) : [for k in range(1000) : k]]]\n}\n"
+                + VAULT_TF.format(name="kv-${length(local.x)}", days=90)
+            },
             input_error=True,
         )
     )
@@ -175,7 +183,10 @@ def cases() -> list[Case]:
             "blowup-terraform",
             "range-1e7",
             "terraform",
-            {"bad/main.tf": "locals {\n  x = range(10000000)\n}\n" + VAULT_TF.format(name="kv-${length(local.x)}", days=90)},
+            {
+                "bad/main.tf": "locals {\n  x = range(10000000)\n}\n"
+                + VAULT_TF.format(name="kv-${length(local.x)}", days=90)
+            },
             input_error=True,
         )
     )
@@ -184,7 +195,10 @@ def cases() -> list[Case]:
             "blowup-terraform",
             "format-width",
             "terraform",
-            {"bad/main.tf": 'locals {\n  x = format("%999999999s", "x")\n}\n' + VAULT_TF.format(name="kv-${local.x}", days=90)},
+            {
+                "bad/main.tf": 'locals {\n  x = format("%999999999s", "x")\n}\n'
+                + VAULT_TF.format(name="kv-${local.x}", days=90)
+            },
             input_error=True,
         )
     )
@@ -194,7 +208,12 @@ def cases() -> list[Case]:
             "blowup-terraform",
             "join-doubling",
             "terraform",
-            {"bad/main.tf": 'locals {\n  j0 = "x"\n' + joins + "}\n" + VAULT_TF.format(name="kv-${local.j59}", days=90)},
+            {
+                "bad/main.tf": 'locals {\n  j0 = "x"\n'
+                + joins
+                + "}\n"
+                + VAULT_TF.format(name="kv-${local.j59}", days=90)
+            },
             input_error=True,
         )
     )
@@ -203,8 +222,10 @@ def cases() -> list[Case]:
             "blowup-distinct",
             "terraform-distinct-100k",
             "terraform",
-            {"bad/main.tf": "locals {\n  x = distinct([for i in range(90000) : i])\n}\n"
-             + VAULT_TF.format(name="kv-${length(local.x)}", days=7)},
+            {
+                "bad/main.tf": "locals {\n  x = distinct([for i in range(90000) : i])\n}\n"
+                + VAULT_TF.format(name="kv-${length(local.x)}", days=7)
+            },
             check=_fails("kv-90000", "KV-REC-002"),
         )
     )
@@ -213,7 +234,15 @@ def cases() -> list[Case]:
             "blowup-distinct",
             "arm-union-large",
             "arm",
-            {"bad/t.json": arm([arm_vault("[string(length(union(range(0, 10000), range(5000, 10000))))]", softDeleteRetentionInDays=7)])},
+            {
+                "bad/t.json": arm(
+                    [
+                        arm_vault(
+                            "[string(length(union(range(0, 10000), range(5000, 10000))))]", softDeleteRetentionInDays=7
+                        )
+                    ]
+                )
+            },
             check=_fails("15000", "KV-REC-002"),
         )
     )
@@ -222,9 +251,19 @@ def cases() -> list[Case]:
             "blowup-snapshot",
             "billion-rows",
             "arm",
-            {"bad/s.json": json.dumps({"format": "kvaudit-snapshot", "version": 1, "created": "2026-01-01T00:00:00Z",
-                                       "scope": {}, "sources": [], "suppressions": [],
-                                       "tables": {"vaults": {"rows": 1_000_000_000, "columns": {}}}})},
+            {
+                "bad/s.json": json.dumps(
+                    {
+                        "format": "kvaudit-snapshot",
+                        "version": 1,
+                        "created": "2026-01-01T00:00:00Z",
+                        "scope": {},
+                        "sources": [],
+                        "suppressions": [],
+                        "tables": {"vaults": {"rows": 1_000_000_000, "columns": {}}},
+                    }
+                )
+            },
             input_error=True,
         )
     )
@@ -232,113 +271,417 @@ def cases() -> list[Case]:
 
     # --- Tracebacks ------------------------------------------------------------------------
     for fn in ("div", "mod"):
-        add(Case("traceback-arithmetic", f"arm-{fn}-by-zero", "arm",
-                 {"bad/t.json": arm([arm_vault(f"[string({fn}(1, 0))]")])}, input_error=True))
+        add(
+            Case(
+                "traceback-arithmetic",
+                f"arm-{fn}-by-zero",
+                "arm",
+                {"bad/t.json": arm([arm_vault(f"[string({fn}(1, 0))]")])},
+                input_error=True,
+            )
+        )
     for op in ("/", "%"):
-        add(Case("traceback-arithmetic", f"bicep-{'div' if op == '/' else 'mod'}-by-zero", "bicep",
-                 {"bad/z.bicep": f"resource kv 'Microsoft.KeyVault/vaults@2023-07-01' = {{\n  name: 'kv-${{1 {op} 0}}'\n  location: 'w'\n}}\n"},
-                 input_error=True))
-        add(Case("traceback-arithmetic", f"hcl-{'div' if op == '/' else 'mod'}-by-zero", "terraform",
-                 {"bad/main.tf": VAULT_TF.format(name=f"kv-${{1 {op} 0}}", days=7)}))
+        add(
+            Case(
+                "traceback-arithmetic",
+                f"bicep-{'div' if op == '/' else 'mod'}-by-zero",
+                "bicep",
+                {
+                    "bad/z.bicep": f"resource kv 'Microsoft.KeyVault/vaults@2023-07-01' = {{\n  name: 'kv-${{1 {op} 0}}'\n  location: 'w'\n}}\n"
+                },
+                input_error=True,
+            )
+        )
+        add(
+            Case(
+                "traceback-arithmetic",
+                f"hcl-{'div' if op == '/' else 'mod'}-by-zero",
+                "terraform",
+                {"bad/main.tf": VAULT_TF.format(name=f"kv-${{1 {op} 0}}", days=7)},
+            )
+        )
     huge = "9" * 5000
-    add(Case("traceback-huge-int", "arm-5000-digits", "arm", {"bad/t.json": arm([arm_vault(f"[string(add({huge}, 1))]")])}, input_error=True))
-    add(Case("traceback-huge-int", "bicep-5000-digits", "bicep",
-             {"bad/h.bicep": f"resource kv 'Microsoft.KeyVault/vaults@2023-07-01' = {{\n  name: 'kv-${{{huge} + 1}}'\n  location: 'w'\n}}\n"}))
-    add(Case("traceback-huge-int", "hcl-5000-digits", "terraform", {"bad/main.tf": VAULT_TF.format(name="kv-huge", days=huge)}))
-    add(Case("traceback-huge-int", "hcl-pow", "terraform",
-             {"bad/main.tf": "locals {\n  x = pow(10, 100000000)\n}\n" + VAULT_TF.format(name="kv-${local.x}", days=7)}))
+    add(
+        Case(
+            "traceback-huge-int",
+            "arm-5000-digits",
+            "arm",
+            {"bad/t.json": arm([arm_vault(f"[string(add({huge}, 1))]")])},
+            input_error=True,
+        )
+    )
+    add(
+        Case(
+            "traceback-huge-int",
+            "bicep-5000-digits",
+            "bicep",
+            {
+                "bad/h.bicep": f"resource kv 'Microsoft.KeyVault/vaults@2023-07-01' = {{\n  name: 'kv-${{{huge} + 1}}'\n  location: 'w'\n}}\n"
+            },
+        )
+    )
+    add(
+        Case(
+            "traceback-huge-int",
+            "hcl-5000-digits",
+            "terraform",
+            {"bad/main.tf": VAULT_TF.format(name="kv-huge", days=huge)},
+        )
+    )
+    add(
+        Case(
+            "traceback-huge-int",
+            "hcl-pow",
+            "terraform",
+            {"bad/main.tf": "locals {\n  x = pow(10, 100000000)\n}\n" + VAULT_TF.format(name="kv-${local.x}", days=7)},
+        )
+    )
     for section, value in (("parameters", [1]), ("resources", 5), ("variables", "x"), ("outputs", [2])):
         doc = {"$schema": ARM_SCHEMA, "contentVersion": "1.0.0.0", "resources": [arm_vault()], section: value}
         add(Case("traceback-section-type", f"arm-{section}", "arm", {"bad/t.json": json.dumps(doc)}, input_error=True))
     deep = "[" + _deep("concat(", ")", 1000, "'x'") + "]"
-    add(Case("traceback-deep-expression", "arm-1000-deep", "arm", {"bad/t.json": arm([arm_vault(deep)])}, input_error=True))
-    add(Case("traceback-deep-expression", "bicep-1000-deep", "bicep",
-             {"bad/d.bicep": "var x = " + _deep("(", ")", 1000, "1") + "\n"}, input_error=True))
-    add(Case("traceback-deep-expression", "hcl-1000-deep", "terraform",
-             {"bad/main.tf": "locals {\n  x = " + _deep("(", ")", 1000, "1") + "\n}\n"}, input_error=True))
-    add(Case("traceback-deep-expression", "arm-json-function", "arm",
-             {"bad/t.json": arm([arm_vault("[string(json('" + "[" * 100000 + "'))]")])}, input_error=True))
+    add(
+        Case(
+            "traceback-deep-expression",
+            "arm-1000-deep",
+            "arm",
+            {"bad/t.json": arm([arm_vault(deep)])},
+            input_error=True,
+        )
+    )
+    add(
+        Case(
+            "traceback-deep-expression",
+            "bicep-1000-deep",
+            "bicep",
+            {"bad/d.bicep": "var x = " + _deep("(", ")", 1000, "1") + "\n"},
+            input_error=True,
+        )
+    )
+    add(
+        Case(
+            "traceback-deep-expression",
+            "hcl-1000-deep",
+            "terraform",
+            {"bad/main.tf": "locals {\n  x = " + _deep("(", ")", 1000, "1") + "\n}\n"},
+            input_error=True,
+        )
+    )
+    add(
+        Case(
+            "traceback-deep-expression",
+            "arm-json-function",
+            "arm",
+            {"bad/t.json": arm([arm_vault("[string(json('" + "[" * 100000 + "'))]")])},
+            input_error=True,
+        )
+    )
     for label, number in (("5000-digits", "9" * 5000), ("1e999", "1e999"), ("NaN", "NaN")):
         text = arm([arm_vault()]).replace('"location": "westeurope"', f'"location": "westeurope", "n": {number}')
         add(Case("traceback-json-number", f"arm-{label}", "arm", {"bad/t.json": text}, input_error=True))
-        add(Case("traceback-json-number", f"snapshot-{label}", "arm",
-                 {"bad/s.json": '{"format": "kvaudit-snapshot", "version": 1, "x": ' + number + "}"}, input_error=True))
-    snap = {"format": "kvaudit-snapshot", "version": 1, "created": "2026-01-01T00:00:00Z", "scope": {},
-            "sources": [{"kind": "x", "location": "y", "digest": None, "extra": 1}], "suppressions": [],
-            "tables": {}}
+        add(
+            Case(
+                "traceback-json-number",
+                f"snapshot-{label}",
+                "arm",
+                {"bad/s.json": '{"format": "kvaudit-snapshot", "version": 1, "x": ' + number + "}"},
+                input_error=True,
+            )
+        )
+    snap = {
+        "format": "kvaudit-snapshot",
+        "version": 1,
+        "created": "2026-01-01T00:00:00Z",
+        "scope": {},
+        "sources": [{"kind": "x", "location": "y", "digest": None, "extra": 1}],
+        "suppressions": [],
+        "tables": {},
+    }
     add(Case("traceback-snapshot", "entry-extra-key", "arm", {"bad/s.json": json.dumps(snap)}, input_error=True))
-    snap = {**snap, "sources": [],
-            "tables": {"vaults": {"rows": 1, "columns": {"id": {"dictionary": ["a"], "codes": [10**20]}}}}}
+    snap = {
+        **snap,
+        "sources": [],
+        "tables": {"vaults": {"rows": 1, "columns": {"id": {"dictionary": ["a"], "codes": [10**20]}}}},
+    }
     add(Case("traceback-snapshot", "dictionary-code-1e20", "arm", {"bad/s.json": json.dumps(snap)}, input_error=True))
-    add(Case("traceback-policy", "managed-hsm-string", "arm", {"p.toml": 'managed_hsm = "x"\n'}, args=[], policy="p.toml", fatal=True,
-             check=_error_mentions("p.toml:1", "managed_hsm")))
+    add(
+        Case(
+            "traceback-policy",
+            "managed-hsm-string",
+            "arm",
+            {"p.toml": 'managed_hsm = "x"\n'},
+            args=[],
+            policy="p.toml",
+            fatal=True,
+            check=_error_mentions("p.toml:1", "managed_hsm"),
+        )
+    )
 
     # --- Silent skips and wrong PASS -------------------------------------------------------
-    cyc = {"bad/a/main.tf": 'module "b" {\n  source = "../b"\n}\n', "bad/b/main.tf": 'module "a" {\n  source = "../a"\n}\n'}
-    add(Case("silent-module-cycle", "two-module-cycle", "terraform", cyc, input_error=True, check=_error_mentions("module cycle")))
-    props = arm([{**arm_vault("kv-capital"), "Properties": arm_vault()["properties"] | {"softDeleteRetentionInDays": 7}}])
+    cyc = {
+        "bad/a/main.tf": 'module "b" {\n  source = "../b"\n}\n',
+        "bad/b/main.tf": 'module "a" {\n  source = "../a"\n}\n',
+    }
+    add(
+        Case(
+            "silent-module-cycle",
+            "two-module-cycle",
+            "terraform",
+            cyc,
+            input_error=True,
+            check=_error_mentions("module cycle"),
+        )
+    )
+    props = arm(
+        [{**arm_vault("kv-capital"), "Properties": arm_vault()["properties"] | {"softDeleteRetentionInDays": 7}}]
+    )
     props = props.replace('"properties": {"tenantId": "t", "sku": {"family": "A", "name": "standard"}}, ', "")
-    add(Case("silent-arm-case", "capital-Properties", "arm", {"bad/t.json": props}, check=_fails("kv-capital", "KV-REC-002")))
-    add(Case("silent-override", "override-merges", "terraform",
-             {"bad/main.tf": VAULT_TF.format(name="kv-over", days=90).replace("}\n", '  network_acls {\n    default_action = "Deny"\n    bypass = "None"\n  }\n}\n'),
-              "bad/main_override.tf": 'resource "azurerm_key_vault" "kv-over" {\n  soft_delete_retention_days = 7\n}\n'},
-             check=lambda o: (_fails("kv-over", "KV-REC-002")(o), _assert("KV-NET-002" not in o.failing("kv-over"), "override dropped network_acls"))))
-    add(Case("silent-tf-json", "tf-json-read", "terraform",
-             {"bad/main.tf": "", "bad/vault.tf.json": json.dumps({"resource": {"azurerm_key_vault": {"j": {
-                 "name": "kv-json", "location": "w", "resource_group_name": "rg", "tenant_id": "t", "sku_name": "standard",
-                 "soft_delete_retention_days": 7}}}})},
-             check=_fails("kv-json", "KV-REC-002")))
-    for kind, special in (("fifo", Special("fifo")), ("socket", Special("socket")), ("dangling", Special("symlink", "nowhere.json"))):
-        add(Case("silent-explicit-special", f"explicit-{kind}", "arm", {f"bad/x-{kind}.json": special},
-                 args=[f"bad/x-{kind}.json"], input_error=True))
+    add(
+        Case(
+            "silent-arm-case",
+            "capital-Properties",
+            "arm",
+            {"bad/t.json": props},
+            check=_fails("kv-capital", "KV-REC-002"),
+        )
+    )
+    add(
+        Case(
+            "silent-override",
+            "override-merges",
+            "terraform",
+            {
+                "bad/main.tf": VAULT_TF.format(name="kv-over", days=90).replace(
+                    "}\n", '  network_acls {\n    default_action = "Deny"\n    bypass = "None"\n  }\n}\n'
+                ),
+                "bad/main_override.tf": 'resource "azurerm_key_vault" "kv-over" {\n  soft_delete_retention_days = 7\n}\n',
+            },
+            check=lambda o: (
+                _fails("kv-over", "KV-REC-002")(o),
+                _assert("KV-NET-002" not in o.failing("kv-over"), "override dropped network_acls"),
+            ),
+        )
+    )
+    add(
+        Case(
+            "silent-tf-json",
+            "tf-json-read",
+            "terraform",
+            {
+                "bad/main.tf": "",
+                "bad/vault.tf.json": json.dumps(
+                    {
+                        "resource": {
+                            "azurerm_key_vault": {
+                                "j": {
+                                    "name": "kv-json",
+                                    "location": "w",
+                                    "resource_group_name": "rg",
+                                    "tenant_id": "t",
+                                    "sku_name": "standard",
+                                    "soft_delete_retention_days": 7,
+                                }
+                            }
+                        }
+                    }
+                ),
+            },
+            check=_fails("kv-json", "KV-REC-002"),
+        )
+    )
+    for kind, special in (
+        ("fifo", Special("fifo")),
+        ("socket", Special("socket")),
+        ("dangling", Special("symlink", "nowhere.json")),
+    ):
+        add(
+            Case(
+                "silent-explicit-special",
+                f"explicit-{kind}",
+                "arm",
+                {f"bad/x-{kind}.json": special},
+                args=[f"bad/x-{kind}.json"],
+                input_error=True,
+            )
+        )
     add(Case("silent-explicit-special", "explicit-dev-zero", "arm", {}, args=["/dev/zero"], input_error=True))
     add(Case("silent-explicit-special", "explicit-dev-stdin", "arm", {}, args=["/dev/stdin"], input_error=True))
-    dup = arm([arm_vault("kv-dup", softDeleteRetentionInDays=7)]).replace('"softDeleteRetentionInDays": 7', '"softDeleteRetentionInDays": 7, "SoftDeleteRetentionInDays": 90')
-    add(Case("silent-duplicate-key", "json-case-variant", "arm", {"bad/t.json": dup}, input_error=True,
-             check=_error_mentions("duplicate key", "SoftDeleteRetentionInDays")))
-    add(Case("silent-duplicate-key", "hcl-duplicate-attribute", "terraform",
-             {"bad/main.tf": VAULT_TF.format(name="kv-dup", days=7).replace("}\n", "  soft_delete_retention_days = 90\n}\n")},
-             input_error=True, check=_error_mentions("duplicate attribute", "soft_delete_retention_days")))
-    add(Case("silent-policy-type", "min-retention-true", "arm", {"p.toml": "[rules.KV-REC-002]\nmin_retention_days = true\n"},
-             args=[], policy="p.toml", fatal=True, check=_error_mentions("p.toml:2", "min_retention_days")))
-    add(Case("silent-policy-type", "mistyped-table", "arm", {"p.toml": "[rule.KV-REC-002]\nmin_retention_days = 30\n"},
-             args=[], policy="p.toml", fatal=True, check=_error_mentions("p.toml:1", "rule")))
-    add(Case("silent-policy-type", "waiver-unknown-key", "arm",
-             {"w.toml": '[[waivers]]\nrule = "KV-REC-002"\nresource = "*"\njustification = "j"\napprover = "a"\nexpires = 2030-01-01\nexpirs = 1\n'},
-             env={}, fatal=True, check=_error_mentions("w.toml:1", "expirs")))
+    dup = arm([arm_vault("kv-dup", softDeleteRetentionInDays=7)]).replace(
+        '"softDeleteRetentionInDays": 7', '"softDeleteRetentionInDays": 7, "SoftDeleteRetentionInDays": 90'
+    )
+    add(
+        Case(
+            "silent-duplicate-key",
+            "json-case-variant",
+            "arm",
+            {"bad/t.json": dup},
+            input_error=True,
+            check=_error_mentions("duplicate key", "SoftDeleteRetentionInDays"),
+        )
+    )
+    add(
+        Case(
+            "silent-duplicate-key",
+            "hcl-duplicate-attribute",
+            "terraform",
+            {
+                "bad/main.tf": VAULT_TF.format(name="kv-dup", days=7).replace(
+                    "}\n", "  soft_delete_retention_days = 90\n}\n"
+                )
+            },
+            input_error=True,
+            check=_error_mentions("duplicate attribute", "soft_delete_retention_days"),
+        )
+    )
+    add(
+        Case(
+            "silent-policy-type",
+            "min-retention-true",
+            "arm",
+            {"p.toml": "[rules.KV-REC-002]\nmin_retention_days = true\n"},
+            args=[],
+            policy="p.toml",
+            fatal=True,
+            check=_error_mentions("p.toml:2", "min_retention_days"),
+        )
+    )
+    add(
+        Case(
+            "silent-policy-type",
+            "mistyped-table",
+            "arm",
+            {"p.toml": "[rule.KV-REC-002]\nmin_retention_days = 30\n"},
+            args=[],
+            policy="p.toml",
+            fatal=True,
+            check=_error_mentions("p.toml:1", "rule"),
+        )
+    )
+    add(
+        Case(
+            "silent-policy-type",
+            "waiver-unknown-key",
+            "arm",
+            {
+                "w.toml": '[[waivers]]\nrule = "KV-REC-002"\nresource = "*"\njustification = "j"\napprover = "a"\nexpires = 2030-01-01\nexpirs = 1\n'
+            },
+            env={},
+            fatal=True,
+            check=_error_mentions("w.toml:1", "expirs"),
+        )
+    )
     out[-1].args = ["--waivers", "w.toml"]
 
     # --- Disclosure ------------------------------------------------------------------------
     for target in ("../../../../../../../../etc/passwd", "/proc/self/environ", "../../outside-secret.bicep"):
-        add(Case("disclosure-bicep-module", target.rsplit("/", 1)[-1], "bicep",
-                 {"bad/main.bicep": f"module m '{target}' = {{\n  name: 'm'\n}}\n",
-                  "../outside-secret.bicep": "TOP-SECRET value\n"},
-                 args=["bad/main.bicep"], input_error=True, formats=("markdown", "sarif", "html"), check=_no_secret))
-    add(Case("disclosure-terraform-module", "module-source-outside", "terraform",
-             {"bad/main.tf": 'module "m" {\n  source = "../../outside-tf"\n}\n',
-              "../outside-tf/main.tf": VAULT_TF.format(name="TOP-SECRET", days=7)},
-             input_error=True, check=_no_secret))
-    add(Case("disclosure-symlink", "link-out-of-tree", "arm",
-             {"outside.json": arm([arm_vault("TOP-SECRET")]), "bad/link.json": Special("symlink", "../outside.json")},
-             check=_no_secret))
+        add(
+            Case(
+                "disclosure-bicep-module",
+                target.rsplit("/", 1)[-1],
+                "bicep",
+                {
+                    "bad/main.bicep": f"module m '{target}' = {{\n  name: 'm'\n}}\n",
+                    "../outside-secret.bicep": "TOP-SECRET value\n",
+                },
+                args=["bad/main.bicep"],
+                input_error=True,
+                formats=("markdown", "sarif", "html"),
+                check=_no_secret,
+            )
+        )
+    add(
+        Case(
+            "disclosure-terraform-module",
+            "module-source-outside",
+            "terraform",
+            {
+                "bad/main.tf": 'module "m" {\n  source = "../../outside-tf"\n}\n',
+                "../outside-tf/main.tf": VAULT_TF.format(name="TOP-SECRET", days=7),
+            },
+            input_error=True,
+            check=_no_secret,
+        )
+    )
+    add(
+        Case(
+            "disclosure-symlink",
+            "link-out-of-tree",
+            "arm",
+            {"outside.json": arm([arm_vault("TOP-SECRET")]), "bad/link.json": Special("symlink", "../outside.json")},
+            check=_no_secret,
+        )
+    )
 
     # --- Injection -------------------------------------------------------------------------
-    add(Case("injection-escape", "esc-in-template", "arm",
-             {"bad/t.json": arm([arm_vault("[concat('\u001b[2J\u001b[Hall clear', ]")])}, input_error=True))
-    add(Case("injection-escape", "esc-in-file-name", "arm", {"bad/\u001b[2Jx.json": "{not json"}, args=["bad/\u001b[2Jx.json"], input_error=True))
-    add(Case("injection-newline", "newline-in-file-name", "arm", {"bad/a\nkvaudit: fake.json": "{not json"},
-             args=["bad/a\nkvaudit: fake.json"], input_error=True))
-    add(Case("injection-output", "bidi-zero-width-links", "arm",
-             {"bad/t.json": arm([arm_vault(n, softDeleteRetentionInDays=7) for n in (
-                 "kv\u202eevil", "kv\u200b-zw", "[x](javascript:alert(1))", "see https://evil.example/x", " =HYPERLINK(1)", "@org/team \u2066x")])},
-             formats=("markdown", "csv", "junit"), check=_clean_outputs))
+    add(
+        Case(
+            "injection-escape",
+            "esc-in-template",
+            "arm",
+            {"bad/t.json": arm([arm_vault("[concat('\u001b[2J\u001b[Hall clear', ]")])},
+            input_error=True,
+        )
+    )
+    add(
+        Case(
+            "injection-escape",
+            "esc-in-file-name",
+            "arm",
+            {"bad/\u001b[2Jx.json": "{not json"},
+            args=["bad/\u001b[2Jx.json"],
+            input_error=True,
+        )
+    )
+    add(
+        Case(
+            "injection-newline",
+            "newline-in-file-name",
+            "arm",
+            {"bad/a\nkvaudit: fake.json": "{not json"},
+            args=["bad/a\nkvaudit: fake.json"],
+            input_error=True,
+        )
+    )
+    add(
+        Case(
+            "injection-output",
+            "bidi-zero-width-links",
+            "arm",
+            {
+                "bad/t.json": arm(
+                    [
+                        arm_vault(n, softDeleteRetentionInDays=7)
+                        for n in (
+                            "kv\u202eevil",
+                            "kv\u200b-zw",
+                            "[x](javascript:alert(1))",
+                            "see https://evil.example/x",
+                            " =HYPERLINK(1)",
+                            "@org/team \u2066x",
+                        )
+                    ]
+                )
+            },
+            formats=("markdown", "csv", "junit"),
+            check=_clean_outputs,
+        )
+    )
 
     # --- False error -----------------------------------------------------------------------
     interp = "locals {\n" + "".join(f'  v{i} = "${{var.a}}-${{var.b}}"\n' for i in range(100)) + "}\n"
-    add(Case("false-error", "many-interpolations", "terraform",
-             {"bad/main.tf": 'variable "a" {\n  default = "x"\n}\nvariable "b" {\n  default = "y"\n}\n' + interp
-              + VAULT_TF.format(name="kv-interp", days=7)},
-             check=_fails("kv-interp", "KV-REC-002")))
+    add(
+        Case(
+            "false-error",
+            "many-interpolations",
+            "terraform",
+            {
+                "bad/main.tf": 'variable "a" {\n  default = "x"\n}\nvariable "b" {\n  default = "y"\n}\n'
+                + interp
+                + VAULT_TF.format(name="kv-interp", days=7)
+            },
+            check=_fails("kv-interp", "KV-REC-002"),
+        )
+    )
     return out
 
 

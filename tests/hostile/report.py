@@ -20,7 +20,10 @@ from tests.hostile.runner import Case, Outcome, problems, run
 
 def baselines(base: Path) -> dict[str, set[tuple[str, str]]]:
     """The good file's findings when it is scanned alone, per language."""
-    return {kind: run(Case("baseline", kind, kind, {}, args=[]), base).findings("kv-good") for kind in ("arm", "bicep", "terraform")}
+    return {
+        kind: run(Case("baseline", kind, kind, {}, args=[]), base).findings("kv-good")
+        for kind in ("arm", "bicep", "terraform")
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -178,7 +178,12 @@ def run(case: Case, base: Path) -> Outcome:
     with open(directory / "stdout.txt", "wb") as out, open(directory / "stderr.txt", "wb") as err:
         started = time.monotonic()
         child = subprocess.Popen(
-            [sys.executable, "-m", "scanner", *args], cwd=directory, env=env, stdout=out, stderr=err, stdin=subprocess.DEVNULL
+            [sys.executable, "-m", "scanner", *args],
+            cwd=directory,
+            env=env,
+            stdout=out,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
         )
         returncode, rss_kb = _wait(child)
         seconds = time.monotonic() - started

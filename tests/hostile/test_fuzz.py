@@ -81,9 +81,34 @@ def _check(language: str, bad: dict[str, str], policy: str | None = None) -> Non
 
 _TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
 _INTS = st.one_of(st.integers(-5, 5), st.sampled_from([0, 2**63 - 1, -(2**63), 10**40, 800, 801]))
-_ARM_FUNCTIONS = ["concat", "format", "mul", "div", "mod", "add", "range", "json", "union", "length",
-                  "string", "int", "split", "join", "if", "createArray", "parameters", "variables",
-                  "copyIndex", "substring", "replace", "take", "skip", "first", "last", "coalesce"]
+_ARM_FUNCTIONS = [
+    "concat",
+    "format",
+    "mul",
+    "div",
+    "mod",
+    "add",
+    "range",
+    "json",
+    "union",
+    "length",
+    "string",
+    "int",
+    "split",
+    "join",
+    "if",
+    "createArray",
+    "parameters",
+    "variables",
+    "copyIndex",
+    "substring",
+    "replace",
+    "take",
+    "skip",
+    "first",
+    "last",
+    "coalesce",
+]
 
 
 def _arm_literal() -> st.SearchStrategy[str]:
@@ -96,8 +121,9 @@ def _arm_literal() -> st.SearchStrategy[str]:
 
 _ARM_EXPR = st.recursive(
     _arm_literal(),
-    lambda inner: st.builds(lambda f, args: f"{f}({', '.join(args)})", st.sampled_from(_ARM_FUNCTIONS),
-                            st.lists(inner, max_size=3)),
+    lambda inner: st.builds(
+        lambda f, args: f"{f}({', '.join(args)})", st.sampled_from(_ARM_FUNCTIONS), st.lists(inner, max_size=3)
+    ),
     max_leaves=12,
 )
 _JSON = st.recursive(
@@ -110,8 +136,11 @@ _JSON = st.recursive(
 @st.composite
 def arm_templates(draw: st.DrawFn) -> str:
     resource = {
-        "type": draw(st.sampled_from(["Microsoft.KeyVault/vaults", "Microsoft.KeyVault/vaults/keys",
-                                      "Microsoft.Resources/deployments"])),
+        "type": draw(
+            st.sampled_from(
+                ["Microsoft.KeyVault/vaults", "Microsoft.KeyVault/vaults/keys", "Microsoft.Resources/deployments"]
+            )
+        ),
         "apiVersion": "2023-07-01",
         "name": draw(st.one_of(_TEXT, _ARM_EXPR.map(lambda e: f"[{e}]"))),
         draw(st.sampled_from(["properties", "Properties", "PROPERTIES"])): draw(_JSON),
@@ -125,10 +154,15 @@ def arm_templates(draw: st.DrawFn) -> str:
 
 
 _BICEP_EXPR = st.recursive(
-    st.one_of(_INTS.map(str), _TEXT.map(lambda t: "'" + t.replace("\\", "").replace("'", "") + "'"),
-              st.sampled_from(["true", "null", "x", "[]", "{}"])),
+    st.one_of(
+        _INTS.map(str),
+        _TEXT.map(lambda t: "'" + t.replace("\\", "").replace("'", "") + "'"),
+        st.sampled_from(["true", "null", "x", "[]", "{}"]),
+    ),
     lambda inner: st.one_of(
-        st.builds(lambda a, op, b: f"({a} {op} {b})", inner, st.sampled_from(["+", "-", "*", "/", "%", "==", "&&"]), inner),
+        st.builds(
+            lambda a, op, b: f"({a} {op} {b})", inner, st.sampled_from(["+", "-", "*", "/", "%", "==", "&&"]), inner
+        ),
         st.builds(lambda a: f"[for i in range(0, 3): {a}]", inner),
         st.builds(lambda f, a: f"{f}({a})", st.sampled_from(["length", "string", "json", "concat", "union"]), inner),
         st.builds(lambda a: f"'${{{a}}}'", inner),
@@ -150,11 +184,19 @@ def bicep_files(draw: st.DrawFn) -> str:
 
 
 _HCL_EXPR = st.recursive(
-    st.one_of(_INTS.map(str), _TEXT.map(lambda t: json.dumps(t)), st.sampled_from(["true", "null", "var.x", "local.a"])),
+    st.one_of(
+        _INTS.map(str), _TEXT.map(lambda t: json.dumps(t)), st.sampled_from(["true", "null", "var.x", "local.a"])
+    ),
     lambda inner: st.one_of(
-        st.builds(lambda a, op, b: f"({a} {op} {b})", inner, st.sampled_from(["+", "-", "*", "/", "%", "==", "&&"]), inner),
+        st.builds(
+            lambda a, op, b: f"({a} {op} {b})", inner, st.sampled_from(["+", "-", "*", "/", "%", "==", "&&"]), inner
+        ),
         st.builds(lambda a: f"[for i in range(3) : {a}]", inner),
-        st.builds(lambda f, a: f"{f}({a})", st.sampled_from(["length", "distinct", "tostring", "jsondecode", "range", "upper"]), inner),
+        st.builds(
+            lambda f, a: f"{f}({a})",
+            st.sampled_from(["length", "distinct", "tostring", "jsondecode", "range", "upper"]),
+            inner,
+        ),
         st.builds(lambda a: f'format("%5s", {a})', inner),
         st.builds(lambda a: f'"${{{a}}}"', inner),
     ),
@@ -165,8 +207,13 @@ _HCL_EXPR = st.recursive(
 @st.composite
 def hcl_files(draw: st.DrawFn) -> str:
     lines = ['variable "x" {', f"  default = {draw(_HCL_EXPR)}", "}", "locals {", f"  a = {draw(_HCL_EXPR)}", "}"]
-    lines += ['resource "azurerm_key_vault" "v" {', f"  name = {draw(_HCL_EXPR)}",
-              f"  soft_delete_retention_days = {draw(_HCL_EXPR)}", f"  count = {draw(st.one_of(_INTS.map(str), _HCL_EXPR))}", "}"]
+    lines += [
+        'resource "azurerm_key_vault" "v" {',
+        f"  name = {draw(_HCL_EXPR)}",
+        f"  soft_delete_retention_days = {draw(_HCL_EXPR)}",
+        f"  count = {draw(st.one_of(_INTS.map(str), _HCL_EXPR))}",
+        "}",
+    ]
     if draw(st.booleans()):
         lines.insert(draw(st.integers(0, len(lines))), draw(_TEXT))
     return "\n".join(lines) + "\n"
@@ -174,32 +221,74 @@ def hcl_files(draw: st.DrawFn) -> str:
 
 @st.composite
 def snapshots(draw: st.DrawFn) -> str:
-    table = {"rows": draw(st.one_of(_INTS, st.just(10**9))),
-             "columns": draw(st.dictionaries(st.sampled_from(["id", "name", "soft_delete_retention_days", "bogus"]),
-                                             st.one_of(st.lists(_JSON, max_size=3),
-                                                       st.fixed_dictionaries({"dictionary": st.lists(_TEXT, max_size=2),
-                                                                              "codes": st.lists(_INTS, max_size=3)})),
-                                             max_size=3))}
-    doc = {"format": "kvaudit-snapshot", "version": draw(st.sampled_from([1, 1, 2, "1"])),
-           "created": "2026-01-01T00:00:00Z", "scope": draw(_JSON), "sources": draw(st.lists(_JSON, max_size=2)),
-           "suppressions": [], "tables": {draw(st.sampled_from(["vaults", "keys", "nope"])): table}}
+    table = {
+        "rows": draw(st.one_of(_INTS, st.just(10**9))),
+        "columns": draw(
+            st.dictionaries(
+                st.sampled_from(["id", "name", "soft_delete_retention_days", "bogus"]),
+                st.one_of(
+                    st.lists(_JSON, max_size=3),
+                    st.fixed_dictionaries(
+                        {"dictionary": st.lists(_TEXT, max_size=2), "codes": st.lists(_INTS, max_size=3)}
+                    ),
+                ),
+                max_size=3,
+            )
+        ),
+    }
+    doc = {
+        "format": "kvaudit-snapshot",
+        "version": draw(st.sampled_from([1, 1, 2, "1"])),
+        "created": "2026-01-01T00:00:00Z",
+        "scope": draw(_JSON),
+        "sources": draw(st.lists(_JSON, max_size=2)),
+        "suppressions": [],
+        "tables": {draw(st.sampled_from(["vaults", "keys", "nope"])): table},
+    }
     return json.dumps(doc)
 
 
-_TOML_VALUE = st.one_of(st.integers(-10, 10**6).map(str), st.booleans().map(lambda b: "true" if b else "false"),
-                        _TEXT.map(json.dumps), st.just("[1, \"a\"]"), st.just("{ a = 1 }"))
+_TOML_VALUE = st.one_of(
+    st.integers(-10, 10**6).map(str),
+    st.booleans().map(lambda b: "true" if b else "false"),
+    _TEXT.map(json.dumps),
+    st.just('[1, "a"]'),
+    st.just("{ a = 1 }"),
+)
 
 
 @st.composite
 def policies(draw: st.DrawFn) -> str:
     lines: list[str] = []
     for _ in range(draw(st.integers(1, 3))):
-        table = draw(st.sampled_from(["rules.KV-REC-002", "rule.KV-REC-002", "rules.KV-NOPE-1", "profiles",
-                                      "managed_hsm", "rules.KV-NET-004", "x"]))
+        table = draw(
+            st.sampled_from(
+                [
+                    "rules.KV-REC-002",
+                    "rule.KV-REC-002",
+                    "rules.KV-NOPE-1",
+                    "profiles",
+                    "managed_hsm",
+                    "rules.KV-NET-004",
+                    "x",
+                ]
+            )
+        )
         lines.append(f"[{table}]")
         for _ in range(draw(st.integers(0, 2))):
-            key = draw(st.sampled_from(["min_retention_days", "severity", "enabled", "tag", "dedicated",
-                                        "forbid_trusted_services_bypass", "bogus"]))
+            key = draw(
+                st.sampled_from(
+                    [
+                        "min_retention_days",
+                        "severity",
+                        "enabled",
+                        "tag",
+                        "dedicated",
+                        "forbid_trusted_services_bypass",
+                        "bogus",
+                    ]
+                )
+            )
             lines.append(f"{key} = {draw(_TOML_VALUE)}")
     if draw(st.booleans()):
         lines.insert(0, f"managed_hsm = {draw(_TOML_VALUE)}")
