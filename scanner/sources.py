@@ -188,9 +188,8 @@ def _bucket(
             buckets.setdefault("terraform", []).append(candidate)
         elif name.endswith(".json"):
             kind = _classify_json(candidate, explicit)
-            if kind == "snapshot":
-                with budget.scope():
-                    return inventory.merge(snapshot.load(candidate))
+            if kind == "snapshot":  # data, not code: nothing to expand, so no evaluation budget
+                return inventory.merge(snapshot.load(candidate))
             if kind:
                 buckets.setdefault(kind, []).append(candidate)
         elif explicit:
@@ -238,7 +237,14 @@ def _origin(unit: list[Path], root: Path) -> str:
         return str(first)
 
 
+#: Kinds that are data rather than a language: nothing to expand, so no evaluation budget (a
+#: plan may legitimately be hundreds of megabytes; its size limit is the loader's own).
+_DATA_KINDS = {"terraform-plan"}
+
+
 def _load_unit(kind: str, paths: list[Path], root: Path, units: int) -> tuple[Inventory, list[InputError]]:
+    if kind in _DATA_KINDS:
+        return _loader(kind)(paths, root)
     with budget.scope(units):
         return _loader(kind)(paths, root)
 
