@@ -462,6 +462,8 @@ def cases() -> list[Case]:
             ),
         )
     )
+    # The directory also holds an (empty) .tf file: root-module discovery lists directories by
+    # their *.tf files, so a directory of .tf.json files alone is not found yet.
     add(
         Case(
             "silent-tf-json",
