@@ -187,7 +187,9 @@ def _alarm(seconds: float) -> Iterator[None]:
         yield
         return
     previous = signal.signal(signal.SIGALRM, _raise_timeout)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    # Repeating after the first expiry: code that catches the first interruption (a parser's
+    # catch-all) and goes on to hang elsewhere is interrupted again.
+    signal.setitimer(signal.ITIMER_REAL, seconds, 1.0)
     try:
         yield
     finally:
