@@ -202,17 +202,21 @@ def cases() -> list[Case]:
             input_error=True,
         )
     )
-    joins = "".join(f'  j{i} = join("", [local.j{i - 1}, local.j{i - 1}])\n' for i in range(1, 60))
+    # Each doubling is a join of the previous; a long chain of locals instead ends in a reference
+    # nested too deeply, which (like any expression that cannot be evaluated) is an unknown field.
+    joins = "".join(f'  j{i} = join("", [local.j{i - 1}, local.j{i - 1}])\n' for i in range(1, 16))
     add(
         Case(
             "blowup-terraform",
             "join-doubling",
             "terraform",
             {
-                "bad/main.tf": 'locals {\n  j0 = "x"\n'
+                "bad/main.tf": 'locals {\n  j0 = "'
+                + "x" * 100
+                + '"\n'
                 + joins
                 + "}\n"
-                + VAULT_TF.format(name="kv-${local.j59}", days=90)
+                + VAULT_TF.format(name="kv-${local.j15}", days=90)
             },
             input_error=True,
         )

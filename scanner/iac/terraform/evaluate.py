@@ -94,11 +94,7 @@ class Evaluator:
         try:
             return self._eval(node)
         except RecursionError:
-            # Reported, not unknown in silence: a chain of references this deep is a budget
-            # overrun (a file of locals doubling each other), not a value Terraform could use.
-            raise budget.BudgetExceeded(
-                "evaluation budget exceeded: references or expressions nested too deeply"
-            ) from None
+            raise EvalError("expression nested too deeply") from None
 
     # --- dispatch --------------------------------------------------------------------------
 
