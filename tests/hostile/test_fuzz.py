@@ -24,7 +24,7 @@ from scanner.cli import main
 from tests.hostile.runner import ARM_SCHEMA, GOOD, NOW
 
 SETTINGS = settings(
-    max_examples=8,
+    max_examples=10,
     deadline=20_000,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
     derandomize=True,
