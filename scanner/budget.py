@@ -120,11 +120,12 @@ def check_size(value: object) -> object:
 
 
 def check_length(length: int, what: str = "string") -> None:
-    """Refuse to *build* something of ``length`` (checked before the allocation happens)."""
+    """Refuse to *build* a ``string`` or an ``array`` of ``length`` (before the allocation)."""
     limits = current().limits
     bound = limits.string_chars if what == "string" else limits.array_items
+    what = "a string" if what == "string" else "an array"
     if length > bound:
-        raise BudgetExceeded(f"evaluation budget exceeded: a {what} of more than {bound} items")
+        raise BudgetExceeded(f"evaluation budget exceeded: {what} of more than {bound} items")
 
 
 @contextmanager

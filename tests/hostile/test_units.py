@@ -197,3 +197,40 @@ def test_policy_parameter_of_the_wrong_type_is_an_error_with_its_line() -> None:
     with pytest.raises(InputError) as caught:
         policy.validate({"KV-REC-002": {"min_retention_days"}})
     assert str(caught.value) == "p.toml:2: [rules.KV-REC-002] min_retention_days must be a number, not True"
+
+
+# --- isolation --------------------------------------------------------------------------------
+
+
+def test_unexpected_failures_are_one_line_without_their_text_and_trace_only_in_debug(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from scanner.sources import describe_failure
+
+    monkeypatch.delenv("KVAUDIT_DEBUG", raising=False)
+    message = describe_failure(KeyError("root:x:0:0 from a file"))
+    assert message == "internal error while loading (KeyError); what this file declares is unknown"
+    assert (
+        describe_failure(MemoryError()) == "evaluation exceeded the memory budget; what this file declares is unknown"
+    )
+    assert capsys.readouterr().err == ""
+    monkeypatch.setenv("KVAUDIT_DEBUG", "1")
+    describe_failure(RecursionError("deep"))
+    assert "RecursionError: deep" in capsys.readouterr().err
+
+
+def test_a_batch_past_the_budget_is_rerun_so_only_the_culprit_is_lost(tmp_path: Path) -> None:
+    from scanner.sources import load_sources
+
+    good = tmp_path / "good.tf"
+    good.write_text('resource "azurerm_key_vault" "g" {\n  name = "kv-good"\n}\n')
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "main.tf").write_text(
+        'locals {\n  x = range(10000000)\n}\nresource "azurerm_key_vault" "b" {\n  name = "kv-${length(local.x)}"\n}\n'
+    )
+    loaded = load_sources([str(good), str(bad)], tmp_path)
+    assert [str(e) for e in loaded.errors] == [
+        "bad/main.tf: evaluation budget exceeded: an array of more than 100000 items; what this file declares is unknown"
+    ]
+    assert list(loaded.inventory.tables["vaults"]["name"]) == ["kv-good"]
