@@ -36,7 +36,7 @@ from scanner.inventory import BOOL, INT, OBJ, PROVENANCE, STRING, TABLES, TIME, 
 
 #: Every source an inventory row can come from (the ``source`` provenance column).
 LIVE = frozenset({"azure"})
-IAC = frozenset({"arm", "bicep", "terraform", "terraform-plan"})
+IAC = frozenset({"arm", "bicep", "terraform", "terraform-plan", "kubernetes"})
 TERRAFORM = frozenset({"terraform", "terraform-plan"})
 #: Snapshots and the demo keep the source of each row, so they need no entry of their own.
 EVERY_SOURCE = LIVE | IAC

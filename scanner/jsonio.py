@@ -16,6 +16,9 @@ from scanner.errors import InputError
 MAX_BYTES = 512 * 1024 * 1024
 #: Nesting deeper than this is refused; real templates stay well under 100.
 MAX_DEPTH = 200
+#: Integers longer than this are refused: no IaC or inventory value needs them, and arithmetic
+#: on them (a ``mul()`` chain) costs time that grows with their length.
+MAX_INT_DIGITS = 64
 
 
 def digest_bytes(data: bytes) -> str:
@@ -66,6 +69,44 @@ def _line_col(text: str, offset: int) -> tuple[int, int]:
     return line, col
 
 
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"number {text[:20]} is out of range")
+    return value
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise ValueError(f"integer with {len(text.lstrip('-'))} digits is out of range")
+    return int(text)
+
+
+def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object whose keys are unique ignoring case, as Azure compares them; else an error
+    naming the key (otherwise one spelling would silently win over the other)."""
+    seen: dict[str, str] = {}
+    for key, _ in pairs:
+        folded = key.lower()
+        if folded in seen:
+            shown = key if key == seen[folded] else f"{seen[folded]}' and '{key}"
+            raise ValueError(f"duplicate key '{shown}'"[:200])
+        seen[folded] = key
+    return dict(pairs)
+
+
+#: Strict number parsing for documents that evaluators compute with (IaC).
+STRICT_NUMBERS: dict[str, Any] = {
+    "parse_constant": _reject_constant,
+    "parse_float": _finite_float,
+    "parse_int": _bounded_int,
+}
+
+
 def load_json_text(text: str, origin: str, max_depth: int | None = MAX_DEPTH) -> Any:
     """Parse JSON text with a positioned one-line error.
 
@@ -78,11 +119,15 @@ def load_json_text(text: str, origin: str, max_depth: int | None = MAX_DEPTH) ->
             line, col = _line_col(text, offset)
             raise InputError(origin, f"nesting deeper than {max_depth} levels", line, col)
     try:
-        return json.loads(text)
+        if max_depth is None:
+            return json.loads(text, parse_constant=_reject_constant)
+        return json.loads(text, object_pairs_hook=unique_keys, **STRICT_NUMBERS)
     except json.JSONDecodeError as exc:
         raise InputError(origin, f"invalid JSON: {exc.msg}", exc.lineno, exc.colno) from None
     except RecursionError:
         raise InputError(origin, "nesting too deep to parse") from None
+    except ValueError as exc:
+        raise InputError(origin, f"invalid JSON: {exc}") from None
 
 
 def load_json_bytes(data: bytes, origin: str, max_bytes: int = MAX_BYTES, max_depth: int | None = MAX_DEPTH) -> Any:
@@ -92,11 +137,13 @@ def load_json_bytes(data: bytes, origin: str, max_bytes: int = MAX_BYTES, max_de
         # Large shallow documents: let the C decoder read the bytes directly instead of holding
         # a decoded copy of a file that may be hundreds of megabytes.
         try:
-            return json.loads(data.removeprefix(b"\xef\xbb\xbf"))
+            return json.loads(data.removeprefix(b"\xef\xbb\xbf"), parse_constant=_reject_constant)
         except UnicodeDecodeError as exc:
             raise InputError(origin, f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})") from None
         except json.JSONDecodeError as exc:
             raise InputError(origin, f"invalid JSON: {exc.msg}", exc.lineno, exc.colno) from None
         except RecursionError:
             raise InputError(origin, "nesting too deep to parse") from None
+        except ValueError as exc:
+            raise InputError(origin, f"invalid JSON: {exc}") from None
     return load_json_text(decode_text(data, origin), origin, max_depth)

@@ -21,16 +21,127 @@ dedicated = ["hsm-kek"]      # HSMs that serve a single workload
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from scanner.containment import read_bounded
 from scanner.errors import PolicyError
 from scanner.jsonio import decode_text, digest_bytes
 
 _RULE_RESERVED = {"severity", "enabled"}
 _SEVERITIES = {"critical", "high", "medium", "low", "info"}
+_MAX_BYTES = 4 * 1024 * 1024
+_STRINGS = {"type": "array", "items": {"type": "string"}}
+
+#: The policy file's structure. Unknown tables and keys are errors, so a typo (``[rule.X]``,
+#: ``min_retention_dys``) can never silently leave a threshold at its default. Rule parameters
+#: are typed by their defaults in :meth:`Policy.validate`, against the rule catalogue.
+SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "rules": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "properties": {
+                    "severity": {"enum": sorted(_SEVERITIES | {s.upper() for s in _SEVERITIES})},
+                    "enabled": {"type": "boolean"},
+                },
+            },
+        },
+        "profiles": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "tag": {"type": "string"},
+                "assign": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["profile"],
+                        "properties": {
+                            "profile": {"type": "string"},
+                            "vault": {"type": "string"},
+                            "key": {"type": "string"},
+                        },
+                    },
+                },
+                "custom": {"type": "object", "additionalProperties": {"type": "object"}},
+            },
+        },
+        "managed_hsm": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {"dedicated": _STRINGS},
+        },
+    },
+}
+
+
+def _toml_line(text: str, path: list[str]) -> int | None:
+    """The line of a TOML table or key, found by scanning the text (tomllib keeps no
+    positions): the deepest ``[table]`` header on ``path``, then the key below it."""
+
+    def part(name: str) -> str:
+        return rf"""(?:{re.escape(name)}|"{re.escape(name)}"|'{re.escape(name)}')"""
+
+    offset, line = 0, None
+    for depth in range(len(path), 0, -1):
+        header = r"\s*\.\s*".join(part(p) for p in path[:depth])
+        match = re.search(rf"^[ \t]*\[\[?[ \t]*{header}[ \t]*[\].]", text, re.MULTILINE)
+        if match:
+            offset, line = match.start(), text.count("\n", 0, match.start()) + 1
+            rest = path[depth:]
+            break
+    else:
+        rest = path
+    if rest:
+        keys = r"\s*\.\s*".join(part(p) for p in rest)
+        match = re.compile(rf"^[ \t]*{keys}[ \t]*=", re.MULTILINE).search(text, offset)
+        if match:
+            return text.count("\n", 0, match.start()) + 1
+    return line
+
+
+def _schema_check(doc: dict[str, Any], text: str, origin: str) -> None:
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(SCHEMA)
+    error = jsonschema.exceptions.best_match(validator.iter_errors(doc))
+    if error is None:
+        return
+    path = [str(p) for p in error.absolute_path]
+    if error.validator == "additionalProperties":
+        unknown = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        path = [*path, unknown[0]] if unknown else path
+        where = ".".join(path[:-1])
+        message = f"unknown {'key' if where else 'table'} {path[-1]!r}" + (f" in [{where}]" if where else "")
+    else:
+        message = f"{'.'.join(path) or '(top level)'}: {error.message[:160]}"
+    raise PolicyError(origin, message, _toml_line(text, path))
+
+
+def _param_type_problem(value: Any, default: Any) -> str | None:
+    """Why ``value`` cannot stand for a parameter whose default is ``default``, or None."""
+    if isinstance(default, bool):
+        return None if isinstance(value, bool) else "must be true or false"
+    if isinstance(default, int | float):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return "must be a number"
+        return None
+    if isinstance(default, str):
+        return None if isinstance(value, str) else "must be a string"
+    if isinstance(default, list):
+        return None if isinstance(value, list) else "must be an array"
+    if isinstance(default, dict):
+        return None if isinstance(value, dict) else "must be a table"
+    return None
 
 
 @dataclass
@@ -55,24 +166,43 @@ class Policy:
     dedicated_hsms: list[str] = field(default_factory=list)
     origin: str = "(built-in defaults)"
     digest: str | None = None
+    text: str = field(default="", repr=False)
 
     def params_for(self, rule_id: str, defaults: dict[str, Any]) -> dict[str, Any]:
         """The rule's defaults overlaid with what the policy file says."""
         return {**defaults, **self.rule_params.get(rule_id, {})}
 
     def validate(self, catalogue: dict[str, set[str]]) -> None:
-        """Refuse rule ids and parameter names that do not exist: a typo must not silently
-        leave a threshold at its default."""
+        """Refuse rule ids and parameter names that do not exist, and parameter values of the
+        wrong type (``min_retention_days = true`` must not become a threshold of one day)."""
         for rule_id in set(self.rule_params) | set(self.severity_overrides) | self.disabled:
             if rule_id not in catalogue:
-                raise PolicyError(self.origin, f"unknown rule id {rule_id!r} in [rules]")
+                raise PolicyError(
+                    self.origin, f"unknown rule id {rule_id!r} in [rules]", self._line(["rules", rule_id])
+                )
         for rule_id, params in self.rule_params.items():
             unknown = set(params) - catalogue[rule_id]
             if unknown:
                 allowed = ", ".join(sorted(catalogue[rule_id])) or "none"
+                name = sorted(unknown)[0]
                 raise PolicyError(
-                    self.origin, f"rule {rule_id} has no parameter {sorted(unknown)[0]!r} (parameters: {allowed})"
+                    self.origin,
+                    f"rule {rule_id} has no parameter {name!r} (parameters: {allowed})",
+                    self._line(["rules", rule_id, name]),
                 )
+        defaults = _parameter_defaults()
+        for rule_id, params in self.rule_params.items():
+            for name, value in params.items():
+                problem = _param_type_problem(value, defaults.get((rule_id, name)))
+                if problem is not None:
+                    raise PolicyError(
+                        self.origin,
+                        f"[rules.{rule_id}] {name} {problem}, not {value!r}"[:200],
+                        self._line(["rules", rule_id, name]),
+                    )
+
+    def _line(self, path: list[str]) -> int | None:
+        return _toml_line(self.text, path) if self.text else None
 
 
 def parse(text: str, origin: str, digest: str | None = None) -> Policy:
@@ -81,7 +211,8 @@ def parse(text: str, origin: str, digest: str | None = None) -> Policy:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PolicyError(origin, f"invalid TOML: {exc}") from None
-    policy = Policy(origin=origin, digest=digest)
+    _schema_check(doc, text, origin)
+    policy = Policy(origin=origin, digest=digest, text=text)
     rules = doc.get("rules", {})
     if not isinstance(rules, dict):
         raise PolicyError(origin, "[rules] must be a table")
@@ -121,9 +252,12 @@ def parse(text: str, origin: str, digest: str | None = None) -> Policy:
     return policy
 
 
+def _parameter_defaults() -> dict[tuple[str, str], Any]:
+    from rules.registry import all_rules
+
+    return {(rule.id, param.name): param.default for rule in all_rules() for param in rule.params}
+
+
 def load(path: Path) -> Policy:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise PolicyError(str(path), exc.strerror or str(exc)) from None
+    data = read_bounded(path, str(path), _MAX_BYTES, contained=False)
     return parse(decode_text(data, str(path)), str(path), digest_bytes(data))

@@ -241,7 +241,10 @@ def _decode_dictionary(origin: str, table: str, col: str, stored: dict[str, Any]
         raise InputError(origin, f"{where}: expected an array or {{dictionary, codes}}")
     if not set(map(type, dictionary)) <= {str} or not set(map(type, codes)) <= {int}:
         raise InputError(origin, f"{where}: dictionary must hold strings and codes integers")
-    index = np.asarray(codes, dtype=np.int64)
+    try:
+        index = np.asarray(codes, dtype=np.int64)
+    except OverflowError:
+        raise InputError(origin, f"{where}: code out of range") from None
     if len(index) and (index.min() < -1 or index.max() >= len(dictionary)):
         raise InputError(origin, f"{where}: code out of range")
     lookup = np.asarray([*dictionary, None], dtype=object)
@@ -294,6 +297,10 @@ def from_document(doc: Any, origin: str) -> Inventory:
         spec = columns_of(name)
         stored = doc["tables"].get(name, {"rows": 0, "columns": {}})
         rows = stored["rows"]
+        if rows and not stored["columns"]:
+            # A header that claims rows its columns do not hold would make every column that
+            # long (a billion nulls); stored columns are each checked against ``rows`` below.
+            raise InputError(origin, f"invalid snapshot at tables/{name}/rows: {rows} rows but no columns")
         for col, values in list(stored["columns"].items()):
             if isinstance(values, dict):
                 values = stored["columns"][col] = _decode_dictionary(origin, name, col, values)
@@ -306,9 +313,21 @@ def from_document(doc: Any, origin: str) -> Inventory:
             tables[name] = conform(name, raw)
         except (ValueError, TypeError) as exc:
             raise InputError(origin, f"invalid snapshot at tables/{name}: {exc}") from None
-    sources = [SourceInfo(**s) for s in doc.get("sources", [])]
-    suppressions = [InlineSuppression(**s) for s in doc.get("suppressions", [])]
+    sources = [_entry(origin, "sources", index, SourceInfo, s) for index, s in enumerate(doc.get("sources", []))]
+    suppressions = [
+        _entry(origin, "suppressions", index, InlineSuppression, s)
+        for index, s in enumerate(doc.get("suppressions", []))
+    ]
     return Inventory(tables=tables, sources=sources, scope=doc.get("scope") or {}, suppressions=suppressions)
+
+
+def _entry(origin: str, section: str, index: int, kind: Any, entry: Any) -> Any:
+    """One ``sources``/``suppressions`` entry, with exactly the fields its record has."""
+    try:
+        return kind(**entry)
+    except TypeError:
+        fields = ", ".join(kind.__dataclass_fields__)
+        raise InputError(origin, f"invalid snapshot at {section}/{index}: expected the fields {fields}") from None
 
 
 def load(path: Path) -> Inventory:

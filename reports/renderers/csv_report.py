@@ -2,7 +2,8 @@
 
 Auditors open these in spreadsheets, and a resource name in a template is attacker-chosen, so
 text cells that a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``, ``@``,
-tab or carriage return) are prefixed with an apostrophe (the OWASP CSV-injection advice).
+even after leading blanks) are prefixed with an apostrophe (the OWASP CSV-injection advice),
+and control, bidi and zero-width characters are shown as escapes.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from reports.renderers.common import MATRIX_COLUMNS, control_matrix
+from scanner.textsafe import csv_cell
 
 FINDING_COLUMNS = [
     "fingerprint",
@@ -37,14 +39,12 @@ FINDING_COLUMNS = [
     "controls",
 ]
 CONTROL_COLUMNS = ["framework", "control", "title", "verdict", *MATRIX_COLUMNS, "rules"]
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def defuse(value: Any) -> Any:
-    """Neutralise spreadsheet formulas in text cells; numbers and empty cells pass unchanged."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
+    """Neutralise spreadsheet formulas and control characters in text cells (see
+    :func:`scanner.textsafe.csv_cell`); numbers and empty cells pass unchanged."""
+    return csv_cell(value)
 
 
 def _finding_row(finding: dict[str, Any]) -> dict[str, Any]:

@@ -10,19 +10,16 @@ staying visible; an expired waiver no longer suppresses and fails again.
 from __future__ import annotations
 
 import json
-import re
 import xml.etree.ElementTree as ET
 from typing import Any
 
 from reports.renderers.common import is_suppressed
-
-#: Characters XML 1.0 cannot carry at all (escaping does not help), replaced rather than dropped
-#: silently so that a reader sees something was there.
-_INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+from scanner.textsafe import xml_text as safe_xml_text
 
 
 def xml_text(value: Any) -> str:
-    return _INVALID_XML.sub("\ufffd", "" if value is None else str(value))
+    """Attacker-chosen text made safe for XML and for the CI log that shows it."""
+    return safe_xml_text(value)
 
 
 def _details(finding: dict[str, Any], rule: dict[str, Any] | None) -> str:

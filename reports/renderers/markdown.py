@@ -7,24 +7,18 @@ renders both Markdown and inline HTML in comments, so every value goes through :
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from reports.renderers.common import SEVERITIES, STATUSES, failing, percent, suppressed_counts
+from scanner.textsafe import markdown_text
 
 #: How many failing findings the table lists; the rest are counted, not listed (comments have limits).
 TOP_FINDINGS = 20
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()|~])")
 
 
 def cell(value: Any, limit: int = 200) -> str:
-    """Plain text safe inside a Markdown table cell: HTML and Markdown syntax escaped, one line."""
-    text = " ".join(("" if value is None else str(value)).split())
-    if len(text) > limit:
-        text = text[: limit - 1] + "…"
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    # A zero-width space after "@" keeps a resource named "@org/team" from notifying that team.
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", text).replace("@", "@\u200b")
+    """Plain text safe inside a Markdown table cell (see :func:`scanner.textsafe.markdown_text`)."""
+    return markdown_text(value, limit)
 
 
 def table(headers: list[str], rows: list[list[Any]]) -> list[str]:

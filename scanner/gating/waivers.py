@@ -25,6 +25,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
+from scanner.containment import read_bounded
 from scanner.errors import InputError
 from scanner.gating.identity import normalise_resource
 from scanner.jsonio import decode_text
@@ -33,6 +34,34 @@ _FIELDS = {"id", "rule", "resource", "fingerprint", "justification", "approver",
 _FINGERPRINT = re.compile(r"^[0-9a-f]{32}$")
 _HEADER = re.compile(r"^[ \t]*\[\[[ \t]*waivers[ \t]*\]\]", re.MULTILINE)
 _MAX_BYTES = 16 * 1024 * 1024
+_TEXT = {"type": "string"}
+
+#: The file's structure, checked before each entry's meaning: unknown keys and wrong types
+#: are errors with the entry's line, never silently ignored. (TOML dates arrive as ``date``
+#: objects, so ``expires`` is typed by :func:`_expiry`.)
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "version": {"const": 1},
+        "waivers": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "id": _TEXT,
+                    "rule": _TEXT,
+                    "resource": _TEXT,
+                    "fingerprint": _TEXT,
+                    "justification": _TEXT,
+                    "approver": _TEXT,
+                    "expires": {},
+                },
+            },
+        },
+    },
+}
 
 
 @dataclass(frozen=True)
@@ -157,6 +186,7 @@ def parse_waivers(text: str, origin: str, rule_ids: set[str] | None = None) -> l
     if not isinstance(entries, list):
         raise InputError(origin, "waivers must be an array of tables ([[waivers]])")
     lines = [text.count("\n", 0, m.start()) + 1 for m in _HEADER.finditer(text)]
+    _schema_check(doc, origin, lines if len(lines) == len(entries) else [])
     same_count = len(lines) == len(entries)
     waivers = [
         _waiver(entry, i, origin, lines[i - 1] if same_count else None, rule_ids)
@@ -170,11 +200,33 @@ def parse_waivers(text: str, origin: str, rule_ids: set[str] | None = None) -> l
     return waivers
 
 
+def _schema_check(doc: dict[str, Any], origin: str, lines: list[int]) -> None:
+    """Validate against :data:`SCHEMA`; an error names the entry, the key and its line."""
+    import jsonschema
+
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(SCHEMA).iter_errors(doc))
+    if error is None:
+        return
+    path = list(error.absolute_path)
+    index = path[1] if len(path) > 1 and path[0] == "waivers" and isinstance(path[1], int) else None
+    line = lines[index] if index is not None and index < len(lines) else None
+    where = "/".join(str(p) for p in path) or "(top level)"
+    if index is not None:
+        label = doc["waivers"][index].get("id") if isinstance(doc["waivers"][index], dict) else None
+        where = f"waiver {index + 1}" + (f" ({label})" if isinstance(label, str) and label.strip() else "")
+    if error.validator == "additionalProperties":
+        unknown = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        message = f"{where}: unknown field {unknown[0]!r} (fields: {', '.join(sorted(_FIELDS))})"
+    elif error.validator == "type" and len(path) > 2:
+        message = f"{where}: {path[-1]} must be a string, not {type(error.instance).__name__}"
+    else:
+        message = f"{where}: {error.message[:160]}"
+    raise InputError(origin, message, line)
+
+
 def load_waivers(path: Path, rule_ids: set[str] | None = None) -> list[Waiver]:
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(str(path), f"cannot read waivers file: {exc.strerror or exc}") from None
-    if len(data) > _MAX_BYTES:
-        raise InputError(str(path), f"file is {len(data)} bytes, larger than the {_MAX_BYTES}-byte limit")
+        data = read_bounded(path, str(path), _MAX_BYTES, contained=False)
+    except InputError as exc:
+        raise InputError(str(path), exc.problem.replace("cannot read:", "cannot read waivers file:", 1)) from None
     return parse_waivers(decode_text(data, str(path)), str(path), rule_ids)

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from scanner.containment import read_bounded
 from scanner.errors import InputError
 from scanner.inventory import Inventory, SourceInfo
 from scanner.jsonio import decode_text, digest_bytes
@@ -190,13 +191,14 @@ class ManifestReader:
             self.add(find_in_settings(settings), consumer_id, "helm-values", None, where, node.start_mark.line + 1)
 
 
+class TemplateFile(Exception):
+    """A YAML file that is a template (``{{ ... }}``): skipped with a notice, not an error."""
+
+
 def read_manifest(path: Path, origin: str) -> tuple[list[dict[str, Any]], str]:
     """Key reference rows of one YAML file and its digest; InputError when it cannot be read."""
     yaml = _yaml()
-    size = path.stat().st_size
-    if size > MAX_YAML_BYTES:
-        raise InputError(origin, f"file is {size} bytes, larger than the {MAX_YAML_BYTES}-byte limit")
-    data = path.read_bytes()
+    data = read_bounded(path, origin, MAX_YAML_BYTES)
     text = decode_text(data, origin)
     reader = ManifestReader(origin)
     try:
@@ -204,6 +206,8 @@ def read_manifest(path: Path, origin: str) -> tuple[list[dict[str, Any]], str]:
             if root is not None:
                 reader.document(index, root)
     except yaml.YAMLError as exc:
+        if "{{" in text:  # a Helm or Go template, which only becomes YAML when rendered
+            raise TemplateFile(origin) from None
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or type(exc).__name__
         raise InputError(origin, f"invalid YAML: {problem}", mark.line + 1 if mark else None) from None
@@ -227,6 +231,11 @@ def load_manifests(paths: list[Path], root: Path) -> tuple[Inventory, list[Input
             origin = path.as_posix()
         try:
             found, digest = read_manifest(path, origin)
+        except TemplateFile:
+            from scanner.sources import notice
+
+            notice(f"{origin}: skipped, a template that is YAML only once rendered")
+            continue
         except InputError as exc:
             errors.append(exc)
             continue

@@ -286,7 +286,7 @@ def test_junit_strips_characters_xml_cannot_carry(report: dict[str, Any]) -> Non
 
 def test_markdown_cell_escapes_html_markdown_and_mentions() -> None:
     assert cell("<b>x</b> | *y* [z](http://e) @team `c`") == (
-        "&lt;b&gt;x&lt;/b&gt; \\| \\*y\\* \\[z\\]\\(http://e\\) @\u200bteam \\`c\\`"
+        "&lt;b&gt;x&lt;/b&gt; \\| \\*y\\* \\[z\\]\\(http\\[:\\]//e\\) @\u200bteam \\`c\\`"
     )
     assert cell("line1\nline2") == "line1 line2"
     assert cell("x" * 300).endswith("…") and len(cell("x" * 300)) == 200

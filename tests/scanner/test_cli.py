@@ -102,7 +102,7 @@ def test_bad_policy_file_names_the_file(kvaudit, tmp_path: Path) -> None:
     result = kvaudit("demo", "--policy", str(policy))
     assert result.returncode == 2
     assert result.stderr.strip() == (
-        f"kvaudit: error: {policy}: rule KV-REC-002 has no parameter 'min_days' (parameters: min_retention_days)"
+        f"kvaudit: error: {policy}:2: rule KV-REC-002 has no parameter 'min_days' (parameters: min_retention_days)"
     )
 
 

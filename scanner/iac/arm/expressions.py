@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from scanner import budget
 from scanner.iac.arm.functions import TemplateFunctionError, call_function, member
 from scanner.iac.arm.values import UNKNOWN, is_known
 
@@ -61,15 +62,25 @@ def tokenize(text: str) -> list[tuple[str, Any]]:
         if kind == "string":
             value = value[1:-1].replace("''", "'")
         elif kind == "number":
+            if len(value) > MAX_NUMBER_DIGITS:
+                raise ExpressionError(f"number with {len(value)} digits is out of range")
             value = float(value) if "." in value else int(value)
         tokens.append((kind, value))
     return tokens
+
+
+#: ARM numbers are 64-bit; a literal longer than this is refused before it is converted.
+MAX_NUMBER_DIGITS = 20
+#: Sub-expressions nested deeper than this are refused while parsing (ARM's own parser stops far
+#: earlier); the recursive parser and evaluator would otherwise exhaust the Python stack.
+MAX_NESTING = 100
 
 
 class _Parser:
     def __init__(self, tokens: list[tuple[str, Any]]):
         self.tokens = tokens
         self.pos = 0
+        self.depth = 0
 
     def peek(self) -> tuple[str, Any] | None:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
@@ -84,6 +95,15 @@ class _Parser:
         return token
 
     def expression(self) -> Node:
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise ExpressionError(f"expression nested deeper than {MAX_NESTING} levels")
+        try:
+            return self._expression()
+        finally:
+            self.depth -= 1
+
+    def _expression(self) -> Node:
         kind, value = self.take()
         node: Node
         if kind in ("string", "number"):
@@ -158,6 +178,18 @@ class Evaluator:
         return self.evaluate(node)
 
     def evaluate(self, node: Node) -> Any:
+        """Evaluate ``node``; every call is charged to the scan's budget (time and depth)."""
+        spent = budget.current()
+        spent.tick()
+        spent.depth += 1
+        try:
+            if spent.depth > spent.limits.expression_depth:
+                raise ExpressionError(f"expressions nested deeper than {spent.limits.expression_depth} levels")
+            return self._evaluate(node)
+        finally:
+            spent.depth -= 1
+
+    def _evaluate(self, node: Node) -> Any:
         if isinstance(node, Literal):
             return node.value
         if isinstance(node, Member):

@@ -11,12 +11,13 @@ ARM's hashes is not needed to audit a vault and a wrong value would be worse tha
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from scanner import budget
+from scanner.errors import InputError
 from scanner.iac.arm.library import LIBRARY
 from scanner.iac.arm.values import (
     UNKNOWN,
@@ -28,6 +29,7 @@ from scanner.iac.arm.values import (
     to_text,
 )
 from scanner.iac.common import UNKNOWN_SCOPE
+from scanner.jsonio import load_json_text
 
 
 class TemplateFunctionError(ValueError):
@@ -74,7 +76,7 @@ def _strict(fn: Callable[..., Any]) -> Function:
             return UNKNOWN
         try:
             return fn(*args)
-        except (TypeError, ValueError, IndexError, KeyError, AttributeError) as exc:
+        except (TypeError, ValueError, IndexError, KeyError, AttributeError, ArithmeticError) as exc:
             raise TemplateFunctionError(str(exc)) from None
 
     return call
@@ -214,10 +216,22 @@ def _union(args: list[Any], scope: DeploymentScope) -> Any:
         return out
     if all(isinstance(a, list) for a in args):
         out_list: list[Any] = []
+        seen: set[Any] = set()
         for a in args:
-            out_list.extend(v for v in a if v not in out_list)
+            for value in a:
+                key = _identity(value)
+                if key not in seen:  # a set, not ``in out_list``: linear, not quadratic
+                    seen.add(key)
+                    out_list.append(value)
         return out_list
     return UNKNOWN
+
+
+def _identity(value: Any) -> Any:
+    """A hashable stand-in for a template value, equal exactly when the values are equal."""
+    if isinstance(value, bool | int | float | str) or value is None:
+        return (type(value) is bool, value)
+    return ("repr", repr(value))
 
 
 def _create_object(args: list[Any], scope: DeploymentScope) -> Any:
@@ -236,9 +250,9 @@ def _json(args: list[Any], scope: DeploymentScope) -> Any:
     if not isinstance(value, str):
         return UNKNOWN
     try:
-        return json.loads(value)
-    except json.JSONDecodeError as exc:
-        raise TemplateFunctionError(f"json(): {exc.msg}") from None
+        return load_json_text(value, "json()")
+    except InputError as exc:
+        raise TemplateFunctionError(f"json(): {exc.problem}") from None
 
 
 def _first_last(index: int) -> Function:
@@ -419,6 +433,33 @@ def _compare(op: Callable[[Any, Any], bool]) -> Function:
     return call
 
 
+#: ARM integers are 64-bit signed: anything outside is an overflow, not a bigger number.
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1
+
+
+def divmod_truncated(a: int, b: int) -> tuple[int, int]:
+    """ARM's div and mod: integers, truncating toward zero; dividing by zero is an error."""
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (a, b)):
+        raise ValueError("div() and mod() take integers")
+    if b == 0:
+        raise ValueError("division by zero")
+    quotient = abs(a) // abs(b) * (1 if (a < 0) == (b < 0) else -1)
+    return quotient, a - quotient * b
+
+
+def _bounded(result: Any) -> Any:
+    """A function's result within ARM's integer range and the scan's size budget."""
+    if isinstance(result, int) and not isinstance(result, bool) and not INT_MIN <= result <= INT_MAX:
+        raise TemplateFunctionError("integer overflow (ARM integers are 64-bit)")
+    if isinstance(result, float) and (result != result or abs(result) == float("inf")):
+        raise TemplateFunctionError("number out of range")
+    try:
+        budget.check_size(result)
+    except budget.BudgetExceeded as exc:
+        raise TemplateFunctionError(str(exc)) from None
+    return result
+
+
 def _range(start: int, count: int) -> list[int]:
     if count < 0 or count > 10_000:
         raise ValueError("range count out of bounds")
@@ -480,8 +521,8 @@ FUNCTIONS: dict[str, Function] = {
     "add": _strict(lambda a, b: a + b),
     "sub": _strict(lambda a, b: a - b),
     "mul": _strict(lambda a, b: a * b),
-    "div": _strict(lambda a, b: int(a / b)),
-    "mod": _strict(lambda a, b: a % b),
+    "div": _strict(lambda a, b: divmod_truncated(a, b)[0]),
+    "mod": _strict(lambda a, b: divmod_truncated(a, b)[1]),
     "true": lambda args, scope: True,
     "false": lambda args, scope: False,
     "null": lambda args, scope: None,
@@ -491,16 +532,25 @@ FUNCTIONS: dict[str, Function] = {
 def call_function(name: str, args: list[Any], scope: DeploymentScope) -> Any:
     """Call a template function: the core here, then the rest of the library
     (:mod:`scanner.iac.arm.library`); names neither knows give an unknown value."""
-
     fn = FUNCTIONS.get(name.lower()) or LIBRARY.get(name.lower())
     if fn is None:
         return UNKNOWN
+    _check_arguments(args)
     try:
-        return fn(args, scope)
+        return _bounded(fn(args, scope))
     except TemplateFunctionError:
         raise
-    except (TypeError, ValueError, IndexError, KeyError, AttributeError) as exc:
+    except (TypeError, ValueError, IndexError, KeyError, AttributeError, ArithmeticError) as exc:
         raise TemplateFunctionError(f"{name}(): {exc}") from None
+
+
+def _check_arguments(args: list[Any]) -> None:
+    """Refuse before calling: a function whose result could pass the string budget (``concat``
+    of two strings at half the limit, ``replace``, ``join``, ``format``) is stopped here, before
+    the allocation."""
+    limit = budget.current().limits.string_chars
+    if sum(len(a) for a in args if isinstance(a, str)) > limit:
+        raise TemplateFunctionError(f"evaluation budget exceeded: strings longer than {limit} characters")
 
 
 def member(value: Any, name: str) -> Any:

@@ -15,7 +15,7 @@ import re
 from typing import Any
 
 from scanner.errors import InputError
-from scanner.jsonio import MAX_BYTES, decode_text, load_json_text
+from scanner.jsonio import MAX_BYTES, STRICT_NUMBERS, decode_text, load_json_text
 
 _TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[{}]')
 
@@ -62,4 +62,4 @@ def load_positioned(data: bytes, origin: str, max_bytes: int = MAX_BYTES) -> Any
         line = bisect.bisect_left(newlines, opens[index]) + 1 if index is not None else None
         return LineDict(pairs, line)
 
-    return json.loads(text, object_pairs_hook=hook)
+    return json.loads(text, object_pairs_hook=hook, **STRICT_NUMBERS)

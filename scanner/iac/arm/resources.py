@@ -34,6 +34,10 @@ class Declared:
     existing: bool = False
     suppressions: list[tuple[str, str | None]] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        if isinstance(self.body, dict):
+            self.body = canonical_body(self.body)
+
     @property
     def type_lower(self) -> str:
         return self.type.lower()
@@ -61,6 +65,21 @@ class Declared:
         else:
             base = deployment_id(self.deployment)
         return f"{base}/providers/{namespace}{path}"
+
+
+#: Top-level resource properties by their canonical spelling. ARM reads property names without
+#: regard to case, so ``"Properties"`` is the resource's properties: a mapping that looked only
+#: for ``"properties"`` would see a vault with no settings at all.
+_CANONICAL = {
+    name.lower(): name
+    for name in ("properties", "sku", "location", "tags", "kind", "identity", "zones", "plan", "managedBy")
+}
+
+
+def canonical_body(body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` with its top-level property names in canonical case (duplicates that differ
+    only in case were already refused when the JSON was read)."""
+    return {_CANONICAL.get(key.lower(), key): value for key, value in body.items()}
 
 
 def render_name(value: Any) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from scanner import budget
 from scanner.errors import InputError
 from scanner.iac.arm.expressions import Evaluator, ExpressionError
 from scanner.iac.arm.functions import DeploymentScope
@@ -37,6 +38,32 @@ _STRUCTURAL = {
 }
 MAX_COPY = 800  # ARM's own limit on copy count
 MAX_NESTED_DEPLOYMENTS = 20
+
+
+#: Template sections and the JSON type each must have (``resources`` may be a list or, in
+#: languageVersion 2.0, an object of symbolic names).
+_SECTIONS: dict[str, tuple[type, ...]] = {
+    "parameters": (dict,),
+    "variables": (dict,),
+    "functions": (list,),
+    "outputs": (dict,),
+    "resources": (list, dict),
+}
+_TYPE_NAMES = {dict: "an object", list: "an array"}
+
+
+def section_problem(template: Any) -> str | None:
+    """Why a template's sections cannot be walked (a section of the wrong JSON type), or None.
+
+    Azure refuses such a template, so what it declares is unknown, and the file is an error."""
+    if not isinstance(template, dict):
+        return "a template must be a JSON object"
+    for name, types in _SECTIONS.items():
+        value = _ci(template, name)
+        if value is not None and not isinstance(value, types):
+            wanted = " or ".join(_TYPE_NAMES[t] for t in types)
+            return f"template section '{name}' must be {wanted}, not {type(value).__name__}"
+    return None
 
 
 def _ci(obj: dict[str, Any], key: str, default: Any = None) -> Any:
@@ -168,6 +195,7 @@ class Context:
                 continue
             items = []
             for index in range(count):
+                budget.charge("iterations")
                 with self.loop(name, index, default=False):
                     items.append(self.value(_ci(loop, "input"), lenient))
             out[name] = items
@@ -206,6 +234,10 @@ class TemplateWalker:
         self.depth = 0
 
     def walk(self, template: dict[str, Any], supplied: dict[str, Any], scope: DeploymentScope) -> None:
+        problem = section_problem(template)
+        if problem is not None:
+            self.errors.append(InputError(self.origin, problem, line_of(template)))
+            return
         ctx = Context(template, supplied, scope)
         self._walk_resources(template, ctx)
 
@@ -254,6 +286,7 @@ class TemplateWalker:
         count = ctx.value(_ci(copy, "count"))
         if isinstance(count, int) and not isinstance(count, bool) and 0 <= count <= MAX_COPY:
             for index in range(count):
+                budget.charge("iterations")
                 with ctx.loop(name, index):
                     yield
         else:
@@ -299,6 +332,7 @@ class TemplateWalker:
         )
 
     def _after_declare(self, decl: Declared, res: dict[str, Any], ctx: Context) -> None:
+        budget.charge("resources")
         if decl.type_lower == "microsoft.resources/deployments":
             self._nested_deployment(decl, res, ctx)
         else:

@@ -13,7 +13,16 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from scanner.iac.arm.functions import DeploymentScope, TemplateFunctionError, call_function, member
+from scanner import budget
+from scanner.iac.arm.functions import (
+    INT_MAX,
+    INT_MIN,
+    DeploymentScope,
+    TemplateFunctionError,
+    call_function,
+    divmod_truncated,
+    member,
+)
 from scanner.iac.arm.values import UNKNOWN, Partial, RuntimeObject, Unknown, is_known, join_strings, to_text
 from scanner.iac.bicep.parser import Node
 
@@ -70,20 +79,16 @@ def _compare(op: str, left: Any, right: Any) -> Any:
 def _arithmetic(op: str, left: Any, right: Any) -> Any:
     if type(left) is bool or type(right) is bool or not (isinstance(left, int) and isinstance(right, int)):
         raise BicepEvalError(f"'{op}' needs integers")
-    if op in ("/", "%") and right == 0:
-        raise BicepEvalError("division by zero")
-    if op == "+":
-        return left + right
-    if op == "-":
-        return left - right
-    if op == "*":
-        if abs(left) > 2**63 or abs(right) > 2**63:
-            raise BicepEvalError("integer out of range")
-        return left * right
-    quotient = abs(left) // abs(right)
-    if op == "/":
-        return quotient if (left >= 0) == (right >= 0) else -quotient
-    return left - right * (quotient if (left >= 0) == (right >= 0) else -quotient)
+    if op in ("/", "%"):
+        if right == 0:
+            raise BicepEvalError("division by zero")
+        quotient, remainder = divmod_truncated(left, right)
+        result = quotient if op == "/" else remainder
+    else:
+        result = left + right if op == "+" else left - right if op == "-" else left * right
+    if not INT_MIN <= result <= INT_MAX:
+        raise BicepEvalError("integer overflow (Bicep integers are 64-bit)")
+    return result
 
 
 @dataclass
@@ -152,7 +157,8 @@ class Env:
         handler = getattr(self, f"_v_{node.kind}", None)
         if handler is None:
             return UNKNOWN
-        return handler(node)
+        budget.tick()
+        return budget.check_size(handler(node))
 
     def guarded(self, node: Any) -> Any:
         """:meth:`value`, with an evaluation error making this one value unknown."""
@@ -315,6 +321,7 @@ class Env:
             return
         if len(source) > MAX_LOOP:
             raise BicepEvalError(f"loop over more than {MAX_LOOP} items")
+        budget.charge("iterations", len(source))
         for index, item in enumerate(source):
             bindings = {node["item"]: item}
             if node["index"]:

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from scanner import budget
+from scanner.containment import inside, read_bounded
 from scanner.errors import InputError
 from scanner.iac.arm.functions import DeploymentScope
 from scanner.iac.arm.resources import Declared, split_name
@@ -79,12 +81,7 @@ class BicepProgram:
         origin = self.origin(path)
         result: Parsed | None = None
         try:
-            if not key.is_file():
-                raise InputError(origin, "not a regular file")
-            size = key.stat().st_size
-            if size > MAX_BICEP_BYTES:
-                raise InputError(origin, f"file is {size} bytes, larger than the {MAX_BICEP_BYTES}-byte limit")
-            data = key.read_bytes()
+            data = read_bounded(path, origin, MAX_BICEP_BYTES)
             text = decode_text(data, origin)
             result = Parsed(origin, parse(text), text.splitlines(), digest_bytes(data))
         except OSError as exc:
@@ -97,7 +94,8 @@ class BicepProgram:
         return result
 
     def inside_root(self, path: Path) -> bool:
-        return path.resolve().is_relative_to(self.root)
+        """Inside the scan root, or under a path the user allowed (see :mod:`scanner.containment`)."""
+        return path.resolve().is_relative_to(self.root) or inside(path)
 
     def local_targets(self, path: Path, parsed: Parsed) -> list[Path]:
         """Files this one uses: local modules, local imports and a param file's ``using``."""
@@ -356,6 +354,7 @@ class _Run:
         body = statement["body"]
         try:
             for scope_env, object_node in self._instances(env, body):
+                budget.charge("resources")
                 decl = self.declare(scope_env, statement, object_node, parsed, parent, suppressions)
                 self.unit.declared.append(decl)
                 for item in object_node["items"]:
@@ -413,6 +412,7 @@ class _Run:
             self.error(parsed.origin, f"cannot expand module '{statement['name']}': {exc}", line)
             return
         for scope_env, object_node in instances:
+            budget.charge("module_calls")
             self.module_calls += 1
             if self.module_calls > MAX_MODULE_CALLS:
                 self.error(parsed.origin, f"more than {MAX_MODULE_CALLS} module calls", line)

@@ -14,7 +14,8 @@ from typing import Any, Protocol
 
 from hcl2.utils import process_escape_sequences
 
-from scanner.iac.terraform.functions import EvalError, call, to_number, to_str
+from scanner import budget
+from scanner.iac.terraform.functions import MAX_NUMBER_BITS, EvalError, bounded_number, call, to_number, to_str
 from scanner.iac.terraform.values import UNKNOWN, EncodedJson, KeyRef, contains_unknown
 
 #: An operation applied after the root of a traversal: ("attr", name), ("index", tree),
@@ -63,6 +64,14 @@ _BINARY: dict[str, Callable[[Any, Any], Any]] = {
 }
 
 
+def _operands(op: str, left: Any, right: Any) -> tuple[Any, Any]:
+    """Refuse a product whose size alone would cost seconds to compute (a squaring chain)."""
+    if op == "*" and isinstance(left, int) and isinstance(right, int):
+        if left.bit_length() + right.bit_length() > MAX_NUMBER_BITS:
+            raise EvalError("number out of range")
+    return left, right
+
+
 def _number(value: Any) -> Any:
     """Arithmetic operand: Terraform's number conversion, where null is an error, not unknown."""
     if value is None:
@@ -95,7 +104,9 @@ class Evaluator:
         method = getattr(self, f"_e_{node.data}", None)
         if method is None:
             return UNKNOWN
-        return method(node)
+        spent = budget.current()
+        spent.tick()
+        return budget.check_size(method(node))
 
     def _e_expr_term(self, node: Any) -> Any:
         kids = _trees(node)
@@ -104,10 +115,10 @@ class Evaluator:
         return self._eval(kids[0])
 
     def _e_int_lit(self, node: Any) -> Any:
-        return int(str(node.children[0]))
+        return to_number(str(node.children[0]))
 
     def _e_float_lit(self, node: Any) -> Any:
-        return float(str(node.children[0]))
+        return to_number(str(node.children[0]))
 
     def _e_literal_value(self, node: Any) -> Any:
         return {"true": True, "false": False, "null": None}[str(node.children[0])]
@@ -226,9 +237,11 @@ class Evaluator:
         if op == "!=":
             return left != right
         try:
-            return _BINARY[op](_number(left), _number(right))
+            return bounded_number(_BINARY[op](*_operands(op, _number(left), _number(right))))
         except ZeroDivisionError:
             raise EvalError("division by zero") from None
+        except (OverflowError, TypeError):
+            raise EvalError(f"arithmetic out of range or on the wrong types ({op})") from None
 
     def _e_function_call(self, node: Any) -> Any:
         idents = [k for k in _trees(node) if k.data == "identifier"]
@@ -322,6 +335,7 @@ class Evaluator:
             pairs = list(enumerate(collection))
         else:
             raise EvalError("for over a non-collection")
+        budget.charge("iterations", len(pairs))
         if len(idents) == 2:
             return [{idents[0]: k, idents[1]: v} for k, v in pairs]
         return [{idents[0]: v} for _, v in pairs]

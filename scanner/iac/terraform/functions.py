@@ -12,11 +12,29 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from scanner import budget
+from scanner.errors import InputError
 from scanner.iac.terraform.values import UNKNOWN, contains_unknown
+from scanner.jsonio import load_json_text
 
 
 class EvalError(Exception):
     """An expression Terraform itself would reject; the attribute becomes UNKNOWN."""
+
+
+#: Terraform numbers are 512-bit floats; integers beyond this are out of range rather than a
+#: reason to spend seconds on big-integer arithmetic (and Python refuses >4300-digit strings).
+MAX_NUMBER_BITS = 1024
+_MAX_NUMBER_DIGITS = 310
+
+
+def bounded_number(value: Any) -> Any:
+    """``value`` unless it is a number out of Terraform's range (or NaN)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > MAX_NUMBER_BITS:
+        raise EvalError("number out of range")
+    if isinstance(value, float) and (value != value or abs(value) == float("inf")):
+        raise EvalError("number out of range")
+    return value
 
 
 def to_str(value: Any) -> str:
@@ -41,13 +59,15 @@ def to_number(value: Any) -> Any:
     if isinstance(value, int | float):
         return value
     if isinstance(value, str):
+        if len(value) > _MAX_NUMBER_DIGITS:
+            raise EvalError("number out of range")
         try:
             return int(value)
         except ValueError:
             try:
-                return float(value)
+                return bounded_number(float(value))
             except ValueError:
-                raise EvalError(f"cannot convert {value!r} to number") from None
+                raise EvalError(f"cannot convert {value[:40]!r} to number") from None
     raise EvalError("cannot convert to number")
 
 
@@ -81,6 +101,9 @@ def _format(fmt: str, *args: Any) -> str:
             raise EvalError("not enough arguments for format")
         arg = args[arg_index]
         arg_index += 1
+        for size in (match.group(2), match.group(3)):
+            if size and (len(size) > 7 or int(size) > budget.current().limits.string_chars):
+                raise budget.BudgetExceeded(f"evaluation budget exceeded: format width {size[:12]}")
         spec = "%" + match.group(1) + match.group(2)
         if verb == "s":
             out.append(("%" + match.group(1).replace("0", "") + match.group(2) + "s") % to_str(arg))
@@ -139,10 +162,26 @@ def _flatten(value: Any) -> list:
     return out
 
 
+def _identity(item: Any) -> Any:
+    """A hashable stand-in for a value, equal exactly when the values are equal."""
+    if isinstance(item, bool | int | float | str) or item is None:
+        return (type(item) is bool, item)
+    try:
+        return ("json", json.dumps(item, sort_keys=True, default=repr))
+    except (TypeError, ValueError):
+        return ("repr", repr(item))
+
+
 def _distinct(value: list) -> list:
+    """The first occurrence of each element, in order; linear (a set of identities)."""
+    if not isinstance(value, list):
+        raise EvalError("distinct needs a list")
+    seen: set[Any] = set()
     out: list = []
     for item in value:
-        if item not in out:
+        key = _identity(item)
+        if key not in seen:
+            seen.add(key)
             out.append(item)
     return out
 
@@ -192,11 +231,18 @@ def _raise(message: str) -> Any:
     raise EvalError(message)
 
 
+def _range(*bounds: Any) -> list:
+    """``range()``, with its length checked against the budget before the list is built."""
+    span = range(*(int(to_number(x)) for x in bounds))
+    budget.check_length(len(span), "array")
+    return list(span)
+
+
 def _jsondecode(text: str) -> Any:
     try:
-        return json.loads(text)
-    except (ValueError, RecursionError):
-        raise EvalError("jsondecode: invalid JSON") from None
+        return load_json_text(to_str(text), "jsondecode()")
+    except InputError as exc:
+        raise EvalError(f"jsondecode: {exc.problem}") from None
 
 
 FUNCTIONS: dict[str, Callable[..., Any]] = {
@@ -235,7 +281,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "values": _values,
     "contains": lambda items, v: v in items,
     "zipmap": lambda ks, vs: dict(zip(ks, vs, strict=True)),
-    "range": lambda *a: list(range(*(int(to_number(x)) for x in a))),
+    "range": lambda *a: _range(*a),
     "min": lambda *a: min(to_number(x) for x in a),
     "max": lambda *a: max(to_number(x) for x in a),
     "abs": lambda x: abs(to_number(x)),
@@ -255,7 +301,7 @@ def call(name: str, args: list[Any]) -> Any:
     if name not in LAZY and any(contains_unknown(a) for a in args):
         return UNKNOWN
     try:
-        return func(*args)
+        return budget.check_size(bounded_number(func(*args)))
     except EvalError:
         raise
     except (TypeError, ValueError, KeyError, IndexError, AttributeError, RecursionError, OverflowError) as exc:

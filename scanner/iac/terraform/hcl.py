@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from scanner.containment import read_bounded
 from scanner.errors import InputError
 from scanner.jsonio import decode_text
 
@@ -57,30 +58,48 @@ class HclFile:
 
 
 def _nesting_offset(text: str) -> int | None:
-    """Offset where bracket nesting first passes :data:`MAX_NESTING`, ignoring quoted text."""
-    depth = 0
-    in_string = False
-    escape = False
-    for offset, char in enumerate(text):
-        if in_string:
-            if escape:
-                escape = False
-            elif char == "\\":
-                escape = True
-            elif char == '"' or char == "\n":
-                in_string = False
-            elif char == "{" and text[offset - 1 : offset] == "$":
-                depth += 1
-                if depth > MAX_NESTING:
+    """Offset where nesting first passes :data:`MAX_NESTING`, else None.
+
+    Brackets and ``${``/``%{`` template sequences nest; each closes where it closes, so a file
+    with a hundred interpolations side by side is depth 2, not 100. Quoted text and comments
+    are skipped (a bracket in a comment does not nest)."""
+    stack: list[str] = []  # "s" string, "t" template inside a string, or a bracket
+    offset = 0
+    length = len(text)
+    while offset < length:
+        char = text[offset]
+        top = stack[-1] if stack else ""
+        if top == "s":
+            if char == "\\":
+                offset += 2
+                continue
+            if char == '"' or char == "\n":
+                stack.pop()
+            elif char in "$%" and text.startswith("{", offset + 1):
+                stack.append("t")
+                offset += 1
+                if len(stack) > MAX_NESTING:
                     return offset
-        elif char == '"':
-            in_string = True
+            offset += 1
+            continue
+        if char == '"':
+            stack.append("s")
+        elif char == "#" or text.startswith("//", offset):
+            newline = text.find("\n", offset)
+            offset = length if newline < 0 else newline
+            continue
+        elif text.startswith("/*", offset):
+            close = text.find("*/", offset + 2)
+            offset = length if close < 0 else close + 2
+            continue
         elif char in _OPEN:
-            depth += 1
-            if depth > MAX_NESTING:
+            stack.append(char)
+            if len(stack) > MAX_NESTING:
                 return offset
         elif char in _CLOSE:
-            depth = max(0, depth - 1)
+            if stack and stack[-1] in (_OPEN + "t"):
+                stack.pop()
+        offset += 1
     return None
 
 
@@ -133,7 +152,7 @@ def parse_text(text: str, origin: str) -> HclFile:
         body = _child(tree, "body")
         if body is not None:
             result.blocks = _blocks_of(body, origin)
-            result.attrs = _attrs_of(body)
+            result.attrs = _attrs_of(body, origin)
         result.comments = _comments(tree)
     except RecursionError:
         raise InputError(origin, "blocks nested too deeply") from None
@@ -141,14 +160,8 @@ def parse_text(text: str, origin: str) -> HclFile:
 
 
 def parse_file(path: Path, origin: str) -> HclFile:
-    """Read, size-check, decode and parse one file."""
-    try:
-        size = path.stat().st_size
-        if size > MAX_TF_BYTES:
-            raise InputError(origin, f"file is {size} bytes, larger than the {MAX_TF_BYTES}-byte limit")
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(origin, f"cannot read file: {exc.strerror or exc}") from None
+    """Read (a regular file inside the scan roots, size-checked first), decode and parse one file."""
+    data = read_bounded(path, origin, MAX_TF_BYTES)
     return parse_text(decode_text(data, origin), origin)
 
 
@@ -183,12 +196,18 @@ def _blocks_of(body: object, origin: str) -> list[Block]:
     return [_block(kid, origin) for kid in body.children if _is_tree(kid) and kid.data == "block"]  # type: ignore[attr-defined]
 
 
-def _attrs_of(body: object) -> dict[str, Attr]:
+def _attrs_of(body: object, origin: str) -> dict[str, Attr]:
+    """The attributes of a body; Terraform rejects a body that sets one twice, and so do we
+    (otherwise the second value would silently win)."""
     attrs: dict[str, Attr] = {}
     for kid in body.children:  # type: ignore[attr-defined]
         if _is_tree(kid) and kid.data == "attribute":
             parts = [c for c in kid.children if _is_tree(c)]
             name = label_text(parts[0])
+            if name in attrs:
+                raise InputError(
+                    origin, f"duplicate attribute '{name}' (first set on line {attrs[name].line})", kid.meta.line
+                )
             attrs[name] = Attr(name=name, expr=parts[-1], line=kid.meta.line)
     return attrs
 
@@ -202,7 +221,7 @@ def _block(tree: object, origin: str) -> Block:
                 body = kid
             elif kid.data in ("identifier", "keyword", "literal_value", "string"):
                 names.append(label_text(kid))
-    attrs = _attrs_of(body) if body is not None else {}
+    attrs = _attrs_of(body, origin) if body is not None else {}
     blocks = _blocks_of(body, origin) if body is not None else []
     meta = tree.meta  # type: ignore[attr-defined]
     return Block(

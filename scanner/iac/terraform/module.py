@@ -15,11 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from scanner import budget
+from scanner.containment import inside, read_bounded, regular_problem
 from scanner.errors import InputError
 from scanner.iac.terraform.azure import computed_attribute
 from scanner.iac.terraform.evaluate import Evaluator
 from scanner.iac.terraform.functions import EvalError
-from scanner.iac.terraform.hcl import Attr, Block, HclFile, parse_file
+from scanner.iac.terraform.hcl import MAX_TF_BYTES, Attr, Block, HclFile, parse_file
+from scanner.iac.terraform.json_config import configuration_files, parse_configuration
 from scanner.iac.terraform.types import convert
 from scanner.iac.terraform.values import UNKNOWN
 from scanner.jsonio import load_json_bytes
@@ -79,38 +82,102 @@ class Loader:
         self.root = root
         self.errors: list[InputError] = []
         self._sources: dict[Path, ModuleSource] = {}
+        self._visiting: list[Path] = []
 
     def parsed_files(self) -> list[HclFile]:
         """Every ``.tf`` file parsed so far (root and called modules), for comments and digests."""
         return [parsed for module in self._sources.values() for parsed in module.files]
 
     def source(self, directory: Path) -> ModuleSource:
+        """The parsed module in ``directory`` (cached), read the way Terraform reads it:
+        ``*.tf`` and ``*.tf.json`` files, then override files merged in, and local module calls
+        followed to find cycles (an error: Terraform refuses them, and without the error the
+        cycle's modules would be silently unscanned)."""
         directory = directory.resolve()
         cached = self._sources.get(directory)
         if cached is not None:
             return cached
         module = ModuleSource(directory=directory, origin=relative(directory, self.root))
-        for path in sorted(directory.glob("*.tf")):
+        self._sources[directory] = module
+        if not inside(directory):
+            self.errors.append(
+                InputError(module.origin, "module directory outside the scanned tree is not read (KVAUDIT_ALLOW_PATHS)")
+            )
+            return module
+        primaries, overrides = configuration_files(directory)
+        for path in primaries + overrides:
             origin = relative(path, self.root)
             try:
-                parsed = parse_file(path, origin)
+                parsed = parse_configuration(path, origin)
             except InputError as exc:
                 self.errors.append(exc)
                 continue
             module.files.append(parsed)
-            self._index(module, parsed)
-        self._sources[directory] = module
+            if path in overrides:
+                self._override(module, parsed)
+            else:
+                self._index(module, parsed)
+        self._follow_calls(module)
         return module
+
+    def _follow_calls(self, module: ModuleSource) -> None:
+        """Parse the local modules this one calls; a call back into the stack is a cycle."""
+        self._visiting.append(module.directory)
+        try:
+            for name, block in module.modules.items():
+                target = local_source(module.directory, block, Evaluator(_EmptyScope()))
+                if target is None:
+                    continue
+                if target in self._visiting:
+                    cycle = self._visiting[self._visiting.index(target) :] + [target]
+                    chain = " -> ".join(relative(d, self.root) for d in cycle)
+                    self.errors.append(
+                        InputError(block.file, f"module cycle through module.{name}: {chain}", block.line)
+                    )
+                    continue
+                if len(self._visiting) < MAX_MODULE_DEPTH:
+                    self.source(target)
+        finally:
+            self._visiting.pop()
+
+    @staticmethod
+    def _override(module: ModuleSource, parsed: HclFile) -> None:
+        """Merge an override file's blocks into the blocks they override (Terraform's rules:
+        attributes replace attributes; a nested block type replaces all nested blocks of that
+        type; locals replace by name). A block with nothing to override is added."""
+        tables: dict[str, dict[Any, Block]] = {
+            "resource": module.resources,
+            "data": module.data,
+            "module": module.modules,
+            "output": module.outputs,
+            "variable": module.variables,
+        }
+        for block in parsed.blocks:
+            if block.type == "locals":
+                module.locals.update(block.attrs)
+                continue
+            table = tables.get(block.type)
+            if table is None:
+                continue
+            key: Any = (block.labels[0], block.labels[1]) if block.type in ("resource", "data") else block.labels[0]
+            base = table.get(key) if block.labels else None
+            if base is None:
+                Loader._index(module, HclFile(path=parsed.path, blocks=[block]))
+                continue
+            base.attrs = {**base.attrs, **block.attrs}
+            replaced = {nested.type for nested in block.blocks}
+            base.blocks = [nested for nested in base.blocks if nested.type not in replaced] + block.blocks
 
     def load_tfvars(self, module: ModuleSource) -> None:
         """``terraform.tfvars`` then ``*.auto.tfvars``/other ``*.tfvars`` (later files win)."""
         paths = sorted(module.directory.glob("*.tfvars"), key=lambda p: (p.name != "terraform.tfvars", p.name))
         paths += sorted(module.directory.glob("*.tfvars.json"))
+        paths = [p for p in paths if regular_problem(p) is None]  # a FIFO named x.tfvars is not read
         for path in paths:
             origin = relative(path, self.root)
             try:
                 if path.name.endswith(".json"):
-                    doc = load_json_bytes(path.read_bytes(), origin)
+                    doc = load_json_bytes(read_bounded(path, origin, MAX_TF_BYTES), origin)
                     if not isinstance(doc, dict):
                         raise InputError(origin, "tfvars JSON must be an object")
                     module.tfvars.update(doc)
@@ -118,9 +185,6 @@ class Loader:
                 parsed = parse_file(path, origin)
             except InputError as exc:
                 self.errors.append(exc)
-                continue
-            except OSError as exc:
-                self.errors.append(InputError(origin, f"cannot read file: {exc.strerror or exc}"))
                 continue
             literal = Evaluator(_EmptyScope())
             for attr in parsed.attrs.values():
@@ -182,6 +246,7 @@ class ModuleInstance:
     def __init__(
         self, loader: Loader, source: ModuleSource, prefix: str, inputs: dict[str, Any], stack: tuple[Path, ...]
     ):
+        budget.charge("module_calls")
         self.loader = loader
         self.source = source
         self.prefix = prefix
@@ -294,6 +359,7 @@ class ModuleInstance:
                 items = {i: i for i in items}
             if not isinstance(items, dict) or len(items) > MAX_INSTANCES:
                 return UNKNOWN, [make(None, {"each": {"key": UNKNOWN, "value": UNKNOWN}})]
+            budget.charge("iterations", len(items))
             expanded = {k: make(k, {"each": {"key": k, "value": v}}) for k, v in items.items()}
             return expanded, list(expanded.values())
         if "count" in block.attrs:
@@ -303,6 +369,7 @@ class ModuleInstance:
                 count = UNKNOWN
             if isinstance(count, bool) or not isinstance(count, int | float) or not 0 <= count <= MAX_INSTANCES:
                 return UNKNOWN, [make(None, {"count": {"index": UNKNOWN}})]
+            budget.charge("iterations", int(count))
             listed = [make(i, {"count": {"index": i}}) for i in range(int(count))]
             return listed, listed
         single = make(None, {})
@@ -376,6 +443,7 @@ class ResourceHandle:
     """One resource instance; its values are evaluated once, on first use."""
 
     def __init__(self, module: ModuleInstance, block: Block, mode: str, address: str, bindings: dict[str, Any]):
+        budget.charge("resources")
         self.module = module
         self.block = block
         self.mode = mode

@@ -91,10 +91,10 @@ def test_odd_unicode_bom_and_crlf_are_preserved(tmp_path):
     assert vault["line"] == 1
 
 
-def test_module_calling_itself_terminates(tmp_path):
-    content = GOOD + 'module "loop" {\n  source = "./"\n}\nmodule "up" {\n  source = "../"\n}\n'
+def test_module_calling_itself_is_a_cycle_error_and_terminates(tmp_path):
+    content = GOOD + 'module "loop" {\n  source = "./"\n}\n'
     inv, errors = _scan(tmp_path, {"main.tf": content})
-    assert errors == []
+    assert [str(e) for e in errors] == ["main.tf:5: module cycle through module.loop: . -> ."]
     assert [r["name"] for r in rows(inv, "vaults")] == ["kv-ok"]
 
 
