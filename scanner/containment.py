@@ -40,6 +40,11 @@ def roots(paths: Iterable[Path]) -> Iterator[None]:
         _state.roots = saved
 
 
+def active() -> bool:
+    """Whether reads are confined right now (a scan set its roots)."""
+    return getattr(_state, "roots", None) is not None
+
+
 def inside(path: Path) -> bool:
     """True when ``path`` (symlinks resolved) lies inside a root, or no roots are set."""
     active = getattr(_state, "roots", None)

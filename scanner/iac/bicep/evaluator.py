@@ -26,9 +26,6 @@ from scanner.iac.arm.functions import (
 from scanner.iac.arm.values import UNKNOWN, Partial, RuntimeObject, Unknown, is_known, join_strings, to_text
 from scanner.iac.bicep.parser import Node
 
-#: Most items one ``for`` loop, ``range()`` or lambda function may produce.
-MAX_LOOP = 800
-
 
 class BicepEvalError(ValueError):
     """An expression cannot be evaluated (the value it stands for becomes unknown)."""
@@ -106,12 +103,20 @@ class Env:
     namespaces: dict[str, dict[str, Any]] = field(default_factory=dict)
     parent: Env | None = None
     resolving: set[str] = field(default_factory=set)
+    #: Called with (message, line) for every value that could not be evaluated: the value is
+    #: unknown, and the template is wrong (Azure would refuse it), so the user hears of it.
+    report: Callable[[str, int | None], None] | None = None
 
     def __hash__(self) -> int:
         return id(self)
 
     def child(self, bindings: dict[str, Any]) -> Env:
-        return Env(self.scope, dict(bindings), parent=self, resolving=self.resolving)
+        return Env(self.scope, dict(bindings), parent=self, resolving=self.resolving, report=self.report)
+
+    def _failed(self, exc: Exception, node: Any) -> Any:
+        if self.report is not None:
+            self.report(f"cannot evaluate: {exc}", node.line if isinstance(node, Node) else None)
+        return UNKNOWN
 
     def lookup(self, name: str) -> Any:
         env: Env | None = self
@@ -124,8 +129,8 @@ class Env:
                 env.resolving.add(name)
                 try:
                     env.values[name] = env.lazy.pop(name)()
-                except BicepEvalError:
-                    env.values[name] = UNKNOWN
+                except (BicepEvalError, TemplateFunctionError, OverflowError) as exc:
+                    env.values[name] = self._failed(exc, None)
                 finally:
                     env.resolving.discard(name)
                 return env.values[name]
@@ -164,8 +169,8 @@ class Env:
         """:meth:`value`, with an evaluation error making this one value unknown."""
         try:
             return self.value(node)
-        except (BicepEvalError, TemplateFunctionError, RecursionError, OverflowError, MemoryError):
-            return UNKNOWN
+        except (BicepEvalError, TemplateFunctionError, OverflowError) as exc:
+            return self._failed(exc, node)
 
     def _v_literal(self, node: Node) -> Any:
         return node["value"]
@@ -319,8 +324,6 @@ class Env:
         if not isinstance(source, list) or not is_known_length(source):
             yield None
             return
-        if len(source) > MAX_LOOP:
-            raise BicepEvalError(f"loop over more than {MAX_LOOP} items")
         budget.charge("iterations", len(source))
         for index, item in enumerate(source):
             bindings = {node["item"]: item}
@@ -360,8 +363,9 @@ class Env:
             start, count = (args + [0, 0])[:2]
             if not (isinstance(start, int) and isinstance(count, int)):
                 return UNKNOWN
-            if not 0 <= count <= MAX_LOOP:
-                raise BicepEvalError(f"range() of more than {MAX_LOOP} items")
+            if count < 0:
+                raise BicepEvalError("range() of a negative count")
+            budget.check_length(count, "array")
             return list(range(start, start + count))
         if lowered in ("loadtextcontent", "loadjsoncontent", "loadfileasbase64", "loadyamlcontent"):
             return Unknown(label=f"{name}()")

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scanner import budget
+from scanner import budget, containment
 from scanner.containment import inside, read_bounded
 from scanner.errors import InputError
 from scanner.iac.arm.functions import DeploymentScope
@@ -28,12 +28,22 @@ from scanner.iac.bicep.parser import BicepSyntaxError, Node, parse
 from scanner.iac.common import parse_suppression_comment
 from scanner.jsonio import decode_text, digest_bytes
 
+
+def notice(message: str) -> None:
+    from scanner.sources import notice as say
+
+    say(message)
+
+
 MAX_BICEP_BYTES = 4 * 1024 * 1024
 #: Deepest chain of module calls followed, and most module calls expanded per entry file.
 MAX_MODULE_DEPTH = 10
 MAX_MODULE_CALLS = 500
 #: Properties of a resource body that shape its identity rather than its configuration.
 _STRUCTURAL = {"name", "parent", "scope", "dependsOn"}
+#: Module and import paths that name a file (registry ``br:``/``br/`` and template-spec
+#: ``ts:`` references are not fetched: there is no network in the gate).
+_FILE_PATH = re.compile(r"^(?!br[:/]|ts[:/])", re.I)
 _LOCAL = re.compile(r"^(?!br[:/]|ts[:/])[^:]+\.bicep$", re.I)
 _COMMENT = re.compile(r"^\s*//(.*)$")
 
@@ -94,8 +104,9 @@ class BicepProgram:
         return result
 
     def inside_root(self, path: Path) -> bool:
-        """Inside the scan root, or under a path the user allowed (see :mod:`scanner.containment`)."""
-        return path.resolve().is_relative_to(self.root) or inside(path)
+        """Inside the scan's roots (:mod:`scanner.containment`), or the loader's root when no
+        scan set any."""
+        return inside(path) and (containment.active() or path.resolve().is_relative_to(self.root))
 
     def local_targets(self, path: Path, parsed: Parsed) -> list[Path]:
         """Files this one uses: local modules, local imports and a param file's ``using``."""
@@ -168,8 +179,18 @@ class _Run:
     def error(self, origin: str, problem: str, line: int | None) -> None:
         self.program.errors.append(InputError(origin, problem, line))
 
+    def _reporter(self, origin: str) -> Any:
+        seen: set[tuple[str, int | None]] = set()
+
+        def report(message: str, line: int | None) -> None:
+            if (message, line) not in seen:  # a loop repeats the same failure per item
+                seen.add((message, line))
+                self.error(origin, message, line)
+
+        return report
+
     def param_file(self, path: Path, parsed: Parsed) -> None:
-        env = Env(DeploymentScope())
+        env = Env(DeploymentScope(), report=self._reporter(parsed.origin))
         supplied: dict[str, Any] = {}
         target: Path | None = None
         for statement in parsed.tree["statements"]:
@@ -205,8 +226,9 @@ class _Run:
                 level = target["value"] if target.kind == "literal" else None
                 if level in ("subscription", "managementGroup", "tenant"):
                     scope = DeploymentScope(scope.subscription_id, None, level)
-        env = Env(scope)
-        functions_env = Env(scope)  # functions see other functions and imports, not params
+        report = self._reporter(parsed.origin)
+        env = Env(scope, report=report)
+        functions_env = Env(scope, report=report)  # functions see other functions and imports, not params
         for statement in statements:
             kind = statement.kind
             if kind == "param":
@@ -271,7 +293,7 @@ class _Run:
 
     def _exports(self, path: Path, parsed: Parsed, depth: int, stack: tuple) -> dict[str, Any]:
         """The exported variables and functions of an imported file (types carry no values)."""
-        env = Env(DeploymentScope())
+        env = Env(DeploymentScope(), report=self._reporter(parsed.origin))
         out: dict[str, Any] = {}
         for statement in parsed.tree["statements"]:
             if statement.kind == "import":
@@ -388,12 +410,18 @@ class _Run:
 
     def module(self, env: Env, statement: Node, path: Path, parsed: Parsed, depth: int, stack: tuple) -> None:
         source = statement["path"]
-        if not _LOCAL.match(source):
+        if not _FILE_PATH.match(source):
             return  # registry and template-spec modules are not fetched: no network in the gate
         target = path.parent / source
         line = statement.line
         if not self.program.inside_root(target):
             self.error(parsed.origin, "module file is outside the scanned directory", line)
+            return
+        if not _LOCAL.match(source):
+            if source.lower().endswith(".json"):
+                notice(f"{parsed.origin}:{line}: the ARM template module {source} is not followed")
+            else:
+                self.error(parsed.origin, "a module path must name a .bicep or .json file", line)
             return
         if target.resolve() in stack:
             self.error(parsed.origin, f"module cycle through {source}", line)

@@ -65,9 +65,9 @@ resource "azurerm_key_vault_key" "signer" {
   name            = "release-signer"
   key_vault_id    = azurerm_key_vault.main.id
   key_type        = "EC-HSM"
-  curve           = "P-256"
+  curve           = "P-384"
   key_opts        = ["sign", "verify"]
-  expiration_date = "2027-01-01T00:00:00Z"
+  expiration_date = "2028-06-01T00:00:00Z"
 
   rotation_policy {
     automatic {
