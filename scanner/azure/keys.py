@@ -17,41 +17,25 @@ Older, unpinned versions keep kty, key_size, curve and key_ops null (not read): 
 per-version material, only enabled, expires and created, which the listing gives.
 
 The mapping from JSON to rows is in :func:`version_row_from_attributes`,
-:func:`material_from_bundle` and :func:`key_row_from_json`, apart from the fetching.
+:func:`material_from_bundle` and :func:`key_row_from_json`, through the field table's data-plane paths.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
-from datetime import UTC, datetime
 from typing import Any
 
 from scanner.azure.apiversions import API_VERSIONS
 from scanner.azure.faults import READ_FAILURES, ErrorLog, is_not_found
-from scanner.azure.records import decode_release_policy, provenance, rsa_size
+from scanner.azure.records import provenance
 from scanner.azure.rest import get_json, list_items
 from scanner.azure.session import AzureSession
 from scanner.azure.util import rest_dict
+from scanner.fields import MISSING, REST, ROTATION_COLUMNS, dataplane_key_row, rotation_columns
 
 API = API_VERSIONS["keyvault_data"]
 #: The key material columns, which only ``GET /keys/{name}[/{version}]`` can fill.
 MATERIAL = ("kty", "key_size", "curve", "key_ops")
-
-
-def _time(epoch: Any) -> datetime | None:
-    """Key Vault attributes are Unix seconds."""
-    return datetime.fromtimestamp(epoch, UTC) if isinstance(epoch, (int, float)) else None
-
-
-def _b64url(text: Any) -> bytes | None:
-    if not isinstance(text, str) or not text:
-        return None
-    try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except (binascii.Error, ValueError):
-        return None
 
 
 def version_of(kid: str) -> str:
@@ -59,56 +43,36 @@ def version_of(kid: str) -> str:
 
 
 def version_row_from_attributes(key_id: str, vault_id: str, name: str, item: dict[str, Any]) -> dict[str, Any]:
-    """A ``key_versions`` row from a KeyItem (list-versions page) or a KeyBundle: attributes only."""
-    attributes = item.get("attributes") or {}
+    """A ``key_versions`` row from a KeyItem (list-versions page) or a KeyBundle.
+
+    The columns come from the field table's data-plane paths; a KeyItem carries no key material,
+    so its type, size, curve and operations are unknown (null), never "none"."""
     kid = str(item.get("kid") or (item.get("key") or {}).get("kid") or "")
     version = version_of(kid)
+    row = {**provenance(API), **dataplane_key_row(item, table="key_versions")}
+    if not isinstance(item.get("key"), dict):
+        row.update(dict.fromkeys(MATERIAL))
     return {
+        **row,
         "id": f"{key_id}/versions/{version.lower()}",
         "key_id": key_id,
         "vault_id": vault_id,
         "key_name": name,
         "version": version,
         "kid": kid,
-        **dict.fromkeys(MATERIAL),
-        "enabled": attributes.get("enabled"),
-        "expires": _time(attributes.get("exp")),
-        "not_before": _time(attributes.get("nbf")),
-        "created": _time(attributes.get("created")),
-        "exportable": attributes.get("exportable"),
-        **provenance(API),
-    }
-
-
-def material_from_bundle(bundle: dict[str, Any]) -> dict[str, Any]:
-    """kty, key_size (RSA: from the modulus), curve and key_ops of a KeyBundle's JSON web key."""
-    jwk = bundle.get("key") or {}
-    kty = jwk.get("kty")
-    kty = str(kty) if kty is not None else None
-    return {
-        "kty": kty,
-        "key_size": rsa_size(_b64url(jwk.get("n"))) if kty and kty.startswith("RSA") else None,
-        "curve": jwk.get("crv"),
-        "key_ops": [str(op) for op in jwk.get("key_ops") or []],
     }
 
 
 def rotation_from_json(policy: dict[str, Any]) -> dict[str, Any]:
-    """Rotation columns from a policy. A key that never had a policy still answers 200 with the
-    service default (no id, no timestamps, only a Notify action): that counts as absent."""
+    """Rotation columns from a data-plane rotation policy (the field table's REST shape). A key
+    that never had a policy still answers 200 with the service default (no id, no timestamps,
+    only a Notify action): its actions are reported, but no policy is present."""
     attributes = policy.get("attributes") or {}
-    actions = [a for a in policy.get("lifetimeActions") or [] if isinstance(a, dict)]
-    types = [str((a.get("action") or {}).get("type")) for a in actions if (a.get("action") or {}).get("type")]
-    rotate = next((a for a in actions if str((a.get("action") or {}).get("type")).lower() == "rotate"), None)
-    present = (
+    columns = rotation_columns(None, REST, policy=policy).values
+    columns["rotation_policy_present"] = (
         policy.get("id") is not None or attributes.get("created") is not None or attributes.get("updated") is not None
     )
-    return {
-        "rotation_policy_present": present,
-        "rotation_actions": [t.capitalize() for t in types],
-        "rotation_time_after_create": (rotate.get("trigger") or {}).get("timeAfterCreate") if rotate else None,
-        "rotation_expiry_time": attributes.get("expiryTime"),
-    }
+    return columns
 
 
 def key_row_from_json(
@@ -120,35 +84,27 @@ def key_row_from_json(
     rotation: dict[str, Any],
 ) -> dict[str, Any]:
     """The ``keys`` row from the listing's KeyItem and the current version's KeyBundle."""
-    current = {**version_row_from_attributes(key_id, vault["id"], name, bundle), **material_from_bundle(bundle)}
-    attributes = bundle.get("attributes") or {}
-    policy = bundle.get("release_policy") or None
-    managed = bundle.get("managed")
     return {
+        **provenance(API),
+        **dataplane_key_row(bundle),
+        **rotation,
         "id": key_id,
         "vault_id": vault["id"],
         "vault_name": vault["name"],
         "name": name,
         "kid": listed.get("kid"),
-        "current_version": current["version"],
-        **{c: current[c] for c in (*MATERIAL, "enabled", "expires", "not_before", "created", "exportable")},
-        "updated": _time(attributes.get("updated")),
-        "release_policy": decode_release_policy(policy.get("data")) if policy else None,
-        "release_policy_immutable": policy.get("immutable") if policy else None,
-        **rotation,
-        "tags": bundle.get("tags") or {},
-        "managed": bool(managed) if managed is not None else None,
-        **provenance(API),
+        "current_version": version_of(str((bundle.get("key") or {}).get("kid") or listed.get("kid") or "")),
     }
 
 
-_UNKNOWN_ROTATION = {
-    "rotation_policy_present": None,
-    "rotation_actions": None,
-    "rotation_time_after_create": None,
-    "rotation_expiry_time": None,
-}
-_NO_ROTATION = {**_UNKNOWN_ROTATION, "rotation_policy_present": False, "rotation_actions": []}
+_UNKNOWN_ROTATION = dict.fromkeys(ROTATION_COLUMNS)
+_NO_ROTATION = rotation_columns(None, REST, policy=MISSING).values
+
+
+def material_from_bundle(bundle: dict[str, Any]) -> dict[str, Any]:
+    """kty, key_size (RSA: from the modulus), curve and key_ops of a KeyBundle, by the field table."""
+    row = dataplane_key_row(bundle, table="key_versions")
+    return {column: row.get(column) for column in MATERIAL}
 
 
 class KeyCollector:

@@ -58,8 +58,13 @@ def test_every_table_equals_the_expected_inventory(scanned: tuple[Scanned, dict[
     expected["key_versions"].sort(key=lambda r: json.dumps(r, sort_keys=True, default=str))
     for table in TABLES:
         assert len(got[table]) == len(expected[table]), table
-        columns = sorted({c for r in expected[table] for c in r} | {c for r in got[table] for c in r})
-        for column in columns:
+        known = {c for r in expected[table] for c in r}
+        for column in sorted(known | {c for r in got[table] for c in r}):
+            if column not in known and expected[table]:
+                # A column the inventory gained after the expected file was written (such as
+                # ``unresolved``): a live scan has nothing to put in it.
+                assert all(r.get(column) in (None, []) for r in got[table]), (table, column)
+                continue
             assert [r.get(column) for r in got[table]] == [r.get(column) for r in expected[table]], (table, column)
 
 
