@@ -14,6 +14,7 @@ import argparse
 import os
 import subprocess
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -94,6 +95,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     scan = sub.add_parser("scan", help="scan snapshots, ARM, Bicep or Terraform (or live Azure with --azure)")
     scan.add_argument("sources", nargs="*", metavar="SOURCE", help="files or directories to scan")
+    scan.add_argument(
+        "--allow-path",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="DIR",
+        help="also let modules, parameter files and tfvars be read from DIR (repeatable; by default "
+        "nothing outside the working directory and the SOURCE arguments is opened)",
+    )
     add_report_options(scan, "high")
     _add_source_hooks(scan)
 
@@ -119,6 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
             "(default: the nearest .kvaudit.toml, or pyproject.toml with [tool.kvaudit])",
         )
         group.add_argument("--no-config", action="store_true", help="ignore configuration files [KVAUDIT_NO_CONFIG]")
+        command.add_argument(
+            "--debug", action="store_true", help="print the traceback of an unexpected error (never needed in CI)"
+        )
     return parser
 
 
@@ -460,6 +473,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.command is None:
                 build_parser().print_help(sys.stderr)
                 return EXIT_USAGE
+            _apply_process_options(args)
             if args.command in COMMANDS:
                 code = COMMANDS[args.command](args)
             else:
@@ -472,8 +486,40 @@ def main(argv: Sequence[str] | None = None) -> int:
         except KeyboardInterrupt:
             print("kvaudit: interrupted", file=sys.stderr)
             return 130
+        except BrokenPipeError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - one line, never a traceback, unless asked
+            return _unexpected(exc)
     except BrokenPipeError:
         return _closed_pipe()
+
+
+#: An unexpected failure leaves the scan incomplete: never 1 ("findings"), never a traceback.
+EXIT_INCOMPLETE = 3
+
+
+def _apply_process_options(args: argparse.Namespace) -> None:
+    """``--debug`` and ``--allow-path`` reach the loaders through the environment, which also
+    carries them into the parallel loader processes."""
+    if getattr(args, "debug", False):
+        os.environ["KVAUDIT_DEBUG"] = "1"
+    allowed = [str(p.resolve()) for p in getattr(args, "allow_path", None) or []]
+    if allowed:
+        existing = [p for p in os.environ.get("KVAUDIT_ALLOW_PATHS", "").split(os.pathsep) if p]
+        os.environ["KVAUDIT_ALLOW_PATHS"] = os.pathsep.join([*existing, *allowed])
+
+
+def _unexpected(exc: Exception) -> int:
+    from scanner.sources import debug_enabled
+
+    if debug_enabled():
+        traceback.print_exception(exc, file=sys.stderr)
+    print(
+        f"kvaudit: error: internal error ({type(exc).__name__}); the scan is incomplete "
+        "(run with --debug for the traceback)",
+        file=sys.stderr,
+    )
+    return EXIT_INCOMPLETE
 
 
 #: What a shell reports for a process that a closed pipe stopped (128 + SIGPIPE).

@@ -20,10 +20,8 @@ from collections.abc import Iterable
 from typing import Any, TextIO
 
 from reports.renderers.common import SEVERITIES, STATUSES, failing, is_suppressed
+from scanner.textsafe import terminal_text
 
-#: Characters that must never reach a terminal raw: C0 controls, DEL, C1 controls (which
-#: include the 8-bit CSI), and the Unicode bidi embeddings, overrides, isolates and marks.
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 #: Longest message and fix hint shown on one line; the report holds the full text.
 MESSAGE_WIDTH = 200
 FIX_WIDTH = 160
@@ -35,12 +33,7 @@ _FIX_FOR_SUFFIX = {".tf": "terraform", ".tfvars": "terraform", ".json": "arm_bic
 
 def visible(text: object) -> str:
     """``text`` with every unsafe character replaced by a visible escape (``\\x1b``, ``\\u202e``)."""
-
-    def escape(match: re.Match[str]) -> str:
-        code = ord(match.group())
-        return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
-
-    return _UNSAFE.sub(escape, str(text))
+    return terminal_text(text)
 
 
 def one_line(text: object, width: int) -> str:

@@ -35,6 +35,7 @@ from typing import Any
 from urllib.parse import quote
 
 from reports.renderers.common import is_suppressed
+from scanner.textsafe import sarif_text
 from rules.model import SECURITY_SEVERITY
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -170,7 +171,7 @@ def _result(finding: dict[str, Any], rule_index: dict[str, int], uri: str) -> di
         "ruleIndex": rule_index[finding["rule_id"]],
         "kind": kind,
         "level": LEVELS[finding["severity"]] if kind == "fail" else "none",
-        "message": {"text": finding["message"]},
+        "message": {"text": sarif_text(finding["message"])},
         "locations": [_location(finding, uri)],
         "partialFingerprints": {FINGERPRINT_KEY: finding["fingerprint"]},
         "properties": {

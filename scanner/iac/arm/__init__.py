@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from scanner.containment import read_bounded
 from scanner.errors import InputError
 from scanner.iac.arm.functions import DeploymentScope
 from scanner.iac.arm.mapping import map_declared
@@ -53,13 +54,7 @@ def relative(path: Path, root: Path) -> str:
 
 def read_json_file(path: Path, origin: str) -> tuple[Any, bytes]:
     """Read and decode one JSON file within the template size limit."""
-    try:
-        size = path.stat().st_size
-        if size > MAX_TEMPLATE_BYTES:
-            raise InputError(origin, f"file is {size} bytes, larger than the {MAX_TEMPLATE_BYTES}-byte limit")
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(origin, f"cannot read: {exc.strerror or exc}") from None
+    data = read_bounded(path, origin, MAX_TEMPLATE_BYTES)
     return load_positioned(data, origin, MAX_TEMPLATE_BYTES), data
 
 

@@ -18,15 +18,15 @@ _SKIP_DIRS = {".terraform", ".git", "node_modules"}
 
 
 def _module_dirs(paths: list[Path]) -> list[Path]:
-    """Directories holding ``.tf`` files among ``paths`` (files count for their directory)."""
+    """Directories holding ``.tf`` or ``.tf.json`` files among ``paths`` (files count for their directory)."""
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
             candidates = [path] + sorted(
                 p for p in path.rglob("*") if p.is_dir() and not (_SKIP_DIRS | {".terragrunt-cache"}) & set(p.parts)
             )
-            found.extend(c for c in candidates if any(c.glob("*.tf")))
-        elif path.suffix == ".tf":
+            found.extend(c for c in candidates if any(c.glob("*.tf")) or any(c.glob("*.tf.json")))
+        elif path.name.endswith((".tf", ".tf.json")):
             found.append(path.parent)
     unique: list[Path] = []
     for directory in found:
