@@ -101,7 +101,7 @@ def kvaudit_command(ready: dict[str, Any], snapshot: Path, extra: list[str]) -> 
         "--ca-bundle", ready["ca_bundle"], *extra,
     ]  # fmt: skip
     if (ROOT / "scanner" / "commands" / "collect.py").exists():
-        return [sys.executable, "-m", "scanner", "collect", "--azure", "--snapshot", str(snapshot), *flags]
+        return [sys.executable, "-m", "kvaudit.scanner", "collect", "--azure", "--snapshot", str(snapshot), *flags]
     return [
         sys.executable,
         "-m",
@@ -200,7 +200,7 @@ def cost_model(snapshot: Path, processes: int = 1) -> dict[str, Any]:
     consumer pins, one rotation policy; per vault one data-plane challenge. Each of the
     ``processes`` (the parent and its workers) gets its own identity tokens.
     """
-    from scanner import snapshot as snapshots
+    from kvaudit.scanner import snapshot as snapshots
 
     inv = snapshots.load(snapshot)
     vaults, keys, versions = inv.vaults, inv.keys, inv.key_versions
@@ -426,12 +426,12 @@ def cpu_per_operation(ready: dict[str, Any], samples: int) -> dict[str, float]:
     in this process (which runs nothing else meanwhile), ``samples`` calls each, 16 at a time."""
     import asyncio
 
-    from scanner.azure.apiversions import API_VERSIONS
-    from scanner.azure.clouds import resolve_cloud
-    from scanner.azure.options import AzureOptions
-    from scanner.azure.rest import get_json
-    from scanner.azure.session import AzureSession
-    from scanner.azure.util import collect_list
+    from kvaudit.scanner.azure.apiversions import API_VERSIONS
+    from kvaudit.scanner.azure.clouds import resolve_cloud
+    from kvaudit.scanner.azure.options import AzureOptions
+    from kvaudit.scanner.azure.rest import get_json
+    from kvaudit.scanner.azure.session import AzureSession
+    from kvaudit.scanner.azure.util import collect_list
 
     os.environ.update(ready["env"])
     cloud = resolve_cloud(
@@ -524,7 +524,7 @@ def run_baseline(ready_file: Path, ready: dict[str, Any], args: argparse.Namespa
 
 
 def main() -> None:
-    from scanner.azure.options import DEFAULT_MAX_IN_FLIGHT, DEFAULT_SUBSCRIPTION_RPS, DEFAULT_VAULT_RPS
+    from kvaudit.scanner.azure.options import DEFAULT_MAX_IN_FLIGHT, DEFAULT_SUBSCRIPTION_RPS, DEFAULT_VAULT_RPS
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=3)

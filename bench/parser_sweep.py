@@ -38,7 +38,7 @@ def _run(files: list[Path], parse: Callable[[str], object]) -> Result:
 
 
 def _bicep_parsers() -> dict[str, Callable[[str], object]]:
-    from scanner.iac.bicep.parser import parse
+    from kvaudit.scanner.iac.bicep.parser import parse
 
     parsers: dict[str, Callable[[str], object]] = {"kvaudit": parse}
     if importlib.util.find_spec("pycep"):

@@ -24,9 +24,9 @@ MiB = 1024 * 1024
 
 
 def scaled_report(count: int) -> dict[str, Any]:
-    from reports.integrity import seal
-    from reports.model import fingerprint
-    from reports.posture import refresh
+    from kvaudit.reports.integrity import seal
+    from kvaudit.reports.model import fingerprint
+    from kvaudit.reports.posture import refresh
     from tests.reports.fixtures import build_golden_report
 
     base = build_golden_report()
@@ -48,7 +48,7 @@ def scaled_report(count: int) -> dict[str, Any]:
 
 
 def time_renderers(report: dict[str, Any], runs: int, out: Path) -> dict[str, Path]:
-    from reports.renderers import RENDERERS, get_renderer
+    from kvaudit.reports.renderers import RENDERERS, get_renderer
 
     paths = {}
     print(f"{'format':<14}{'size':>12}{'render (median)':>18}")

@@ -25,8 +25,8 @@ def _child(path: Path) -> None:
     """One measured run: load, evaluate, report timings and peak RSS as JSON."""
     import pandas as pd
 
-    from rules.engine import evaluate, status_counts
-    from scanner import snapshot
+    from kvaudit.rules.engine import evaluate, status_counts
+    from kvaudit.scanner import snapshot
 
     started = time.perf_counter()
     inventory = snapshot.load(path)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from scanner.inventory import TABLES, Inventory, SourceInfo, conform
+from kvaudit.scanner.inventory import TABLES, Inventory, SourceInfo, conform
 
 
 @dataclass(frozen=True)

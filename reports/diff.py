@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from reports.renderers.common import OPEN_STATUSES, SEVERITIES, is_suppressed
-from rules.model import SEVERITY_RANK
+from kvaudit.reports.renderers.common import OPEN_STATUSES, SEVERITIES, is_suppressed
+from kvaudit.rules.model import SEVERITY_RANK
 
 DRIFT_VERSION = "1.0.0"
 

@@ -83,11 +83,11 @@ def record_run(
     (``--now``): a replayed or back-filled run then sorts where it belongs, not at today.
     Returns the new run's path and the drift document (None on the first run).
     """
-    from reports.diff import diff_reports
-    from reports.loading import load_report
-    from reports.outputs import write_atomic
-    from reports.renderers.drift import render_json, render_markdown
-    from reports.renderers.json_report import render
+    from kvaudit.reports.diff import diff_reports
+    from kvaudit.reports.loading import load_report
+    from kvaudit.reports.outputs import write_atomic
+    from kvaudit.reports.renderers.drift import render_json, render_markdown
+    from kvaudit.reports.renderers.json_report import render
 
     previous = list_runs(directory)
     stamp = report["scan"]["evaluated_at" if named_by_evaluation else "finished"]

@@ -98,7 +98,7 @@ def process(report: dict[str, Any], inventory: Any, args: argparse.Namespace) ->
     seal(report)
     key_id = getattr(args, "sign_with", None)
     if key_id:
-        from reports.signing import sign_report
+        from kvaudit.reports.signing import sign_report
 
         sign_report(report, key_id, ca_bundle=getattr(args, "azure_ca_bundle", None))
     return report

@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from scanner.errors import InputError
-from scanner.jsonio import load_json_bytes
+from kvaudit.scanner.errors import InputError
+from kvaudit.scanner.jsonio import load_json_bytes
 
 #: Finding members that diff and trend read.
 FINDING_KEYS = ("fingerprint", "rule_id", "severity", "status", "resource")

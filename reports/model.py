@@ -16,14 +16,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from reports.messages import format_message, missing_fields, unknown_message
-from reports.posture import compliance_section, refresh, vault_summaries
-from rules.engine import Evaluation, status_counts
-from rules.mappings import controls_by_rule
-from rules.model import SEVERITY_RANK, Rule, Status
-from rules.registry import RULESET_VERSION
-from scanner import __version__
-from scanner.inventory import Inventory
+from kvaudit.reports.messages import format_message, missing_fields, unknown_message
+from kvaudit.reports.posture import compliance_section, refresh, vault_summaries
+from kvaudit.rules.engine import Evaluation, status_counts
+from kvaudit.rules.mappings import controls_by_rule
+from kvaudit.rules.model import SEVERITY_RANK, Rule, Status
+from kvaudit.rules.registry import RULESET_VERSION
+from kvaudit.scanner import __version__
+from kvaudit.scanner.inventory import Inventory
 
 SCHEMA_VERSION = "1.2.0"
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from scanner.errors import UsageError
+from kvaudit.scanner.errors import UsageError
 
 
 def output_type(formats: Iterable[str]) -> Callable[[str], tuple[str, Path | None]]:

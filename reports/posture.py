@@ -18,10 +18,10 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from reports.renderers.common import SEVERITIES
-from rules.mappings import frameworks, not_assessed
-from rules.model import SEVERITY_RANK, Status
-from scanner.inventory import Inventory
+from kvaudit.reports.renderers.common import SEVERITIES
+from kvaudit.rules.mappings import frameworks, not_assessed
+from kvaudit.rules.model import SEVERITY_RANK, Status
+from kvaudit.scanner.inventory import Inventory
 
 #: Vault properties shown on a vault's page: what an auditor checks first, never the inventory.
 VAULT_PROPERTIES: tuple[str, ...] = (
@@ -50,7 +50,7 @@ _FAILING, _UNKNOWN, _SUPPRESSED = 3, 2, 1
 
 
 def _plain(value: Any) -> Any:
-    from reports.model import _plain as plain
+    from kvaudit.reports.model import _plain as plain
 
     return plain(value)
 

@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from reports.integrity import canonical_bytes
-from scanner.errors import InputError, UsageError
+from kvaudit.reports.integrity import canonical_bytes
+from kvaudit.scanner.errors import InputError, UsageError
 
 #: algorithm -> hashlib name of the digest it signs
 HASHES = {
@@ -89,7 +89,7 @@ def _verify_challenge(vault_url: str) -> bool:
     The SDK refuses a challenge whose resource is not a parent domain of the vault host, which a
     vault reached through a private DNS name or an address can never satisfy.
     """
-    from scanner.azure.clouds import named_cloud
+    from kvaudit.scanner.azure.clouds import named_cloud
 
     host = (urlsplit(vault_url).hostname or "").lower()
     suffixes = []

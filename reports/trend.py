@@ -15,10 +15,10 @@ from typing import Any
 
 import pandas as pd
 
-from reports.history import list_runs, run_time
-from reports.loading import load_report
-from reports.renderers.common import OPEN_STATUSES, SEVERITIES, is_suppressed
-from scanner.errors import UsageError
+from kvaudit.reports.history import list_runs, run_time
+from kvaudit.reports.loading import load_report
+from kvaudit.reports.renderers.common import OPEN_STATUSES, SEVERITIES, is_suppressed
+from kvaudit.scanner.errors import UsageError
 
 RUN_COLUMNS = ["run", "fingerprint", "rule_id", "severity", "status", "suppressed", "resource_id", "resource_name"]
 

@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rules.model import Status
-from rules.reads import Reads, note, recording, tracked
-from scanner.inventory import Inventory
+from kvaudit.rules.model import Status
+from kvaudit.rules.reads import Reads, note, recording, tracked
+from kvaudit.scanner.inventory import Inventory
 
 #: ARM resource types for each logical resource kind, by vault kind.
 _ARM_TYPES = {
@@ -135,7 +135,7 @@ class RuleContext:
 
     def profile_spec(self, profile: object) -> dict[str, Any]:
         """The named profile's definition (built-in or from the policy), or {} when none applies."""
-        from rules.profiles import all_profiles
+        from kvaudit.rules.profiles import all_profiles
 
         if not isinstance(profile, str):
             return {}

@@ -20,15 +20,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rules.context import RuleContext, empty_result
-from rules.gaps import apply_gaps, collection_gaps
-from rules.model import Rule, Severity, Status
-from rules.profiles import assign_profiles
-from rules.reads import Reads, TrackedTables, recording, tracked
-from rules.registry import all_rules
-from scanner.fields import EVERY_SOURCE, observable, observed_by
-from scanner.inventory import Inventory
-from scanner.policy import Policy
+from kvaudit.rules.context import RuleContext, empty_result
+from kvaudit.rules.gaps import apply_gaps, collection_gaps
+from kvaudit.rules.model import Rule, Severity, Status
+from kvaudit.rules.profiles import assign_profiles
+from kvaudit.rules.reads import Reads, TrackedTables, recording, tracked
+from kvaudit.rules.registry import all_rules
+from kvaudit.scanner.fields import EVERY_SOURCE, observable, observed_by
+from kvaudit.scanner.inventory import Inventory
+from kvaudit.scanner.policy import Policy
 
 
 @dataclass

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from rules.model import Status
-from scanner.inventory import Inventory, normalise_id
+from kvaudit.rules.model import Status
+from kvaudit.scanner.inventory import Inventory, normalise_id
 
 ROOT = "/"
 

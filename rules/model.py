@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
-    from rules.context import RuleContext
+    from kvaudit.rules.context import RuleContext
 
 
 class Status(StrEnum):

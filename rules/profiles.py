@@ -22,9 +22,9 @@ from typing import Any
 
 import pandas as pd
 
-from scanner.errors import PolicyError
-from scanner.inventory import Inventory
-from scanner.policy import Policy
+from kvaudit.scanner.errors import PolicyError
+from kvaudit.scanner.inventory import Inventory
+from kvaudit.scanner.policy import Policy
 
 PROFILE_COLUMNS = ["key_id", "profile", "profile_source", "profile_reason", "profile_unknown"]
 

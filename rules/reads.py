@@ -26,7 +26,7 @@ from typing import Any
 
 import pandas as pd
 
-from scanner.inventory import PROVENANCE, TABLES
+from kvaudit.scanner.inventory import PROVENANCE, TABLES
 
 
 @dataclass

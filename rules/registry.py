@@ -11,12 +11,12 @@ import pkgutil
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
-from rules.model import Param, Remediation, Rule, Severity
+from kvaudit.rules.model import Param, Remediation, Rule, Severity
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from rules.context import RuleContext
+    from kvaudit.rules.context import RuleContext
 
 #: Bumped whenever a rule is added, removed or changes meaning; reported as the rule-set version.
 RULESET_VERSION = "2026.11.2"
@@ -65,10 +65,10 @@ def _load() -> None:
     global _LOADED
     if _LOADED:
         return
-    import rules.checks as checks
+    import kvaudit.rules.checks as checks
 
     for module in sorted(pkgutil.iter_modules(checks.__path__), key=lambda m: m.name):
-        importlib.import_module(f"rules.checks.{module.name}")
+        importlib.import_module(f"kvaudit.rules.checks.{module.name}")
     _LOADED = True
 
 

@@ -1,5 +1,5 @@
-"""``python -m scanner`` is the same as the ``kvaudit`` command."""
+"""``python -m kvaudit.scanner`` is the same as the ``kvaudit`` command."""
 
-from scanner.cli import main
+from kvaudit.scanner.cli import main
 
 raise SystemExit(main())

@@ -21,8 +21,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
-from scanner import __version__
-from scanner.errors import KvauditError, UsageError
+from kvaudit.scanner import __version__
+from kvaudit.scanner.errors import KvauditError, UsageError
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
 FAIL_ON_CHOICES = ("critical", "high", "medium", "low", "info", "none")
@@ -115,9 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     rules.add_argument("--policy", type=Path, help="show parameters and severities as this policy sets them")
 
     for name, help_text in EXTRA_COMMANDS.items():
-        if _present(f"scanner.commands.{name}"):
+        if _present(f"kvaudit.scanner.commands.{name}"):
             extra = sub.add_parser(name, help=help_text)
-            _hook(f"scanner.commands.{name}", "add_arguments")(extra)
+            _hook(f"kvaudit.scanner.commands.{name}", "add_arguments")(extra)
     for command in sub.choices.values():
         command.epilog = CONFIG_EPILOG
         group = command.add_argument_group("configuration")
@@ -166,7 +166,7 @@ EXTRA_COMMANDS: dict[str, str] = {
 #: Modules that add options to scan and demo and post-process the finished report, in this
 #: order (suppressions first, then the integrity digest, then history): each has
 #: ``add_arguments(parser)`` and ``process(report, inventory, args) -> report``.
-REPORT_HOOKS: tuple[str, ...] = ("scanner.gating", "reports.integrity", "reports.history")
+REPORT_HOOKS: tuple[str, ...] = ("kvaudit.scanner.gating", "kvaudit.reports.integrity", "kvaudit.reports.history")
 
 
 def _present(module: str) -> bool:
@@ -190,8 +190,8 @@ def _hook(module: str, name: str) -> Callable[..., Any]:
 
 def _add_source_hooks(scan: argparse.ArgumentParser) -> None:
     """Options of live Azure collection (the SDKs themselves are imported only with --azure)."""
-    if _present("scanner.azure.options"):
-        _hook("scanner.azure.options", "add_azure_arguments")(scan)
+    if _present("kvaudit.scanner.azure.options"):
+        _hook("kvaudit.scanner.azure.options", "add_azure_arguments")(scan)
 
 
 def _parse_now(value: str | None) -> Any:
@@ -207,8 +207,8 @@ def _parse_now(value: str | None) -> Any:
 
 
 def _load_policy(path: Path | None) -> Any:
-    from rules.registry import all_rules
-    from scanner.policy import Policy, load
+    from kvaudit.rules.registry import all_rules
+    from kvaudit.scanner.policy import Policy, load
 
     policy = load(path) if path else Policy()
     policy.validate({r.id: {p.name for p in r.params} for r in all_rules()})
@@ -229,7 +229,7 @@ def repository_root(start: Path) -> Path | None:
 def _sarif_options(args: argparse.Namespace) -> Any:
     """SARIF paths relative to the repository root whatever the working directory: the git top
     level of the working directory, else of the first SOURCE, else the working directory."""
-    from reports.renderers.sarif import SarifOptions
+    from kvaudit.reports.renderers.sarif import SarifOptions
 
     cwd = Path.cwd().resolve()
     root = repository_root(cwd)
@@ -248,7 +248,7 @@ def _sarif_options(args: argparse.Namespace) -> Any:
 
 
 def _write_outputs(report: dict[str, Any], outputs: Sequence[OutputSpec], args: argparse.Namespace) -> None:
-    from reports.renderers import get_renderer
+    from kvaudit.reports.renderers import get_renderer
 
     sarif_options = _sarif_options(args) if any(spec.fmt == "sarif" for spec in outputs) else None
     for spec in outputs:
@@ -284,7 +284,7 @@ def _output_path(spec: Any) -> Path | None:
 
 def exit_code_for(report: dict[str, Any], fail_on: str) -> int:
     """Apply the exit-code contract to a finished report."""
-    from rules.model import SEVERITY_RANK
+    from kvaudit.rules.model import SEVERITY_RANK
 
     if not report["coverage"]["complete"]:
         return EXIT_INCOMPLETE
@@ -300,8 +300,8 @@ def exit_code_for(report: dict[str, Any], fail_on: str) -> int:
 
 def evaluate_and_report(inventory: Any, args: argparse.Namespace, started: datetime, input_errors: int = 0) -> int:
     """Shared tail of scan and demo: evaluate, build the report, write outputs, exit code."""
-    from reports.model import ReportOptions, build_report
-    from rules.engine import evaluate
+    from kvaudit.reports.model import ReportOptions, build_report
+    from kvaudit.rules.engine import evaluate
 
     policy = _load_policy(args.policy)
     evaluation = evaluate(inventory, policy, now=_parse_now(args.now))
@@ -316,11 +316,11 @@ def evaluate_and_report(inventory: Any, args: argparse.Namespace, started: datet
         report = _hook(module, "process")(report, inventory, args)
     _write_outputs(report, args.output, args)
     if not args.quiet and all(spec.path is not None for spec in args.output):
-        from scanner.console import write_findings
+        from kvaudit.scanner.console import write_findings
 
         write_findings(report, sys.stdout, colour=_colour(sys.stdout))
         sys.stdout.flush()
-    from scanner.console import summary_line
+    from kvaudit.scanner.console import summary_line
 
     print(summary_line(report), file=sys.stderr)
     if input_errors:
@@ -331,8 +331,8 @@ def evaluate_and_report(inventory: Any, args: argparse.Namespace, started: datet
 def cmd_scan(args: argparse.Namespace) -> int:
     started = datetime.now(UTC)
     if getattr(args, "azure", False):
-        from scanner.azure import collect
-        from scanner.azure.options import options_from_args
+        from kvaudit.scanner.azure import collect
+        from kvaudit.scanner.azure.options import options_from_args
 
         inventory = collect(options_from_args(args))
         problems = 0
@@ -351,8 +351,8 @@ def load_files(sources: list[str]) -> tuple[Any, int]:
     coverage gap, and the rest are still scanned."""
     import pandas as pd
 
-    from scanner.inventory import frame
-    from scanner.sources import load_sources
+    from kvaudit.scanner.inventory import frame
+    from kvaudit.scanner.sources import load_sources
 
     loaded = load_sources(sources)
     for problem in loaded.errors:
@@ -368,7 +368,7 @@ def load_files(sources: list[str]) -> tuple[Any, int]:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from scanner.demo import demo_inventory, demo_policy_path
+    from kvaudit.scanner.demo import demo_inventory, demo_policy_path
 
     started = datetime.now(UTC)
     if args.policy is None:
@@ -379,9 +379,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_rules(args: argparse.Namespace) -> int:
     import json
 
-    from reports.model import rule_catalogue
-    from rules.engine import evaluate
-    from scanner.inventory import Inventory
+    from kvaudit.reports.model import rule_catalogue
+    from kvaudit.rules.engine import evaluate
+    from kvaudit.scanner.inventory import Inventory
 
     policy = _load_policy(args.policy)
     catalogue = rule_catalogue(evaluate(Inventory(), policy).outcomes)
@@ -414,7 +414,7 @@ def _inapplicable(args: argparse.Namespace) -> dict[str, str]:
         if not any(isinstance(o, OutputSpec) and o.fmt == "sarif" for o in outputs):
             reasons["sarif_suppressed"] = "no SARIF is written (-o sarif[:PATH])"
     if args.command == "scan" and not getattr(args, "azure", False):
-        from scanner.azure.options import environment_variables
+        from kvaudit.scanner.azure.options import environment_variables
 
         for dest in environment_variables():
             reasons[dest] = "it applies only to a live scan (--azure)"
@@ -432,7 +432,7 @@ def parse_arguments(argv: Sequence[str] | None, environ: Any = None) -> argparse
     and ignored when they come from the environment or a file (a shared configuration may
     hold live-Azure settings that a pull-request scan has no use for).
     """
-    from scanner import config as cfg
+    from kvaudit.scanner import config as cfg
 
     environ = os.environ if environ is None else environ
     parser = build_parser()
@@ -451,7 +451,7 @@ def parse_arguments(argv: Sequence[str] | None, environ: Any = None) -> argparse
             if not path.is_file():
                 raise UsageError(f"--config {path}: no such file")
             config_file = cfg.load(path, commands)
-    from scanner.azure.options import environment_variables
+    from kvaudit.scanner.azure.options import environment_variables
 
     origins = cfg.apply(args, args.command, command_parser, given, config_file, environ, environment_variables())
     defaults = _defaults(command_parser)
@@ -477,7 +477,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.command in COMMANDS:
                 code = COMMANDS[args.command](args)
             else:
-                code = int(_hook(f"scanner.commands.{args.command}", "run")(args))
+                code = int(_hook(f"kvaudit.scanner.commands.{args.command}", "run")(args))
             sys.stdout.flush()
             return code
         except KvauditError as exc:
@@ -510,7 +510,7 @@ def _apply_process_options(args: argparse.Namespace) -> None:
 
 
 def _unexpected(exc: Exception) -> int:
-    from scanner.sources import debug_enabled
+    from kvaudit.scanner.sources import debug_enabled
 
     if debug_enabled():
         traceback.print_exception(exc, file=sys.stderr)

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scanner.errors import InputError, UsageError
+from kvaudit.scanner.errors import InputError, UsageError
 
 CONFIG_NAME = ".kvaudit.toml"
 PYPROJECT_NAME = "pyproject.toml"

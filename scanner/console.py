@@ -19,8 +19,8 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any, TextIO
 
-from reports.renderers.common import SEVERITIES, STATUSES, failing, is_suppressed
-from scanner.textsafe import terminal_text
+from kvaudit.reports.renderers.common import SEVERITIES, STATUSES, failing, is_suppressed
+from kvaudit.scanner.textsafe import terminal_text
 
 #: Longest message and fix hint shown on one line; the report holds the full text.
 MESSAGE_WIDTH = 200

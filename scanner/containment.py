@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from scanner.errors import InputError
+from kvaudit.scanner.errors import InputError
 
 _state = threading.local()
 

@@ -6,6 +6,6 @@ data; this module only re-exports it.
 
 from __future__ import annotations
 
-from scanner.reference import DATA_PLANE_SUFFIXES, kind_for_host
+from kvaudit.scanner.reference import DATA_PLANE_SUFFIXES, kind_for_host
 
 __all__ = ["DATA_PLANE_SUFFIXES", "kind_for_host"]

@@ -7,7 +7,7 @@ shown as an escape: an error can neither clear the screen nor forge a second lin
 
 from __future__ import annotations
 
-from scanner.textsafe import terminal_text
+from kvaudit.scanner.textsafe import terminal_text
 
 
 def one_line(text: object) -> str:

@@ -32,7 +32,7 @@ from typing import Any
 
 import pandas as pd
 
-from scanner.inventory import BOOL, INT, OBJ, PROVENANCE, STRING, TABLES, TIME, normalise_id
+from kvaudit.scanner.inventory import BOOL, INT, OBJ, PROVENANCE, STRING, TABLES, TIME, normalise_id
 
 #: Every source an inventory row can come from (the ``source`` provenance column).
 LIVE = frozenset({"azure"})
@@ -674,7 +674,7 @@ def _hook_arm_id(h: HookInput) -> Any:
 
 
 def _hook_role_id(h: HookInput) -> Any:
-    from scanner.reference import canonical_role_id
+    from kvaudit.scanner.reference import canonical_role_id
 
     text = _typed(h.value, STRING)
     if text is None:

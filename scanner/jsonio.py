@@ -10,7 +10,7 @@ import hashlib
 import json
 from typing import Any
 
-from scanner.errors import InputError
+from kvaudit.scanner.errors import InputError
 
 #: Files larger than this are refused rather than parsed (IaC and snapshots are far smaller).
 MAX_BYTES = 512 * 1024 * 1024

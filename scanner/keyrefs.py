@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from scanner.dns_suffixes import kind_for_host
+from kvaudit.scanner.dns_suffixes import kind_for_host
 
 #: The value of a setting that exists but whose value could not be resolved.
 UNRESOLVED = object()

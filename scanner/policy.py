@@ -27,9 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scanner.containment import read_bounded
-from scanner.errors import PolicyError
-from scanner.jsonio import decode_text, digest_bytes
+from kvaudit.scanner.containment import read_bounded
+from kvaudit.scanner.errors import PolicyError
+from kvaudit.scanner.jsonio import decode_text, digest_bytes
 
 _RULE_RESERVED = {"severity", "enabled"}
 _SEVERITIES = {"critical", "high", "medium", "low", "info"}
@@ -253,7 +253,7 @@ def parse(text: str, origin: str, digest: str | None = None) -> Policy:
 
 
 def _parameter_defaults() -> dict[tuple[str, str], Any]:
-    from rules.registry import all_rules
+    from kvaudit.rules.registry import all_rules
 
     return {(rule.id, param.name): param.default for rule in all_rules() for param in rule.params}
 

@@ -32,8 +32,8 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from scanner.errors import InputError
-from scanner.inventory import (
+from kvaudit.scanner.errors import InputError
+from kvaudit.scanner.inventory import (
     BOOL,
     INT,
     LOG_ENTRY_FIELDS,
@@ -46,7 +46,7 @@ from scanner.inventory import (
     SourceInfo,
     columns_of,
 )
-from scanner.jsonio import digest_bytes
+from kvaudit.scanner.jsonio import digest_bytes
 
 FORMAT = "kvaudit-rows"
 VERSION = 1

@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from scanner.errors import InputError
-from scanner.inventory import (
+from kvaudit.scanner.errors import InputError
+from kvaudit.scanner.inventory import (
     BOOL,
     INT,
     OBJ,
@@ -32,7 +32,7 @@ from scanner.inventory import (
     columns_of,
     conform,
 )
-from scanner.jsonio import digest_bytes, load_json_bytes
+from kvaudit.scanner.jsonio import digest_bytes, load_json_bytes
 
 FORMAT = "kvaudit-snapshot"
 VERSION = 1

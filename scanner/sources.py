@@ -28,11 +28,11 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scanner import budget, containment
-from scanner.errors import InputError, UsageError, one_line
-from scanner.iac.identity import duplicate_declarations
-from scanner.inventory import Inventory
-from scanner.jsonio import load_json_bytes
+from kvaudit.scanner import budget, containment
+from kvaudit.scanner.errors import InputError, UsageError, one_line
+from kvaudit.scanner.iac.identity import duplicate_declarations
+from kvaudit.scanner.inventory import Inventory
+from kvaudit.scanner.jsonio import load_json_bytes
 
 _SKIP_DIRS = {".git", ".terraform", "node_modules", "__pycache__", ".venv", "venv"}
 #: Small JSON files are parsed whole to learn their kind; larger ones are sniffed from a prefix.
@@ -44,11 +44,11 @@ PARALLEL_MIN_FILES = 40
 
 #: loader kind -> "module:function(paths, root) -> (Inventory, [InputError])"
 LOADERS: dict[str, str] = {
-    "arm": "scanner.iac.arm:load_arm",
-    "bicep": "scanner.iac.bicep:load_bicep",
-    "terraform": "scanner.iac.terraform:load_terraform",
-    "terraform-plan": "scanner.iac.terraform:load_terraform_plan",
-    "manifests": "scanner.iac.manifests:load_manifests",
+    "arm": "kvaudit.scanner.iac.arm:load_arm",
+    "bicep": "kvaudit.scanner.iac.bicep:load_bicep",
+    "terraform": "kvaudit.scanner.iac.terraform:load_terraform",
+    "terraform-plan": "kvaudit.scanner.iac.terraform:load_terraform_plan",
+    "manifests": "kvaudit.scanner.iac.manifests:load_manifests",
 }
 
 
@@ -107,7 +107,7 @@ def _classify_json(path: Path, explicit: bool) -> str | None:
 
     Files up to a few hundred kilobytes are parsed; a larger file is judged by its first bytes,
     so a 200 MB data file in the tree costs one bounded read, not a parse."""
-    from scanner import snapshot
+    from kvaudit.scanner import snapshot
 
     origin = str(path)
     if path.name.lower().endswith(".tf.json"):
@@ -183,7 +183,7 @@ def _bucket(
     candidate: Path, explicit: bool, buckets: dict[str, list[Path]], inventory: Inventory, errors: list[InputError]
 ) -> Inventory:
     """Put one file in its loader's bucket (snapshots are loaded at once); returns the inventory."""
-    from scanner import snapshot
+    from kvaudit.scanner import snapshot
 
     name = candidate.name.lower()
     try:
@@ -200,7 +200,7 @@ def _bucket(
             if kind:
                 buckets.setdefault(kind, []).append(candidate)
         elif name.endswith(".toml") and explicit:  # never picked up from a directory
-            from scanner import rowdata
+            from kvaudit.scanner import rowdata
 
             return inventory.merge(rowdata.load(candidate))
         elif explicit:

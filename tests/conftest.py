@@ -16,11 +16,11 @@ FIXED_NOW = "2026-11-23T00:00:00Z"
 
 
 def run_kvaudit(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 300):
-    """Run ``python -m scanner`` with ``args``; return the CompletedProcess (text mode)."""
+    """Run ``python -m kvaudit.scanner`` with ``args``; return the CompletedProcess (text mode)."""
     full_env = {**os.environ, **(env or {})}
     full_env.setdefault("PYTHONPATH", str(REPO))
     return subprocess.run(
-        [sys.executable, "-m", "scanner", *args],
+        [sys.executable, "-m", "kvaudit.scanner", *args],
         cwd=cwd or REPO,
         env=full_env,
         capture_output=True,

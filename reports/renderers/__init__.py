@@ -11,13 +11,13 @@ from typing import Any
 
 #: format name -> "module:function" (imported lazily so unused renderers cost no start-up time).
 RENDERERS: dict[str, str] = {
-    "json": "reports.renderers.json_report:render",
-    "html": "reports.renderers.html_report:render",
-    "sarif": "reports.renderers.sarif:render",
-    "junit": "reports.renderers.junit:render",
-    "markdown": "reports.renderers.markdown:render",
-    "csv": "reports.renderers.csv_report:render",
-    "csv-controls": "reports.renderers.csv_report:render_controls",
+    "json": "kvaudit.reports.renderers.json_report:render",
+    "html": "kvaudit.reports.renderers.html_report:render",
+    "sarif": "kvaudit.reports.renderers.sarif:render",
+    "junit": "kvaudit.reports.renderers.junit:render",
+    "markdown": "kvaudit.reports.renderers.markdown:render",
+    "csv": "kvaudit.reports.renderers.csv_report:render",
+    "csv-controls": "kvaudit.reports.renderers.csv_report:render_controls",
 }
 
 

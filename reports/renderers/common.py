@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from rules.model import SEVERITY_RANK
+from kvaudit.rules.model import SEVERITY_RANK
 
 #: Most severe first, the order every renderer lists severities in.
 SEVERITIES: tuple[str, ...] = tuple(sorted(SEVERITY_RANK, key=SEVERITY_RANK.__getitem__, reverse=True))

@@ -13,8 +13,8 @@ from typing import Any
 
 import pandas as pd
 
-from reports.renderers.common import MATRIX_COLUMNS, control_matrix
-from scanner.textsafe import csv_cell
+from kvaudit.reports.renderers.common import MATRIX_COLUMNS, control_matrix
+from kvaudit.scanner.textsafe import csv_cell
 
 FINDING_COLUMNS = [
     "fingerprint",

@@ -7,9 +7,9 @@ from typing import Any
 
 from markupsafe import Markup
 
-from reports.renderers.common import SEVERITIES
-from reports.renderers.html_report import asset, csp_hash, environment
-from reports.renderers.markdown import table
+from kvaudit.reports.renderers.common import SEVERITIES
+from kvaudit.reports.renderers.html_report import asset, csp_hash, environment
+from kvaudit.reports.renderers.markdown import table
 
 #: Rows per group in Markdown (PR comments have a size limit) and HTML (the JSON has them all).
 MARKDOWN_LIMIT = 25

@@ -28,9 +28,9 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
-from reports.messages import human_time
-from reports.renderers import svg
-from reports.renderers.common import (
+from kvaudit.reports.messages import human_time
+from kvaudit.reports.renderers import svg
+from kvaudit.reports.renderers.common import (
     MATRIX_COLUMNS,
     SEVERITIES,
     STATUSES,

@@ -13,8 +13,8 @@ import json
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from reports.renderers.common import is_suppressed
-from scanner.textsafe import xml_text as safe_xml_text
+from kvaudit.reports.renderers.common import is_suppressed
+from kvaudit.scanner.textsafe import xml_text as safe_xml_text
 
 
 def xml_text(value: Any) -> str:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from reports.renderers.common import SEVERITIES, STATUSES, failing, percent, suppressed_counts
-from scanner.textsafe import markdown_text
+from kvaudit.reports.renderers.common import SEVERITIES, STATUSES, failing, percent, suppressed_counts
+from kvaudit.scanner.textsafe import markdown_text
 
 #: How many failing findings the table lists; the rest are counted, not listed (comments have limits).
 TOP_FINDINGS = 20

@@ -34,9 +34,9 @@ from pathlib import PurePath, PureWindowsPath
 from typing import Any
 from urllib.parse import quote
 
-from reports.renderers.common import is_suppressed
-from scanner.textsafe import sarif_text
-from rules.model import SECURITY_SEVERITY
+from kvaudit.reports.renderers.common import is_suppressed
+from kvaudit.rules.model import SECURITY_SEVERITY
+from kvaudit.scanner.textsafe import sarif_text
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 FINGERPRINT_KEY = "kvaudit/v1"

@@ -8,10 +8,10 @@ from typing import Any
 import pandas as pd
 from markupsafe import Markup
 
-from reports.renderers import svg
-from reports.renderers.common import SEVERITIES
-from reports.renderers.csv_report import defuse
-from reports.renderers.html_report import asset, csp_hash, environment
+from kvaudit.reports.renderers import svg
+from kvaudit.reports.renderers.common import SEVERITIES
+from kvaudit.reports.renderers.csv_report import defuse
+from kvaudit.reports.renderers.html_report import asset, csp_hash, environment
 
 #: Episodes listed in the HTML (the CSV has them all).
 HTML_EPISODES = 2000

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from rules.checks.common import (
+from kvaudit.rules.checks.common import (
     DECRYPTING,
     azure_scope_level,
     beyond,
@@ -22,9 +22,9 @@ from rules.checks.common import (
     reach_any,
     role_operations,
 )
-from rules.context import RuleContext, verdict
-from rules.model import Param, Remediation
-from rules.registry import rule
+from kvaudit.rules.context import RuleContext, verdict
+from kvaudit.rules.model import Param, Remediation
+from kvaudit.rules.registry import rule
 
 #: Managed HSM local built-in role definition GUIDs.
 HSM_CRYPTO_USER = "21dbd100-6940-42c2-9190-5d6cb909625b"

@@ -17,10 +17,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rules.context import RuleContext
-from rules.profiles import all_profiles, profile_attribute
-from scanner.reference import BUILTIN_ROLES as _BUILTINS
-from scanner.reference import DATA_PLANE_SUFFIXES, KEY_DATA_ACTIONS, canonical_role_id
+from kvaudit.rules.context import RuleContext
+from kvaudit.rules.profiles import all_profiles, profile_attribute
+from kvaudit.scanner.reference import BUILTIN_ROLES as _BUILTINS
+from kvaudit.scanner.reference import DATA_PLANE_SUFFIXES, KEY_DATA_ACTIONS, canonical_role_id
 
 #: Built-in roles of both planes by canonical role definition id.
 BUILTIN_ROLES_BY_ID = {role.id: role for role in _BUILTINS.values()}

@@ -6,11 +6,11 @@ from typing import Any
 
 import pandas as pd
 
-from rules.checks.common import constant, key_op_sets, nullable, profile_field
-from rules.context import RuleContext
-from rules.model import Param, Remediation
-from rules.registry import rule
-from scanner.fields import unresolved_mask
+from kvaudit.rules.checks.common import constant, key_op_sets, nullable, profile_field
+from kvaudit.rules.context import RuleContext
+from kvaudit.rules.model import Param, Remediation
+from kvaudit.rules.registry import rule
+from kvaudit.scanner.fields import unresolved_mask
 
 
 @rule(

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from rules.checks.common import lookup, version_key_codes
-from rules.context import RuleContext
-from rules.model import Param, Remediation
-from rules.registry import rule
-from scanner.fields import unresolved_mask
+from kvaudit.rules.checks.common import lookup, version_key_codes
+from kvaudit.rules.context import RuleContext
+from kvaudit.rules.model import Param, Remediation
+from kvaudit.rules.registry import rule
+from kvaudit.scanner.fields import unresolved_mask
 
 REFS_ROTATION = ("https://learn.microsoft.com/azure/key-vault/keys/how-to-configure-key-rotation",)
 

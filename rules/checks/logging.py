@@ -7,11 +7,11 @@ from typing import Any
 
 import pandas as pd
 
-from rules.checks.common import lookup
-from rules.context import RuleContext, verdict
-from rules.model import Param, Remediation
-from rules.registry import rule
-from scanner.fields import unresolved_mask
+from kvaudit.rules.checks.common import lookup
+from kvaudit.rules.context import RuleContext, verdict
+from kvaudit.rules.model import Param, Remediation
+from kvaudit.rules.registry import rule
+from kvaudit.scanner.fields import unresolved_mask
 
 AUDIT_CATEGORIES = {"auditevent"}
 AUDIT_GROUPS = {"audit", "alllogs"}

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from rules.context import RuleContext, verdict
-from rules.model import Param, Remediation
-from rules.registry import rule
+from kvaudit.rules.context import RuleContext, verdict
+from kvaudit.rules.model import Param, Remediation
+from kvaudit.rules.registry import rule
 
 REFS_SOFT_DELETE = ("https://learn.microsoft.com/azure/key-vault/general/soft-delete-overview",)
 

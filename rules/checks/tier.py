@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from rules.checks.common import profile_field, vault_kind_from_host
-from rules.context import RuleContext, verdict
-from rules.model import Param, Remediation
-from rules.registry import rule
+from kvaudit.rules.checks.common import profile_field, vault_kind_from_host
+from kvaudit.rules.context import RuleContext, verdict
+from kvaudit.rules.model import Param, Remediation
+from kvaudit.rules.registry import rule
 
 REFS_TIERS = (
     "https://learn.microsoft.com/azure/key-vault/keys/about-keys",

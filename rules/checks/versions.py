@@ -7,10 +7,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from rules.checks.common import key_profiles, profile_field, version_key_codes
-from rules.context import RuleContext, verdict
-from rules.model import Param, Remediation
-from rules.registry import rule
+from kvaudit.rules.checks.common import key_profiles, profile_field, version_key_codes
+from kvaudit.rules.context import RuleContext, verdict
+from kvaudit.rules.model import Param, Remediation
+from kvaudit.rules.registry import rule
 
 REFS_VERSIONS = (
     "https://learn.microsoft.com/azure/key-vault/keys/how-to-configure-key-rotation",

@@ -15,8 +15,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 
-from scanner.azure.options import AzureOptions, add_azure_arguments, options_from_args
-from scanner.inventory import Inventory
+from kvaudit.scanner.azure.options import AzureOptions, add_azure_arguments, options_from_args
+from kvaudit.scanner.inventory import Inventory
 
 
 def collect(options: AzureOptions, progress: bool | None = None) -> Inventory:
@@ -24,15 +24,15 @@ def collect(options: AzureOptions, progress: bool | None = None) -> Inventory:
 
     ``progress``: None shows a bar only on an interactive terminal outside CI.
     """
-    from scanner.azure.collector import scan
-    from scanner.azure.progress import Progress, wanted
+    from kvaudit.scanner.azure.collector import scan
+    from kvaudit.scanner.azure.progress import Progress, wanted
 
     return asyncio.run(scan(options, Progress(wanted(progress))))
 
 
 def merge_snapshots(inventories: Iterable[Inventory]) -> Inventory:
     """Merge the inventories of several shards (see :mod:`scanner.azure.shard`)."""
-    from scanner.azure.shard import merge_snapshots as merge
+    from kvaudit.scanner.azure.shard import merge_snapshots as merge
 
     return merge(inventories)
 

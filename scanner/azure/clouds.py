@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from scanner.errors import UsageError
-from scanner.reference import cloud_suffixes
+from kvaudit.scanner.errors import UsageError
+from kvaudit.scanner.reference import cloud_suffixes
 
 CLOUD_NAMES: tuple[str, ...] = ("public", "usgov", "china", "custom")
 

@@ -19,21 +19,21 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 from typing import Any
 
-from scanner.azure.apiversions import API_VERSIONS
-from scanner.azure.diagnostics import diagnostic_settings
-from scanner.azure.discovery import ALL_VAULT_TABLES, Discovered, Discovery, discover, graph_query
-from scanner.azure.faults import READ_FAILURES, ErrorLog, is_not_found
-from scanner.azure.keys import KeyCollector
-from scanner.azure.options import AzureOptions
-from scanner.azure.progress import Progress
-from scanner.azure.rbac import AzureRbacCollector, hsm_local_rbac
-from scanner.azure.records import arm_parts, vault_records
-from scanner.azure.references import host_of, kql, pins_by_host, reference_records
-from scanner.azure.session import AzureSession
-from scanner.azure.shard import in_shard, select
-from scanner.azure.usage import LOG_TABLES, key_usage
-from scanner.azure.workers import run_workers, worker_count
-from scanner.inventory import TABLES, Inventory, SourceInfo, frame, normalise_id
+from kvaudit.scanner.azure.apiversions import API_VERSIONS
+from kvaudit.scanner.azure.diagnostics import diagnostic_settings
+from kvaudit.scanner.azure.discovery import ALL_VAULT_TABLES, Discovered, Discovery, discover, graph_query
+from kvaudit.scanner.azure.faults import READ_FAILURES, ErrorLog, is_not_found
+from kvaudit.scanner.azure.keys import KeyCollector
+from kvaudit.scanner.azure.options import AzureOptions
+from kvaudit.scanner.azure.progress import Progress
+from kvaudit.scanner.azure.rbac import AzureRbacCollector, hsm_local_rbac
+from kvaudit.scanner.azure.records import arm_parts, vault_records
+from kvaudit.scanner.azure.references import host_of, kql, pins_by_host, reference_records
+from kvaudit.scanner.azure.session import AzureSession
+from kvaudit.scanner.azure.shard import in_shard, select
+from kvaudit.scanner.azure.usage import LOG_TABLES, key_usage
+from kvaudit.scanner.azure.workers import run_workers, worker_count
+from kvaudit.scanner.inventory import TABLES, Inventory, SourceInfo, frame, normalise_id
 
 MGMT_API = API_VERSIONS["keyvault_mgmt"]
 

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from scanner.azure.apiversions import API_VERSIONS
-from scanner.azure.faults import ErrorLog
-from scanner.azure.records import diagnostic_setting_record
-from scanner.azure.session import AzureSession
-from scanner.azure.usage import log_table
-from scanner.azure.util import collect_list, rest_dict
+from kvaudit.scanner.azure.apiversions import API_VERSIONS
+from kvaudit.scanner.azure.faults import ErrorLog
+from kvaudit.scanner.azure.records import diagnostic_setting_record
+from kvaudit.scanner.azure.session import AzureSession
+from kvaudit.scanner.azure.usage import log_table
+from kvaudit.scanner.azure.util import collect_list, rest_dict
 
 API = API_VERSIONS["monitor_diagnostic_settings"]
 

@@ -13,13 +13,13 @@ from typing import Any
 
 from azure.core.rest import HttpRequest
 
-from scanner.azure.apiversions import API_VERSIONS
-from scanner.azure.faults import READ_FAILURES, ErrorLog, describe
-from scanner.azure.options import AzureOptions
-from scanner.azure.records import arm_parts, kind_of
-from scanner.azure.session import AzureSession
-from scanner.azure.shard import in_shard, select
-from scanner.azure.util import collect_list, rest_dict
+from kvaudit.scanner.azure.apiversions import API_VERSIONS
+from kvaudit.scanner.azure.faults import READ_FAILURES, ErrorLog, describe
+from kvaudit.scanner.azure.options import AzureOptions
+from kvaudit.scanner.azure.records import arm_parts, kind_of
+from kvaudit.scanner.azure.session import AzureSession
+from kvaudit.scanner.azure.shard import in_shard, select
+from kvaudit.scanner.azure.util import collect_list, rest_dict
 
 VAULT_TYPES = ("microsoft.keyvault/vaults", "microsoft.keyvault/managedhsms")
 #: Tables that stay incomplete for a whole subscription whose vaults could not be listed.

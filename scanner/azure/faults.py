@@ -20,7 +20,7 @@ from azure.core.exceptions import (
     ServiceResponseError,
 )
 
-from scanner.azure.records import provenance
+from kvaudit.scanner.azure.records import provenance
 
 T = TypeVar("T")
 

@@ -25,13 +25,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from scanner.azure.apiversions import API_VERSIONS
-from scanner.azure.faults import READ_FAILURES, ErrorLog, is_not_found
-from scanner.azure.records import provenance
-from scanner.azure.rest import get_json, list_items
-from scanner.azure.session import AzureSession
-from scanner.azure.util import rest_dict
-from scanner.fields import MISSING, REST, ROTATION_COLUMNS, dataplane_key_row, rotation_columns
+from kvaudit.scanner.azure.apiversions import API_VERSIONS
+from kvaudit.scanner.azure.faults import READ_FAILURES, ErrorLog, is_not_found
+from kvaudit.scanner.azure.records import provenance
+from kvaudit.scanner.azure.rest import get_json, list_items
+from kvaudit.scanner.azure.session import AzureSession
+from kvaudit.scanner.azure.util import rest_dict
+from kvaudit.scanner.fields import MISSING, REST, ROTATION_COLUMNS, dataplane_key_row, rotation_columns
 
 API = API_VERSIONS["keyvault_data"]
 #: The key material columns, which only ``GET /keys/{name}[/{version}]`` can fill.

@@ -41,8 +41,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from scanner.azure.clouds import CLOUD_NAMES, Cloud, resolve_cloud
-from scanner.errors import UsageError
+from kvaudit.scanner.azure.clouds import CLOUD_NAMES, Cloud, resolve_cloud
+from kvaudit.scanner.errors import UsageError
 
 #: Key Vault allows ~2000 requests per 10 s per vault for key reads; a nightly job shares that
 #: budget with production, so it takes a small slice by default.

@@ -12,13 +12,13 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from scanner.azure.apiversions import API_VERSIONS
-from scanner.azure.faults import READ_FAILURES, ErrorLog
-from scanner.azure.records import role_assignment_record
-from scanner.azure.rest import list_items
-from scanner.azure.session import AzureSession
-from scanner.azure.util import collect_list, rest_dict
-from scanner.inventory import normalise_id
+from kvaudit.scanner.azure.apiversions import API_VERSIONS
+from kvaudit.scanner.azure.faults import READ_FAILURES, ErrorLog
+from kvaudit.scanner.azure.records import role_assignment_record
+from kvaudit.scanner.azure.rest import list_items
+from kvaudit.scanner.azure.session import AzureSession
+from kvaudit.scanner.azure.util import collect_list, rest_dict
+from kvaudit.scanner.inventory import normalise_id
 
 ARM_API = API_VERSIONS["authorization"]
 HSM_API = API_VERSIONS["keyvault_data"]

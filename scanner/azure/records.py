@@ -11,9 +11,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from scanner.fields import REST, decode_release_policy, fill, rsa_size
-from scanner.inventory import normalise_id
-from scanner.reference import role_name
+from kvaudit.scanner.fields import REST, decode_release_policy, fill, rsa_size
+from kvaudit.scanner.inventory import normalise_id
+from kvaudit.scanner.reference import role_name
 
 SOURCE = "azure"
 

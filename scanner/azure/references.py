@@ -14,10 +14,10 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
-from scanner.azure.apiversions import API_VERSIONS
-from scanner.azure.records import provenance
-from scanner.inventory import normalise_id
-from scanner.reference import CONSUMERS, consumer_purpose
+from kvaudit.scanner.azure.apiversions import API_VERSIONS
+from kvaudit.scanner.azure.records import provenance
+from kvaudit.scanner.inventory import normalise_id
+from kvaudit.scanner.reference import CONSUMERS, consumer_purpose
 
 API = API_VERSIONS["resource_graph"]
 

@@ -18,11 +18,11 @@ from urllib.parse import urlsplit
 import aiohttp
 from azure.core.pipeline.transport import AioHttpTransport
 
-from scanner.azure.apiversions import API_VERSIONS
-from scanner.azure.options import AzureOptions
-from scanner.azure.pacing import Pacer, PacingPolicy, retry_policy
-from scanner.azure.transport import LeanAioHttpTransport
-from scanner.errors import UsageError
+from kvaudit.scanner.azure.apiversions import API_VERSIONS
+from kvaudit.scanner.azure.options import AzureOptions
+from kvaudit.scanner.azure.pacing import Pacer, PacingPolicy, retry_policy
+from kvaudit.scanner.azure.transport import LeanAioHttpTransport
+from kvaudit.scanner.errors import UsageError
 
 #: Idle connections live this long: longer than a vault's pacing window (1 s), so a vault being
 #: scanned keeps its connections, short enough that finished vaults' connections go soon.

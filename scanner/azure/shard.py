@@ -12,8 +12,8 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from scanner.azure.options import Shard
-from scanner.inventory import Inventory
+from kvaudit.scanner.azure.options import Shard
+from kvaudit.scanner.inventory import Inventory
 
 
 def shard_of(subscription_id: str, count: int) -> int:
@@ -66,7 +66,7 @@ def resolve_references(inventory: Inventory) -> pd.DataFrame:
     Each shard resolves a consumer's key URI only against its own vaults; after the merge every
     vault is known, so the unresolved ones are matched by host again.
     """
-    from scanner.azure.references import host_of
+    from kvaudit.scanner.azure.references import host_of
 
     refs = inventory.tables["key_references"].copy()
     vaults = inventory.tables["vaults"]

@@ -17,11 +17,11 @@ from typing import Any
 
 from azure.core.rest import HttpRequest
 
-from scanner.azure.apiversions import API_VERSIONS
-from scanner.azure.faults import READ_FAILURES, ErrorLog
-from scanner.azure.records import arm_parts, as_utc, provenance
-from scanner.azure.session import AzureSession
-from scanner.inventory import normalise_id
+from kvaudit.scanner.azure.apiversions import API_VERSIONS
+from kvaudit.scanner.azure.faults import READ_FAILURES, ErrorLog
+from kvaudit.scanner.azure.records import arm_parts, as_utc, provenance
+from kvaudit.scanner.azure.session import AzureSession
+from kvaudit.scanner.inventory import normalise_id
 
 API = API_VERSIONS["loganalytics"]
 _GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)

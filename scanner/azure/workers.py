@@ -31,11 +31,11 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from scanner.azure.options import AzureOptions
+from kvaudit.scanner.azure.options import AzureOptions
 
 if TYPE_CHECKING:
-    from scanner.azure.collector import VaultRows
-    from scanner.azure.discovery import Discovered
+    from kvaudit.scanner.azure.collector import VaultRows
+    from kvaudit.scanner.azure.discovery import Discovered
 
 #: A worker process costs about a second of CPU to start (imports); below this many vaults per
 #: worker the default does not start more of them.
@@ -72,9 +72,9 @@ def _scan_share(options: AzureOptions, vaults: list[Discovered], pins: dict[str,
 
 
 async def _scan(options: AzureOptions, vaults: list[Discovered], pins: dict[str, Any]) -> VaultRows:
-    from scanner.azure.collector import Scan
-    from scanner.azure.progress import Progress
-    from scanner.azure.session import AzureSession
+    from kvaudit.scanner.azure.collector import Scan
+    from kvaudit.scanner.azure.progress import Progress
+    from kvaudit.scanner.azure.session import AzureSession
 
     async with AzureSession(options) as session:
         job = Scan(session, options, Progress(False))

@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from scanner.errors import InputError
+from kvaudit.scanner.errors import InputError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _read_report(path: Path) -> dict:
-    from scanner.jsonio import load_json_bytes
+    from kvaudit.scanner.jsonio import load_json_bytes
 
     try:
         data = path.read_bytes()
@@ -51,7 +51,7 @@ def _read_report(path: Path) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    from scanner.gating.baseline import write_baseline
+    from kvaudit.scanner.gating.baseline import write_baseline
 
     report = _read_report(args.report)
     count = write_baseline(report, args.output)

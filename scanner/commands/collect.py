@@ -12,11 +12,11 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from scanner.errors import UsageError
+from kvaudit.scanner.errors import UsageError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from scanner.azure.options import add_azure_arguments
+    from kvaudit.scanner.azure.options import add_azure_arguments
 
     parser.add_argument("--azure", action="store_true", required=True, help="collect from live Azure (required)")
     parser.add_argument("--snapshot", type=Path, required=True, metavar="FILE", help="where to write the snapshot")
@@ -24,9 +24,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from scanner import snapshot
-    from scanner.azure import collect
-    from scanner.azure.options import options_from_args
+    from kvaudit.scanner import snapshot
+    from kvaudit.scanner.azure import collect
+    from kvaudit.scanner.azure.options import options_from_args
 
     inventory = collect(options_from_args(args))
     try:

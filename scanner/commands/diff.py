@@ -15,7 +15,7 @@ DRIFT_FORMATS = ("json", "markdown", "html")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from reports.outputs import output_type
+    from kvaudit.reports.outputs import output_type
 
     parser.add_argument("old", type=Path, metavar="OLD.json", help="the earlier JSON report")
     parser.add_argument("new", type=Path, metavar="NEW.json", help="the later JSON report")
@@ -38,10 +38,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from reports.diff import diff_reports, gate
-    from reports.loading import load_report
-    from reports.outputs import write_outputs
-    from reports.renderers.drift import RENDERERS
+    from kvaudit.reports.diff import diff_reports, gate
+    from kvaudit.reports.loading import load_report
+    from kvaudit.reports.outputs import write_outputs
+    from kvaudit.reports.renderers.drift import RENDERERS
 
     old, new = load_report(args.old), load_report(args.new)
     drift = diff_reports(old, new, str(args.old), str(args.new))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from scanner.cli import add_report_options
+    from kvaudit.scanner.cli import add_report_options
 
     parser.add_argument("snapshots", nargs="+", type=Path, metavar="SNAPSHOT", help="shard snapshots to merge")
     parser.add_argument("--snapshot", type=Path, metavar="FILE", help="also write the merged snapshot here")
@@ -21,9 +21,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from scanner import snapshot
-    from scanner.azure.shard import merge_snapshots
-    from scanner.cli import evaluate_and_report
+    from kvaudit.scanner import snapshot
+    from kvaudit.scanner.azure.shard import merge_snapshots
+    from kvaudit.scanner.cli import evaluate_and_report
 
     started = datetime.now(UTC)
     merged = merge_snapshots(snapshot.load(path) for path in args.snapshots)

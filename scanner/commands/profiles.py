@@ -18,7 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def catalogue(policy: Any) -> dict[str, Any]:
     """Profiles, where each is defined, the tag that selects them and the policy's assignments."""
-    from rules.profiles import all_profiles, profile_sources
+    from kvaudit.rules.profiles import all_profiles, profile_sources
 
     sources = profile_sources(policy)
     profiles = [
@@ -42,7 +42,7 @@ def _text(value: Any) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from scanner.policy import Policy, load
+    from kvaudit.scanner.policy import Policy, load
 
     policy = load(args.policy) if args.policy else Policy()
     data = catalogue(policy)

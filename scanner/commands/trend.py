@@ -15,7 +15,7 @@ TREND_FORMATS = ("html", "csv", "csv-resolution")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from reports.outputs import output_type
+    from kvaudit.reports.outputs import output_type
 
     parser.add_argument("directory", type=Path, metavar="DIR", help="history directory (kvaudit ... --history DIR)")
     parser.add_argument(
@@ -30,9 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from reports.outputs import write_outputs
-    from reports.renderers.trend import RENDERERS
-    from reports.trend import load_history, summarise
+    from kvaudit.reports.outputs import write_outputs
+    from kvaudit.reports.renderers.trend import RENDERERS
+    from kvaudit.reports.trend import load_history, summarise
 
     times, frame = load_history(args.directory)
     trend = summarise(times, frame)

@@ -41,8 +41,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from reports.integrity import check_digest
-    from reports.loading import parse_report, read_report_bytes
+    from kvaudit.reports.integrity import check_digest
+    from kvaudit.reports.loading import parse_report, read_report_bytes
 
     origin = str(args.report)
     report = parse_report(read_report_bytes(args.report), origin)
@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     if signature is None:
         print(f"{origin}: FAILED: the digest matches but the report is not signed")
         return EXIT_MISMATCH
-    from reports.signing import fetch_public_key, load_public_key, verify_signature
+    from kvaudit.reports.signing import fetch_public_key, load_public_key, verify_signature
 
     if args.public_key:
         public_key = load_public_key(args.public_key)

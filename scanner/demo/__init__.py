@@ -9,7 +9,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from scanner.inventory import Inventory
+from kvaudit.scanner.inventory import Inventory
 
 #: How the demo estate file is named in reports, instead of wherever the package is installed.
 DEMO_LOCATION = "kvaudit demo estate (Northwind Robotics)"
@@ -25,7 +25,7 @@ def demo_policy_path() -> Path:
 
 
 def demo_inventory() -> Inventory:
-    from scanner import rowdata
+    from kvaudit.scanner import rowdata
 
     inventory = rowdata.load(demo_estate_path())
     inventory.sources[0].location = DEMO_LOCATION

@@ -54,9 +54,9 @@ def _evaluation_date(report: dict[str, Any]) -> Any:
 def _diff_base(report: dict[str, Any], args: argparse.Namespace) -> Any:
     import pandas as pd
 
-    from scanner.errors import UsageError
-    from scanner.gating.diffbase import failures_at
-    from scanner.policy import Policy, load
+    from kvaudit.scanner.errors import UsageError
+    from kvaudit.scanner.gating.diffbase import failures_at
+    from kvaudit.scanner.policy import Policy, load
 
     if getattr(args, "azure", False):
         raise UsageError("--diff-base cannot be combined with --azure: live Azure has no git revision to compare")
@@ -69,10 +69,10 @@ def _diff_base(report: dict[str, Any], args: argparse.Namespace) -> Any:
 
 def process(report: dict[str, Any], inventory: Any, args: argparse.Namespace) -> dict[str, Any]:
     """Apply every suppression to ``report`` (in place) and return it."""
-    from rules.registry import all_rules
-    from scanner.gating.baseline import load_baseline, write_baseline
-    from scanner.gating.suppress import Sources, apply_suppressions
-    from scanner.gating.waivers import load_waivers
+    from kvaudit.rules.registry import all_rules
+    from kvaudit.scanner.gating.baseline import load_baseline, write_baseline
+    from kvaudit.scanner.gating.suppress import Sources, apply_suppressions
+    from kvaudit.scanner.gating.waivers import load_waivers
 
     sources = Sources(inline=list(getattr(inventory, "suppressions", []) or []))
     if args.waivers is not None:

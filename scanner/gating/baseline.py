@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scanner import __version__
-from scanner.errors import InputError, UsageError
-from scanner.jsonio import load_json_bytes
+from kvaudit.scanner import __version__
+from kvaudit.scanner.errors import InputError, UsageError
+from kvaudit.scanner.jsonio import load_json_bytes
 
 FORMAT = "kvaudit-baseline"
 VERSION = 1

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scanner.gating import gitrev
+from kvaudit.scanner.gating import gitrev
 
 
 @dataclass
@@ -30,7 +30,7 @@ class BaseFailures:
 
 def _relative_sources(sources: list[str], cwd: Path) -> tuple[Path, list[str]]:
     """The repository root and the SOURCE paths relative to it."""
-    from scanner.errors import UsageError
+    from kvaudit.scanner.errors import UsageError
 
     resolved = [(cwd / s).resolve() for s in sources]
     top = gitrev.repository_root(resolved[0])
@@ -63,8 +63,8 @@ def _mirror(tmp: Path, top: Path, cwd: Path) -> tuple[Path, Path]:
 
 
 def _failing(inventory: Any, policy: Any, now: Any) -> set[str]:
-    from reports.model import fingerprint
-    from rules.engine import evaluate
+    from kvaudit.reports.model import fingerprint
+    from kvaudit.rules.engine import evaluate
 
     evaluation = evaluate(inventory, policy, now=now)
     failing: set[str] = set()
@@ -84,7 +84,7 @@ def failures_at(ref: str, sources: list[str], policy: Any, now: Any, cwd: Path |
     fail to load at ``ref`` are listed in ``problems``: their findings also count as new,
     which errs on the side of gating.
     """
-    from scanner.sources import load_sources
+    from kvaudit.scanner.sources import load_sources
 
     cwd = cwd or Path.cwd()
     top, relative = _relative_sources(sources, cwd)

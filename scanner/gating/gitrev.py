@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from scanner.errors import UsageError
+from kvaudit.scanner.errors import UsageError
 
 #: Files extracted from the whole tree (not only under the SOURCE paths) because Terraform and
 #: Bicep modules are referenced by relative paths that may leave the scanned directory.

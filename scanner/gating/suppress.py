@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from scanner.gating.baseline import Baseline
-from scanner.gating.diffbase import BaseFailures
-from scanner.gating.identity import normalise_resource
-from scanner.gating.waivers import Waiver
-from scanner.inventory import InlineSuppression
+from kvaudit.scanner.gating.baseline import Baseline
+from kvaudit.scanner.gating.diffbase import BaseFailures
+from kvaudit.scanner.gating.identity import normalise_resource
+from kvaudit.scanner.gating.waivers import Waiver
+from kvaudit.scanner.inventory import InlineSuppression
 
 #: Preference among active suppressions (lower wins).
 _RANK = {"waiver": 0, "inline": 1, "baseline": 2, "diff_base": 3}
@@ -210,6 +210,6 @@ def apply_suppressions(report: dict[str, Any], sources: Sources, today: date) ->
         ],
         "notices": _notices(matcher, sources, today),
     }
-    from reports.posture import refresh
+    from kvaudit.reports.posture import refresh
 
     return refresh(report)  # per-control states and the fix-first list count suppressions

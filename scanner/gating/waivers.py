@@ -25,10 +25,10 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
-from scanner.containment import read_bounded
-from scanner.errors import InputError
-from scanner.gating.identity import normalise_resource
-from scanner.jsonio import decode_text
+from kvaudit.scanner.containment import read_bounded
+from kvaudit.scanner.errors import InputError
+from kvaudit.scanner.gating.identity import normalise_resource
+from kvaudit.scanner.jsonio import decode_text
 
 _FIELDS = {"id", "rule", "resource", "fingerprint", "justification", "approver", "expires"}
 _FINGERPRINT = re.compile(r"^[0-9a-f]{32}$")

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from scanner.reference import kind_for_host
+from kvaudit.scanner.reference import kind_for_host
 
 #: Placeholder for a subscription or resource group the IaC does not fix.
 UNKNOWN_SCOPE = "iac"

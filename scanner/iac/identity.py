@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from scanner.errors import InputError
-from scanner.iac.common import UNKNOWN_SCOPE
-from scanner.inventory import InlineSuppression, Inventory
+from kvaudit.scanner.errors import InputError
+from kvaudit.scanner.iac.common import UNKNOWN_SCOPE
+from kvaudit.scanner.inventory import InlineSuppression, Inventory
 
 #: Columns that hold resource ids, per table. Other id-looking columns (workspace, storage
 #: account, role definition) name resources the rules never join on, so they stay as written.

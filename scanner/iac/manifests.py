@@ -16,11 +16,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from scanner.containment import read_bounded
-from scanner.errors import InputError
-from scanner.inventory import Inventory, SourceInfo
-from scanner.jsonio import decode_text, digest_bytes
-from scanner.keyrefs import UNRESOLVED, SettingsReference, find_in_arguments, find_in_settings, reference_row
+from kvaudit.scanner.containment import read_bounded
+from kvaudit.scanner.errors import InputError
+from kvaudit.scanner.inventory import Inventory, SourceInfo
+from kvaudit.scanner.jsonio import decode_text, digest_bytes
+from kvaudit.scanner.keyrefs import UNRESOLVED, SettingsReference, find_in_arguments, find_in_settings, reference_row
 
 SOURCE = "kubernetes"
 MAX_YAML_BYTES = 4 * 1024 * 1024
@@ -232,7 +232,7 @@ def load_manifests(paths: list[Path], root: Path) -> tuple[Inventory, list[Input
         try:
             found, digest = read_manifest(path, origin)
         except TemplateFile:
-            from scanner.sources import notice
+            from kvaudit.scanner.sources import notice
 
             notice(f"{origin}: skipped, a template that is YAML only once rendered")
             continue

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from scanner.azure import AzureOptions, collect
-from scanner.azure.clouds import resolve_cloud
-from scanner.inventory import Inventory
+from kvaudit.scanner.azure import AzureOptions, collect
+from kvaudit.scanner.azure.clouds import resolve_cloud
+from kvaudit.scanner.inventory import Inventory
 from tests.fakeazure import FakeAzure, Faults, build_estate
 
 #: Fast retries for tests; the backoff shape is the product's, only the factor is smaller.

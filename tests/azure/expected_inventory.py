@@ -23,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from scanner.inventory import TABLES, Inventory
+from kvaudit.scanner.inventory import TABLES, Inventory
 
 EXPECTED = Path(__file__).with_name("default_estate_inventory.json")
 _LOCAL_HOST = re.compile(r"127\.0\.0\.1:(\d+)")

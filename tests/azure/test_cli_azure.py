@@ -132,7 +132,7 @@ def test_no_credential_is_a_usage_error(estate: dict[str, Any]) -> None:
     keep["PYTHONPATH"] = str(REPO)
     with FakeAzure(estate, faults=Faults()) as fake:
         done = subprocess.run(
-            [sys.executable, "-m", "scanner", *azure_args(fake)],
+            [sys.executable, "-m", "kvaudit.scanner", *azure_args(fake)],
             env=keep,
             cwd=REPO,
             capture_output=True,

@@ -7,8 +7,8 @@ from typing import Any
 
 import pandas as pd
 
-from scanner.azure.session import API_VERSIONS
-from scanner.inventory import TABLES
+from kvaudit.scanner.azure.session import API_VERSIONS
+from kvaudit.scanner.inventory import TABLES
 from tests.azure.conftest import Scanned
 from tests.fakeazure.build_estate import PRINCIPALS, SUB_DEV, SUB_PROD, WORKSPACE_CUSTOMER_ID
 

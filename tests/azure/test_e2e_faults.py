@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from scanner.azure import merge_snapshots
-from scanner.azure.options import Shard
+from kvaudit.scanner.azure import merge_snapshots
+from kvaudit.scanner.azure.options import Shard
 from tests.azure.conftest import Scanned, scan
 from tests.azure.test_e2e_estate import rows
 from tests.fakeazure import Delay, FakeAzure, Faults, RateLimit, ServerError, Throttle, build_estate

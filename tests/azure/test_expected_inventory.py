@@ -16,9 +16,9 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from rules.engine import evaluate
-from scanner.azure.keys import MATERIAL
-from scanner.inventory import TABLES, Inventory
+from kvaudit.rules.engine import evaluate
+from kvaudit.scanner.azure.keys import MATERIAL
+from kvaudit.scanner.inventory import TABLES, Inventory
 from tests.azure.conftest import Scanned, scan
 from tests.azure.expected_inventory import EXPECTED, canonical, vault_ports
 from tests.fakeazure import FakeAzure, Faults, build_estate

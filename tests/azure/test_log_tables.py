@@ -13,9 +13,9 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from rules.engine import evaluate
-from rules.registry import get
-from scanner.azure.usage import LOG_TABLES, log_table, query
+from kvaudit.rules.engine import evaluate
+from kvaudit.rules.registry import get
+from kvaudit.scanner.azure.usage import LOG_TABLES, log_table, query
 from tests.azure.conftest import Scanned, scan
 from tests.fakeazure import FakeAzure, Faults, build_estate
 from tests.fakeazure.build_estate import WORKSPACE_CUSTOMER_ID

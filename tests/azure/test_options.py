@@ -6,10 +6,10 @@ import argparse
 
 import pytest
 
-from scanner.azure import AzureOptions, add_azure_arguments, options_from_args
-from scanner.azure.clouds import named_cloud
-from scanner.azure.options import Shard
-from scanner.errors import UsageError
+from kvaudit.scanner.azure import AzureOptions, add_azure_arguments, options_from_args
+from kvaudit.scanner.azure.clouds import named_cloud
+from kvaudit.scanner.azure.options import Shard
+from kvaudit.scanner.errors import UsageError
 
 SUB_A = "11111111-1111-4111-8111-111111111111"
 SUB_B = "22222222-2222-4222-8222-222222222222"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from scanner.azure.records import decode_release_policy, diagnostic_setting_record, rsa_size, vault_records
-from scanner.azure.references import reference_records, split_key_uri
+from kvaudit.scanner.azure.records import decode_release_policy, diagnostic_setting_record, rsa_size, vault_records
+from kvaudit.scanner.azure.references import reference_records, split_key_uri
 from tests.conftest import SHARED
 
 EXAMPLES = SHARED / "azure-rest-examples"

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from scanner.azure import merge_snapshots
-from scanner.azure.options import Shard
-from scanner.azure.shard import select, shard_of
-from scanner.inventory import Inventory
+from kvaudit.scanner.azure import merge_snapshots
+from kvaudit.scanner.azure.options import Shard
+from kvaudit.scanner.azure.shard import select, shard_of
+from kvaudit.scanner.inventory import Inventory
 
 SUBS = [f"{i:08d}-0000-4000-8000-{i:012d}" for i in range(40)]
 

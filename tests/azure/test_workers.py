@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from scanner.azure.discovery import Discovered
-from scanner.azure.options import AzureOptions
-from scanner.azure.workers import partition, worker_count, worker_options
+from kvaudit.scanner.azure.discovery import Discovered
+from kvaudit.scanner.azure.options import AzureOptions
+from kvaudit.scanner.azure.workers import partition, worker_count, worker_options
 from tests.azure.conftest import scan
 from tests.azure.expected_inventory import canonical, vault_ports
 from tests.fakeazure import FakeAzure, Faults, build_estate

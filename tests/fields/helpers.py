@@ -8,12 +8,12 @@ from typing import Any
 
 import pandas as pd
 
-from rules.engine import evaluate
-from scanner.iac.arm import load_arm
-from scanner.iac.bicep import load_bicep
-from scanner.iac.terraform import load_terraform, load_terraform_plan
-from scanner.inventory import Inventory
-from scanner.policy import parse
+from kvaudit.rules.engine import evaluate
+from kvaudit.scanner.iac.arm import load_arm
+from kvaudit.scanner.iac.bicep import load_bicep
+from kvaudit.scanner.iac.terraform import load_terraform, load_terraform_plan
+from kvaudit.scanner.inventory import Inventory
+from kvaudit.scanner.policy import parse
 
 NOW = pd.Timestamp("2026-11-23T12:00:00Z")
 #: The release keys of these tests are secure-key-release keys, whose profile requires claims.

@@ -10,11 +10,11 @@ import base64
 import json
 from pathlib import Path
 
-from scanner.azure.records import vault_records
-from scanner.fields import observable
-from scanner.iac.arm.mapping import map_declared
-from scanner.iac.arm.template import TemplateWalker, template_scope
-from scanner.inventory import Inventory
+from kvaudit.scanner.azure.records import vault_records
+from kvaudit.scanner.fields import observable
+from kvaudit.scanner.iac.arm.mapping import map_declared
+from kvaudit.scanner.iac.arm.template import TemplateWalker, template_scope
+from kvaudit.scanner.inventory import Inventory
 from tests.conftest import SHARED
 
 from .helpers import arm_template, load, one, verdicts
@@ -395,7 +395,7 @@ resource "azurerm_key_vault_managed_hardware_security_module" "hsm" {
 
 def test_release_policy_decoding_matches_the_data_plane_encoding() -> None:
     encoded = base64.urlsafe_b64encode(json.dumps(POLICY).encode()).decode().rstrip("=")
-    from scanner.fields import dataplane_key_row
+    from kvaudit.scanner.fields import dataplane_key_row
 
     row = dataplane_key_row(
         {
@@ -413,7 +413,7 @@ def test_release_policy_decoding_matches_the_data_plane_encoding() -> None:
 
 
 def test_data_plane_rows_of_the_official_get_key_example() -> None:
-    from scanner.fields import dataplane_key_row
+    from kvaudit.scanner.fields import dataplane_key_row
 
     example = json.loads((SHARED / "azure-rest-examples/keyvault-keys/GetKey-example.json").read_text())
     body = example["responses"]["200"]["body"]

@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from scanner.azure.records import vault_records
-from scanner.fields import (
+from kvaudit.scanner.azure.records import vault_records
+from kvaudit.scanner.fields import (
     ANY,
     AZURERM,
     AZURERM_HSM,

@@ -8,14 +8,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-from scanner.azure.records import (
+from kvaudit.scanner.azure.records import (
     diagnostic_setting_record,
     private_endpoint_record,
     role_assignment_record,
     vault_records,
 )
-from scanner.azure.references import reference_records
-from scanner.reference import builtin_role
+from kvaudit.scanner.azure.references import reference_records
+from kvaudit.scanner.reference import builtin_role
 from tests.conftest import SHARED
 
 from .helpers import arm_template, load, one

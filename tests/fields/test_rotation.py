@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from scanner.fields import AZURERM, REST, Reader, rotation_columns
+from kvaudit.scanner.fields import AZURERM, REST, Reader, rotation_columns
 from tests.conftest import SHARED
 
 EXAMPLE = SHARED / "azure-rest-examples" / "keyvault-keys"

@@ -7,9 +7,9 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from reports.model import fingerprint
-from scanner import snapshot
-from scanner.inventory import InlineSuppression, Inventory, SourceInfo
+from kvaudit.reports.model import fingerprint
+from kvaudit.scanner import snapshot
+from kvaudit.scanner.inventory import InlineSuppression, Inventory, SourceInfo
 
 SUB = "0f0e0d0c-0000-4000-8000-00000000abcd"
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"

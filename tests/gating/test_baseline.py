@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from reports.schema import validate_report
+from kvaudit.reports.schema import validate_report
 from tests.conftest import FIXED_NOW, run_kvaudit
 from tests.gating.helpers import failing, fp, read, save_estate, suppressed, unsuppressed, vault, vault_id
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from scanner import __version__
+from kvaudit.scanner import __version__
 from tests.conftest import REPO
 from tests.reports.test_sarif_schema import github_problems
 
@@ -63,7 +63,7 @@ def _resolve(text: str, expressions: dict[str, str]) -> str:
 
 def _run(script: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """Run ``script`` as a CI runner's bash would, with ``kvaudit`` meaning this checkout."""
-    prelude = f'kvaudit() {{ "{sys.executable}" -m scanner "$@"; }}\n'
+    prelude = f'kvaudit() {{ "{sys.executable}" -m kvaudit.scanner "$@"; }}\n'
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("KVAUDIT_")}
     full_env.update(PYTHONPATH=str(REPO), **env)
     return subprocess.run(

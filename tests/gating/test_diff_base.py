@@ -122,7 +122,7 @@ def _tf_id(name: str) -> str:
 
 def test_terraform_pull_request(tmp_path: Path) -> None:
     """The pull-request gate end to end: Terraform, absolute SOURCE path, run from outside the repo."""
-    from reports.model import fingerprint
+    from kvaudit.reports.model import fingerprint
 
     repo = tmp_path / "repo"
     infra = repo / "infra"

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from rules.registry import all_rules
-from scanner.cli import build_parser
-from scanner.gating.waivers import load_waivers
+from kvaudit.rules.registry import all_rules
+from kvaudit.scanner.cli import build_parser
+from kvaudit.scanner.gating.waivers import load_waivers
 from tests.conftest import FIXED_NOW, REPO, run_kvaudit
 from tests.gating.helpers import read
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from reports.model import fingerprint
-from reports.schema import validate_report
-from scanner.inventory import InlineSuppression
+from kvaudit.reports.model import fingerprint
+from kvaudit.reports.schema import validate_report
+from kvaudit.scanner.inventory import InlineSuppression
 from tests.conftest import FIXED_NOW, run_kvaudit
 from tests.gating.helpers import failing, fp, read, save_estate, suppressed, unsuppressed, vault, vault_id
 

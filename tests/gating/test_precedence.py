@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from reports.model import fingerprint
-from scanner.gating.baseline import Baseline, BaselineEntry
-from scanner.gating.diffbase import BaseFailures
-from scanner.gating.identity import normalise_resource
-from scanner.gating.suppress import Sources, apply_suppressions
-from scanner.gating.waivers import Waiver
-from scanner.inventory import InlineSuppression
+from kvaudit.reports.model import fingerprint
+from kvaudit.scanner.gating.baseline import Baseline, BaselineEntry
+from kvaudit.scanner.gating.diffbase import BaseFailures
+from kvaudit.scanner.gating.identity import normalise_resource
+from kvaudit.scanner.gating.suppress import Sources, apply_suppressions
+from kvaudit.scanner.gating.waivers import Waiver
+from kvaudit.scanner.inventory import InlineSuppression
 
 RESOURCE = "/subscriptions/S/resourceGroups/RG/providers/Microsoft.KeyVault/vaults/KV-One/"
 TODAY = date(2026, 11, 23)

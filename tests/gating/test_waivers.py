@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from reports.schema import validate_report
-from scanner.errors import InputError
-from scanner.gating.waivers import Waiver, parse_waivers
+from kvaudit.reports.schema import validate_report
+from kvaudit.scanner.errors import InputError
+from kvaudit.scanner.gating.waivers import Waiver, parse_waivers
 from tests.conftest import FIXED_NOW, run_kvaudit
 from tests.gating.helpers import fp, read, save_estate, suppressed, unsuppressed, vault, vault_id
 

@@ -178,7 +178,7 @@ def run(case: Case, base: Path) -> Outcome:
     with open(directory / "stdout.txt", "wb") as out, open(directory / "stderr.txt", "wb") as err:
         started = time.monotonic()
         child = subprocess.Popen(
-            [sys.executable, "-m", "scanner", *args],
+            [sys.executable, "-m", "kvaudit.scanner", *args],
             cwd=directory,
             env=env,
             stdout=out,

@@ -1,6 +1,6 @@
 """Every class of hostile input, scanned beside a good misconfigured file, keeps the contract.
 
-The whole corpus is scanned once (two scans at a time, each a real ``python -m scanner``
+The whole corpus is scanned once (two scans at a time, each a real ``python -m kvaudit.scanner``
 subprocess); each case is then one test, failing with every problem found for it. The same run
 is what ``python -m tests.hostile.report`` tabulates.
 """

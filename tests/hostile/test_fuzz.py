@@ -20,7 +20,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scanner.cli import main
+from kvaudit.scanner.cli import main
 from tests.hostile.runner import ARM_SCHEMA, GOOD, NOW
 
 SETTINGS = settings(

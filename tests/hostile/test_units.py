@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from scanner import budget, containment
-from scanner.errors import InputError, UsageError
-from scanner.iac.arm.expressions import ExpressionError, parse_expression
-from scanner.iac.arm.functions import DeploymentScope, call_function, divmod_truncated
-from scanner.iac.terraform.functions import EvalError, call
-from scanner.iac.terraform.hcl import parse_text
-from scanner.jsonio import load_json_text
-from scanner.policy import parse as parse_policy
-from scanner.textsafe import csv_cell, markdown_text, sarif_text, terminal_text
+from kvaudit.scanner import budget, containment
+from kvaudit.scanner.errors import InputError, UsageError
+from kvaudit.scanner.iac.arm.expressions import ExpressionError, parse_expression
+from kvaudit.scanner.iac.arm.functions import DeploymentScope, call_function, divmod_truncated
+from kvaudit.scanner.iac.terraform.functions import EvalError, call
+from kvaudit.scanner.iac.terraform.hcl import parse_text
+from kvaudit.scanner.jsonio import load_json_text
+from kvaudit.scanner.policy import parse as parse_policy
+from kvaudit.scanner.textsafe import csv_cell, markdown_text, sarif_text, terminal_text
 
 # --- sanitising --------------------------------------------------------------------------------
 
@@ -85,7 +85,7 @@ def test_arm_div_and_mod_truncate_toward_zero_and_refuse_zero() -> None:
 
 
 def test_arm_integers_are_64_bit() -> None:
-    from scanner.iac.arm.functions import TemplateFunctionError
+    from kvaudit.scanner.iac.arm.functions import TemplateFunctionError
 
     with pytest.raises(TemplateFunctionError, match="integer overflow"):
         call_function("mul", [2**62, 4], DeploymentScope())
@@ -205,7 +205,7 @@ def test_policy_parameter_of_the_wrong_type_is_an_error_with_its_line() -> None:
 def test_unexpected_failures_are_one_line_without_their_text_and_trace_only_in_debug(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from scanner.sources import describe_failure
+    from kvaudit.scanner.sources import describe_failure
 
     monkeypatch.delenv("KVAUDIT_DEBUG", raising=False)
     message = describe_failure(KeyError("root:x:0:0 from a file"))
@@ -220,7 +220,7 @@ def test_unexpected_failures_are_one_line_without_their_text_and_trace_only_in_d
 
 
 def test_a_batch_past_the_budget_is_rerun_so_only_the_culprit_is_lost(tmp_path: Path) -> None:
-    from scanner.sources import load_sources
+    from kvaudit.scanner.sources import load_sources
 
     good = tmp_path / "good.tf"
     good.write_text('resource "azurerm_key_vault" "g" {\n  name = "kv-good"\n}\n')

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from reports.model import fingerprint
-from scanner.iac.identity import qualify_id, unit_of
-from scanner.sources import load_sources
+from kvaudit.reports.model import fingerprint
+from kvaudit.scanner.iac.identity import qualify_id, unit_of
+from kvaudit.scanner.sources import load_sources
 from tests.conftest import FIXED_NOW, run_kvaudit
 from tests.gating.helpers import git
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from scanner.errors import InputError
-from scanner.iac.manifests import load_manifests, read_manifest
-from scanner.keyrefs import UNRESOLVED, find_in_arguments, find_in_settings
+from kvaudit.scanner.errors import InputError
+from kvaudit.scanner.iac.manifests import load_manifests, read_manifest
+from kvaudit.scanner.keyrefs import UNRESOLVED, find_in_arguments, find_in_settings
 
 HSM = "https://yutha-hsm.managedhsm.azure.net"
 

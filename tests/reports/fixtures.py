@@ -28,10 +28,10 @@ HOSTILE = "<img src=x onerror=alert(1)><script>alert(2)</script>"
 
 def demo_report(now: pd.Timestamp = NOW) -> dict[str, Any]:
     """The demo estate's report, reproducible byte for byte (paths and times fixed)."""
-    from reports.model import build_report
-    from rules.engine import evaluate
-    from scanner.demo import demo_inventory, demo_policy_path
-    from scanner.policy import load
+    from kvaudit.reports.model import build_report
+    from kvaudit.rules.engine import evaluate
+    from kvaudit.scanner.demo import demo_inventory, demo_policy_path
+    from kvaudit.scanner.policy import load
 
     evaluation = evaluate(demo_inventory(), load(demo_policy_path()), now=now)
     started = now.to_pydatetime().astimezone(UTC)
@@ -56,8 +56,8 @@ def golden_report() -> dict[str, Any]:
 
 def build_golden_report() -> dict[str, Any]:
     """The demo report plus the cases the demo lacks, sealed (what regeneration freezes)."""
-    from reports.integrity import seal
-    from reports.posture import refresh
+    from kvaudit.reports.integrity import seal
+    from kvaudit.reports.posture import refresh
 
     report = demo_report()
     hostile = _first(report, "FAIL", 0)
@@ -170,9 +170,9 @@ def build_golden_report() -> dict[str, Any]:
 
 def later_report(report: dict[str, Any]) -> dict[str, Any]:
     """A next run of ``report``: the first failing finding fixed, one new finding, a day later."""
-    from reports.integrity import seal
-    from reports.model import fingerprint
-    from reports.posture import refresh
+    from kvaudit.reports.integrity import seal
+    from kvaudit.reports.model import fingerprint
+    from kvaudit.reports.posture import refresh
 
     later = copy.deepcopy(report)
     later.pop("integrity", None)
@@ -191,9 +191,9 @@ def later_report(report: dict[str, Any]) -> dict[str, Any]:
 
 def golden_outputs(report: dict[str, Any] | None = None) -> dict[str, str]:
     """Golden file name -> the text it must hold (rendered from the frozen report by default)."""
-    from reports.diff import diff_reports
-    from reports.renderers import RENDERERS, get_renderer
-    from reports.renderers import drift as drift_renderers
+    from kvaudit.reports.diff import diff_reports
+    from kvaudit.reports.renderers import RENDERERS, get_renderer
+    from kvaudit.reports.renderers import drift as drift_renderers
 
     report = golden_report() if report is None else report
     suffix = {

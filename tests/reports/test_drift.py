@@ -9,11 +9,11 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from reports.diff import diff_reports, gate
-from reports.history import list_runs, record_run
-from reports.renderers.drift import render_html, render_markdown
-from reports.trend import load_history, resolution_times, severity_over_time, summarise
-from scanner.cli import main
+from kvaudit.reports.diff import diff_reports, gate
+from kvaudit.reports.history import list_runs, record_run
+from kvaudit.reports.renderers.drift import render_html, render_markdown
+from kvaudit.reports.trend import load_history, resolution_times, severity_over_time, summarise
+from kvaudit.scanner.cli import main
 
 
 def _finding(fp: str, status: str = "FAIL", severity: str = "high", suppressed: bool = False) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from reports.renderers import get_renderer
+from kvaudit.reports.renderers import get_renderer
 from tests.reports.browser import Browser, chromium_path
 from tests.reports.fixtures import HOSTILE, golden_report
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from reports.integrity import ALGORITHM, CANONICALIZATION, canonical_bytes, check_digest, seal
-from reports.renderers import get_renderer
-from scanner.cli import main
+from kvaudit.reports.integrity import ALGORITHM, CANONICALIZATION, canonical_bytes, check_digest, seal
+from kvaudit.reports.renderers import get_renderer
+from kvaudit.scanner.cli import main
 from tests.reports.fixtures import demo_report
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from reports.messages import format_message, human_time, unknown_message
+from kvaudit.reports.messages import format_message, human_time, unknown_message
 from tests.reports.fixtures import demo_report
 
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from reports.posture import refresh
-from rules.mappings import frameworks, not_assessed
+from kvaudit.reports.posture import refresh
+from kvaudit.rules.mappings import frameworks, not_assessed
 from tests.reports.fixtures import demo_report
 
 REPO = Path(__file__).resolve().parents[2]
@@ -57,10 +57,10 @@ def test_every_mapped_control_is_reported(report: dict[str, Any]) -> None:
 
 
 def test_counts_do_not_depend_on_omitting_passed_results() -> None:
-    from reports.model import ReportOptions, build_report
-    from rules.engine import evaluate
-    from scanner.demo import demo_inventory, demo_policy_path
-    from scanner.policy import load
+    from kvaudit.reports.model import ReportOptions, build_report
+    from kvaudit.rules.engine import evaluate
+    from kvaudit.scanner.demo import demo_inventory, demo_policy_path
+    from kvaudit.scanner.policy import load
     from tests.reports.fixtures import NOW
 
     evaluation = evaluate(demo_inventory(), load(demo_policy_path()), now=NOW)
@@ -229,7 +229,7 @@ def test_waivers_in_a_scan_move_resources_from_failing_to_suppressed(tmp_path: P
     waivers.write_text(WAIVE_LEGACY_RECOVERY, encoding="utf-8")
     out = tmp_path / "report.json"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    command = [sys.executable, "-m", "scanner", "demo", "--now", "2026-11-23T00:00:00Z", "-o", f"json:{out}"]
+    command = [sys.executable, "-m", "kvaudit.scanner", "demo", "--now", "2026-11-23T00:00:00Z", "-o", f"json:{out}"]
     subprocess.run(command, env=env, check=True, capture_output=True)
     plain = json.loads(out.read_text(encoding="utf-8"))
     subprocess.run([*command, "--waivers", str(waivers)], env=env, check=True, capture_output=True)

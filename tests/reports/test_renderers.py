@@ -17,10 +17,10 @@ import jsonschema
 import pandas as pd
 import pytest
 
-from reports.renderers import RENDERERS, get_renderer
-from reports.renderers.common import control_matrix
-from reports.renderers.csv_report import defuse
-from reports.renderers.markdown import cell
+from kvaudit.reports.renderers import RENDERERS, get_renderer
+from kvaudit.reports.renderers.common import control_matrix
+from kvaudit.reports.renderers.csv_report import defuse
+from kvaudit.reports.renderers.markdown import cell
 from tests.reports.fixtures import GOLDEN, HOSTILE, demo_report, golden_outputs, golden_report
 
 

@@ -25,7 +25,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from reports.renderers.sarif import SarifOptions, repository_path, to_sarif
+from kvaudit.reports.renderers.sarif import SarifOptions, repository_path, to_sarif
 from tests.conftest import FIXED_NOW, REPO, run_kvaudit
 from tests.reports.fixtures import demo_report, golden_report
 

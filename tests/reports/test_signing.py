@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from reports.integrity import check_digest, seal
-from reports.renderers import get_renderer
-from reports.signing import fetch_public_key, public_key_from_jwk, sign_report, verify_signature
-from scanner.cli import main
-from scanner.errors import UsageError
+from kvaudit.reports.integrity import check_digest, seal
+from kvaudit.reports.renderers import get_renderer
+from kvaudit.reports.signing import fetch_public_key, public_key_from_jwk, sign_report, verify_signature
+from kvaudit.scanner.cli import main
+from kvaudit.scanner.errors import UsageError
 from tests.reports.fixtures import golden_report
 from tests.reports.signserver import VERSION, SignServer, StaticCredential
 
@@ -131,7 +131,7 @@ def test_cli_signs_with_managed_identity_and_verify_fetches_the_key(server: Sign
         out = tmp_path / "signed.json"
         server.requests.clear()
         run = subprocess.run(
-            [sys.executable, "-m", "scanner", "demo", "--now", "2025-06-01T00:00:00Z", "-o", f"json:{out}"]
+            [sys.executable, "-m", "kvaudit.scanner", "demo", "--now", "2025-06-01T00:00:00Z", "-o", f"json:{out}"]
             + ["--sign-with", server.key_id("rsa-signer")],
             env=env,
             cwd=ROOT,
@@ -144,7 +144,7 @@ def test_cli_signs_with_managed_identity_and_verify_fetches_the_key(server: Sign
         report = json.loads(out.read_text(encoding="utf-8"))
         assert report["integrity"]["signature"]["algorithm"] == "PS256"
         check = subprocess.run(
-            [sys.executable, "-m", "scanner", "verify", str(out)],
+            [sys.executable, "-m", "kvaudit.scanner", "verify", str(out)],
             env=env,
             cwd=ROOT,
             capture_output=True,

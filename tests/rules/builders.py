@@ -7,10 +7,10 @@ from typing import Any
 
 import pandas as pd
 
-from rules.engine import evaluate
-from rules.registry import get
-from scanner.inventory import Inventory
-from scanner.policy import Policy, parse
+from kvaudit.rules.engine import evaluate
+from kvaudit.rules.registry import get
+from kvaudit.scanner.inventory import Inventory
+from kvaudit.scanner.policy import Policy, parse
 
 NOW = pd.Timestamp("2026-11-23T00:00:00Z")
 SUB = "00000000-0000-0000-0000-00000000000a"

@@ -10,8 +10,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from scanner.inventory import Inventory, SourceInfo
-from scanner.snapshot import to_document
+from kvaudit.scanner.inventory import Inventory, SourceInfo
+from kvaudit.scanner.snapshot import to_document
 from tests.rules.builders import (
     HSM_ADMIN,
     HSM_OFFICER,

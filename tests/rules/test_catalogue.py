@@ -11,14 +11,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import rules.checks
-from rules.engine import evaluate
-from rules.mappings import controls_by_rule, frameworks, unmapped_reasons
-from rules.model import Rule, Severity
-from rules.registry import RULESET_VERSION, all_rules
-from scanner.demo import demo_inventory, demo_policy_path
-from scanner.inventory import Inventory
-from scanner.policy import load
+import kvaudit.rules.checks
+from kvaudit.rules.engine import evaluate
+from kvaudit.rules.mappings import controls_by_rule, frameworks, unmapped_reasons
+from kvaudit.rules.model import Rule, Severity
+from kvaudit.rules.registry import RULESET_VERSION, all_rules
+from kvaudit.scanner.demo import demo_inventory, demo_policy_path
+from kvaudit.scanner.inventory import Inventory
+from kvaudit.scanner.policy import load
 from tests.rules.builders import NOW
 
 ID_PATTERN = re.compile(r"^KV-[A-Z]+-[0-9]{3}$")
@@ -32,7 +32,7 @@ DOMAIN_PREFIX = {
     "versions": "VER",
     "access": "ACC",
 }
-CHECKS_DIR = Path(rules.checks.__file__).parent
+CHECKS_DIR = Path(kvaudit.rules.checks.__file__).parent
 FORBIDDEN_IMPORTS = (
     "azure",
     "requests",

@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from rules.engine import evaluate
-from scanner import snapshot
-from scanner.inventory import Inventory
-from scanner.policy import parse
+from kvaudit.rules.engine import evaluate
+from kvaudit.scanner import snapshot
+from kvaudit.scanner.inventory import Inventory
+from kvaudit.scanner.policy import parse
 from tests.rules.builders import HSM_OFFICER, NOW, hsm_role, key, vault, version
 from tests.rules.guide_estates import FIXTURES, GUIDES, Records, hardened, inventory_of, snapshot_document
 

@@ -8,13 +8,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from reports.model import fingerprint
-from rules.context import RuleContext, verdict
-from rules.engine import evaluate
-from rules.model import Remediation, Rule, Severity
-from rules.registry import all_rules, get
-from scanner.inventory import Inventory
-from scanner.policy import parse
+from kvaudit.reports.model import fingerprint
+from kvaudit.rules.context import RuleContext, verdict
+from kvaudit.rules.engine import evaluate
+from kvaudit.rules.model import Remediation, Rule, Severity
+from kvaudit.rules.registry import all_rules, get
+from kvaudit.scanner.inventory import Inventory
+from kvaudit.scanner.policy import parse
 
 NOW = pd.Timestamp("2026-11-23T00:00:00Z")
 FIXTURES = Path(__file__).resolve().parents[2] / "examples" / "iac"
@@ -140,7 +140,7 @@ enabled = false
 
 
 def test_policy_rejects_unknown_rules_and_parameters() -> None:
-    from scanner.errors import PolicyError
+    from kvaudit.scanner.errors import PolicyError
 
     catalogue = {r.id: {p.name for p in r.params} for r in all_rules()}
     with pytest.raises(PolicyError, match="unknown rule id 'KV-NOPE-001'"):
@@ -245,7 +245,7 @@ def test_a_failed_listing_at_a_subscription_reaches_every_vault_in_it() -> None:
 def test_no_rule_raises_on_any_iac_fixture(fixture: str) -> None:
     """IaC inventories are sparse (keys without versions, no usage, no principals): every rule
     must still evaluate, or the gate would report an incomplete scan."""
-    from scanner.sources import load_sources
+    from kvaudit.scanner.sources import load_sources
 
     loaded = load_sources([str(FIXTURES / fixture)], FIXTURES.parent.parent)
     evaluation = evaluate(loaded.inventory, now=NOW)

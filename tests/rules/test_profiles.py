@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from reports.model import build_report
-from rules.engine import evaluate
-from rules.profiles import assign_profiles, builtin_profiles
-from scanner.errors import PolicyError
-from scanner.policy import parse
+from kvaudit.reports.model import build_report
+from kvaudit.rules.engine import evaluate
+from kvaudit.rules.profiles import assign_profiles, builtin_profiles
+from kvaudit.scanner.errors import PolicyError
+from kvaudit.scanner.policy import parse
 from tests.rules.builders import NOW, inventory, key, ref, vault
 
 HSM = vault("hsm-a", hsm=True)

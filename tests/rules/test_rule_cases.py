@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from rules.registry import all_rules
+from kvaudit.rules.registry import all_rules
 from tests.rules.builders import (
     HSM_ADMIN,
     HSM_OFFICER,

@@ -22,10 +22,10 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from rules.engine import Evaluation, evaluate
-from scanner.demo import demo_inventory, demo_policy_path
-from scanner.inventory import TABLES, Inventory
-from scanner.policy import Policy, parse
+from kvaudit.rules.engine import Evaluation, evaluate
+from kvaudit.scanner.demo import demo_inventory, demo_policy_path
+from kvaudit.scanner.inventory import TABLES, Inventory
+from kvaudit.scanner.policy import Policy, parse
 from tests.rules.builders import NOW, azure_role
 
 MG = "/providers/Microsoft.Management/managementGroups/mg-northwind"

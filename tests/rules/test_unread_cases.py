@@ -10,9 +10,9 @@ from typing import Any
 
 import pandas as pd
 
-from rules.context import RuleContext, verdict
-from rules.engine import evaluate
-from rules.model import Remediation, Rule, Severity
+from kvaudit.rules.context import RuleContext, verdict
+from kvaudit.rules.engine import evaluate
+from kvaudit.rules.model import Remediation, Rule, Severity
 from tests.rules.builders import (
     NOW,
     RG,
@@ -47,7 +47,7 @@ def unread(scope: str, *tables: str, vault_id: str | None = None) -> dict[str, A
 
 def gaps_of(rule_id: str, inv: Any) -> list[tuple[str, str, str | None]]:
     """(resource name, status, gap) per result, to show which gap a result names."""
-    from rules.registry import get
+    from kvaudit.rules.registry import get
 
     out = evaluate(inv, now=NOW, rules=[get(rule_id)]).outcomes[0].results
     gap = out["gap"] if "gap" in out else pd.Series(None, index=out.index)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from reports.schema import validate_report
-from scanner import snapshot
-from scanner.demo import demo_inventory
+from kvaudit.reports.schema import validate_report
+from kvaudit.scanner import snapshot
+from kvaudit.scanner.demo import demo_inventory
 from tests.conftest import FIXED_NOW
 
 SPINE_RULES = {
@@ -51,7 +51,7 @@ def test_scan_snapshot_exit_codes(kvaudit, tmp_path: Path) -> None:
 
 def test_incomplete_scan_exits_3(kvaudit, tmp_path: Path) -> None:
     inv = demo_inventory()
-    from scanner.inventory import frame
+    from kvaudit.scanner.inventory import frame
 
     inv.tables["collection_errors"] = frame(
         "collection_errors",
@@ -134,8 +134,8 @@ def test_python_dash_m_and_version(kvaudit) -> None:
 
 
 def test_schema_id_names_the_report_schema_version() -> None:
-    from reports.model import SCHEMA_VERSION
-    from reports.schema import report_schema
+    from kvaudit.reports.model import SCHEMA_VERSION
+    from kvaudit.reports.schema import report_schema
 
     assert report_schema()["$id"].endswith(f"report-{SCHEMA_VERSION}.json")
 
@@ -212,7 +212,11 @@ def test_a_closed_pipe_ends_quietly() -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     for args in (["rules"], ["demo", "-o", "json", "--now", FIXED_NOW]):
         proc = subprocess.Popen(
-            [sys.executable, "-m", "scanner", *args], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            [sys.executable, "-m", "kvaudit.scanner", *args],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
         assert proc.stdout is not None and proc.stderr is not None
         proc.stdout.close()

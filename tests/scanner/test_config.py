@@ -87,8 +87,8 @@ def test_unknown_keys_and_wrong_types_name_the_file_and_line(kvaudit, tmp_path: 
 
 
 def test_the_readme_example_is_a_valid_configuration(tmp_path: Path) -> None:
-    from scanner import config
-    from scanner.cli import build_parser, subcommands
+    from kvaudit.scanner import config
+    from kvaudit.scanner.cli import build_parser, subcommands
 
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     start = readme.index("# .kvaudit.toml at the repository root")

@@ -6,7 +6,7 @@ import copy
 import io
 from typing import Any
 
-from scanner.console import grouped_failures, summary_line, visible, write_findings
+from kvaudit.scanner.console import grouped_failures, summary_line, visible, write_findings
 from tests.reports.fixtures import golden_report
 
 

@@ -11,11 +11,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from scanner import rowdata
-from scanner.demo import DEMO_LOCATION, demo_estate_path, demo_inventory
-from scanner.errors import InputError
-from scanner.inventory import TABLES, InlineSuppression, Inventory, SourceInfo
-from scanner.jsonio import digest_bytes
+from kvaudit.scanner import rowdata
+from kvaudit.scanner.demo import DEMO_LOCATION, demo_estate_path, demo_inventory
+from kvaudit.scanner.errors import InputError
+from kvaudit.scanner.inventory import TABLES, InlineSuppression, Inventory, SourceInfo
+from kvaudit.scanner.jsonio import digest_bytes
 from tests.conftest import FIXED_NOW, REPO
 
 HEADER = 'format = "kvaudit-rows"\nversion = 1\n'

@@ -8,10 +8,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from scanner import snapshot
-from scanner.demo import demo_inventory
-from scanner.errors import InputError
-from scanner.inventory import TABLES, InlineSuppression, Inventory, SourceInfo
+from kvaudit.scanner import snapshot
+from kvaudit.scanner.demo import demo_inventory
+from kvaudit.scanner.errors import InputError
+from kvaudit.scanner.inventory import TABLES, InlineSuppression, Inventory, SourceInfo
 
 
 def test_round_trip_is_exact(tmp_path: Path) -> None:

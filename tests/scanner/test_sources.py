@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from scanner import sources
-from scanner.errors import InputError
+from kvaudit.scanner import sources
+from kvaudit.scanner.errors import InputError
 from tests.conftest import REPO
 
 FIXTURES = REPO / "examples" / "iac"

@@ -9,16 +9,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from scanner.containment import read_bounded
-from scanner.errors import InputError
-from scanner.iac.arm.functions import DeploymentScope
-from scanner.iac.arm.mapping import map_declared
-from scanner.iac.arm.positions import load_positioned
-from scanner.iac.arm.resources import Declared
-from scanner.iac.arm.template import TemplateWalker, parameter_values, template_scope
-from scanner.iac.identity import Units, unit_of
-from scanner.inventory import Inventory, SourceInfo
-from scanner.jsonio import digest_bytes
+from kvaudit.scanner.containment import read_bounded
+from kvaudit.scanner.errors import InputError
+from kvaudit.scanner.iac.arm.functions import DeploymentScope
+from kvaudit.scanner.iac.arm.mapping import map_declared
+from kvaudit.scanner.iac.arm.positions import load_positioned
+from kvaudit.scanner.iac.arm.resources import Declared
+from kvaudit.scanner.iac.arm.template import TemplateWalker, parameter_values, template_scope
+from kvaudit.scanner.iac.identity import Units, unit_of
+from kvaudit.scanner.inventory import Inventory, SourceInfo
+from kvaudit.scanner.jsonio import digest_bytes
 
 #: Azure refuses templates over 4 MB; allow pretty-printing slack, refuse anything larger.
 MAX_TEMPLATE_BYTES = 8 * 1024 * 1024

@@ -13,9 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from scanner import budget
-from scanner.iac.arm.functions import TemplateFunctionError, call_function, member
-from scanner.iac.arm.values import UNKNOWN, is_known
+from kvaudit.scanner import budget
+from kvaudit.scanner.iac.arm.functions import TemplateFunctionError, call_function, member
+from kvaudit.scanner.iac.arm.values import UNKNOWN, is_known
 
 
 class ExpressionError(ValueError):

@@ -16,10 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from scanner import budget
-from scanner.errors import InputError
-from scanner.iac.arm.library import LIBRARY
-from scanner.iac.arm.values import (
+from kvaudit.scanner import budget
+from kvaudit.scanner.errors import InputError
+from kvaudit.scanner.iac.arm.library import LIBRARY
+from kvaudit.scanner.iac.arm.values import (
     UNKNOWN,
     Partial,
     RuntimeObject,
@@ -28,8 +28,8 @@ from scanner.iac.arm.values import (
     join_strings,
     to_text,
 )
-from scanner.iac.common import UNKNOWN_SCOPE
-from scanner.jsonio import load_json_text
+from kvaudit.scanner.iac.common import UNKNOWN_SCOPE
+from kvaudit.scanner.jsonio import load_json_text
 
 
 class TemplateFunctionError(ValueError):

@@ -28,8 +28,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, unquote, urljoin
 
-from scanner.iac.arm.values import UNKNOWN, Partial, RuntimeObject, Unknown, is_known, label_of, to_text
-from scanner.iac.common import UNKNOWN_SCOPE
+from kvaudit.scanner.iac.arm.values import UNKNOWN, Partial, RuntimeObject, Unknown, is_known, label_of, to_text
+from kvaudit.scanner.iac.common import UNKNOWN_SCOPE
 
 Function = Callable[[list[Any], Any], Any]
 

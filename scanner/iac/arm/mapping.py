@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from scanner.fields import REST, Filled, Reader, fill, rotation_columns
-from scanner.iac.arm.resources import Declared, deployment_id, render_name, scope_id
-from scanner.iac.arm.values import Partial, RuntimeObject, Unknown, join_strings, plain, render
-from scanner.iac.common import parse_key_uri, synth_key_id
-from scanner.inventory import InlineSuppression, normalise_id
-from scanner.reference import builtin_role, consumer_for_arm_type, kind_for_host, role_name
+from kvaudit.scanner.fields import REST, Filled, Reader, fill, rotation_columns
+from kvaudit.scanner.iac.arm.resources import Declared, deployment_id, render_name, scope_id
+from kvaudit.scanner.iac.arm.values import Partial, RuntimeObject, Unknown, join_strings, plain, render
+from kvaudit.scanner.iac.common import parse_key_uri, synth_key_id
+from kvaudit.scanner.inventory import InlineSuppression, normalise_id
+from kvaudit.scanner.reference import builtin_role, consumer_for_arm_type, kind_for_host, role_name
 
 VAULT = "microsoft.keyvault/vaults"
 HSM = "microsoft.keyvault/managedhsms"

@@ -14,8 +14,8 @@ import json
 import re
 from typing import Any
 
-from scanner.errors import InputError
-from scanner.jsonio import MAX_BYTES, STRICT_NUMBERS, decode_text, load_json_text
+from kvaudit.scanner.errors import InputError
+from kvaudit.scanner.jsonio import MAX_BYTES, STRICT_NUMBERS, decode_text, load_json_text
 
 _TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[{}]')
 

@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from scanner.iac.arm.functions import DeploymentScope
-from scanner.iac.arm.values import Partial, Unknown, join_strings, render
+from kvaudit.scanner.iac.arm.functions import DeploymentScope
+from kvaudit.scanner.iac.arm.values import Partial, Unknown, join_strings, render
 
 #: Placeholder for a name piece that has no stable rendering at all.
 UNNAMED = "{unknown}"

@@ -12,14 +12,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from scanner import budget
-from scanner.errors import InputError
-from scanner.iac.arm.expressions import Evaluator, ExpressionError
-from scanner.iac.arm.functions import DeploymentScope
-from scanner.iac.arm.positions import line_of
-from scanner.iac.arm.resources import Declared, split_extension_type, split_name
-from scanner.iac.arm.values import UNKNOWN, RuntimeObject, Unknown, is_known, render
-from scanner.iac.common import parse_suppression_comment
+from kvaudit.scanner import budget
+from kvaudit.scanner.errors import InputError
+from kvaudit.scanner.iac.arm.expressions import Evaluator, ExpressionError
+from kvaudit.scanner.iac.arm.functions import DeploymentScope
+from kvaudit.scanner.iac.arm.positions import line_of
+from kvaudit.scanner.iac.arm.resources import Declared, split_extension_type, split_name
+from kvaudit.scanner.iac.arm.values import UNKNOWN, RuntimeObject, Unknown, is_known, render
+from kvaudit.scanner.iac.common import parse_suppression_comment
 
 #: Resource keys that are structure, not state: never evaluated into the body.
 _STRUCTURAL = {

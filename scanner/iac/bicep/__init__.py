@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from scanner.errors import InputError
-from scanner.iac.arm.mapping import map_declared
-from scanner.iac.bicep.loader import load_units
-from scanner.iac.identity import Units, unit_of
-from scanner.inventory import Inventory, SourceInfo
+from kvaudit.scanner.errors import InputError
+from kvaudit.scanner.iac.arm.mapping import map_declared
+from kvaudit.scanner.iac.bicep.loader import load_units
+from kvaudit.scanner.iac.identity import Units, unit_of
+from kvaudit.scanner.inventory import Inventory, SourceInfo
 
 
 def load_bicep(paths: list[Path], root: Path) -> tuple[Inventory, list[InputError]]:

@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from scanner import budget
-from scanner.iac.arm.functions import (
+from kvaudit.scanner import budget
+from kvaudit.scanner.iac.arm.functions import (
     INT_MAX,
     INT_MIN,
     DeploymentScope,
@@ -23,8 +23,8 @@ from scanner.iac.arm.functions import (
     divmod_truncated,
     member,
 )
-from scanner.iac.arm.values import UNKNOWN, Partial, RuntimeObject, Unknown, is_known, join_strings, to_text
-from scanner.iac.bicep.parser import Node
+from kvaudit.scanner.iac.arm.values import UNKNOWN, Partial, RuntimeObject, Unknown, is_known, join_strings, to_text
+from kvaudit.scanner.iac.bicep.parser import Node
 
 
 class BicepEvalError(ValueError):

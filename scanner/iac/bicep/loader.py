@@ -16,21 +16,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scanner import budget, containment
-from scanner.containment import inside, read_bounded
-from scanner.errors import InputError
-from scanner.iac.arm.functions import DeploymentScope
-from scanner.iac.arm.resources import Declared, split_name
-from scanner.iac.arm.template import suppressions_from_metadata
-from scanner.iac.arm.values import UNKNOWN, RuntimeObject, Unknown, join_strings, render
-from scanner.iac.bicep.evaluator import BicepEvalError, Env, UserFunction
-from scanner.iac.bicep.parser import BicepSyntaxError, Node, parse
-from scanner.iac.common import parse_suppression_comment
-from scanner.jsonio import decode_text, digest_bytes
+from kvaudit.scanner import budget, containment
+from kvaudit.scanner.containment import inside, read_bounded
+from kvaudit.scanner.errors import InputError
+from kvaudit.scanner.iac.arm.functions import DeploymentScope
+from kvaudit.scanner.iac.arm.resources import Declared, split_name
+from kvaudit.scanner.iac.arm.template import suppressions_from_metadata
+from kvaudit.scanner.iac.arm.values import UNKNOWN, RuntimeObject, Unknown, join_strings, render
+from kvaudit.scanner.iac.bicep.evaluator import BicepEvalError, Env, UserFunction
+from kvaudit.scanner.iac.bicep.parser import BicepSyntaxError, Node, parse
+from kvaudit.scanner.iac.common import parse_suppression_comment
+from kvaudit.scanner.jsonio import decode_text, digest_bytes
 
 
 def notice(message: str) -> None:
-    from scanner.sources import notice as say
+    from kvaudit.scanner.sources import notice as say
 
     say(message)
 

@@ -10,22 +10,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from scanner.errors import InputError
-from scanner.inventory import Inventory
+from kvaudit.scanner.errors import InputError
+from kvaudit.scanner.inventory import Inventory
 
 __all__ = ["is_terraform_plan", "load_terraform", "load_terraform_plan"]
 
 
 def load_terraform(paths: list[Path], root: Path) -> tuple[Inventory, list[InputError]]:
     """Evaluate ``.tf`` files or directories (each directory is a module) into an inventory."""
-    from scanner.iac.terraform.loader import load_hcl
+    from kvaudit.scanner.iac.terraform.loader import load_hcl
 
     return load_hcl(paths, root)
 
 
 def load_terraform_plan(paths: list[Path], root: Path) -> tuple[Inventory, list[InputError]]:
     """Read ``terraform show -json`` output files into an inventory."""
-    from scanner.iac.terraform.plan import load_plans
+    from kvaudit.scanner.iac.terraform.plan import load_plans
 
     return load_plans(paths, root)
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from scanner.iac.common import UNKNOWN_SCOPE
-from scanner.iac.terraform.module import Instance
-from scanner.iac.terraform.values import UNKNOWN, EncodedJson, KeyRef
+from kvaudit.scanner.iac.common import UNKNOWN_SCOPE
+from kvaudit.scanner.iac.terraform.module import Instance
+from kvaudit.scanner.iac.terraform.values import UNKNOWN, EncodedJson, KeyRef
 
 AZAPI_TYPES = {"azapi_resource"}
 _EXTENSION_NAMESPACES = ("microsoft.insights/", "microsoft.authorization/")
@@ -22,7 +22,7 @@ _EXTENSION_NAMESPACES = ("microsoft.insights/", "microsoft.authorization/")
 
 def _to_arm(value: Any) -> Any:
     """Terraform values -> ARM loader values (UNKNOWN and KeyRef become ``Unknown``)."""
-    from scanner.iac.arm.values import UNKNOWN as ARM_UNKNOWN
+    from kvaudit.scanner.iac.arm.values import UNKNOWN as ARM_UNKNOWN
 
     if value is UNKNOWN or isinstance(value, KeyRef | EncodedJson):
         return ARM_UNKNOWN
@@ -50,8 +50,8 @@ def _scope_of(parent_id: str | None) -> tuple[str | None, str | None]:
 
 def declared_from(inst: Instance) -> Any:
     """The ARM :class:`Declared` for one azapi resource, or None when its type is unknown."""
-    from scanner.iac.arm.functions import DeploymentScope
-    from scanner.iac.arm.resources import Declared
+    from kvaudit.scanner.iac.arm.functions import DeploymentScope
+    from kvaudit.scanner.iac.arm.resources import Declared
 
     v = inst.values
     type_text = v.get("type")

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from scanner.iac.common import UNKNOWN_SCOPE, synth_key_id, synth_vault_id
-from scanner.iac.terraform.values import UNKNOWN, KeyRef
-from scanner.reference import HSM_PLANE, builtin_role, cloud_suffixes
+from kvaudit.scanner.iac.common import UNKNOWN_SCOPE, synth_key_id, synth_vault_id
+from kvaudit.scanner.iac.terraform.values import UNKNOWN, KeyRef
+from kvaudit.scanner.reference import HSM_PLANE, builtin_role, cloud_suffixes
 
 VAULT = "azurerm_key_vault"
 HSM = "azurerm_key_vault_managed_hardware_security_module"

@@ -14,9 +14,9 @@ from typing import Any, Protocol
 
 from hcl2.utils import process_escape_sequences
 
-from scanner import budget
-from scanner.iac.terraform.functions import MAX_NUMBER_BITS, EvalError, bounded_number, call, to_number, to_str
-from scanner.iac.terraform.values import UNKNOWN, EncodedJson, KeyRef, contains_unknown
+from kvaudit.scanner import budget
+from kvaudit.scanner.iac.terraform.functions import MAX_NUMBER_BITS, EvalError, bounded_number, call, to_number, to_str
+from kvaudit.scanner.iac.terraform.values import UNKNOWN, EncodedJson, KeyRef, contains_unknown
 
 #: An operation applied after the root of a traversal: ("attr", name), ("index", tree),
 #: ("splat", [ops]).

@@ -12,10 +12,10 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from scanner import budget
-from scanner.errors import InputError
-from scanner.iac.terraform.values import UNKNOWN, contains_unknown
-from scanner.jsonio import load_json_text
+from kvaudit.scanner import budget
+from kvaudit.scanner.errors import InputError
+from kvaudit.scanner.iac.terraform.values import UNKNOWN, contains_unknown
+from kvaudit.scanner.jsonio import load_json_text
 
 
 class EvalError(Exception):

@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scanner.containment import read_bounded
-from scanner.errors import InputError
-from scanner.jsonio import decode_text
+from kvaudit.scanner.containment import read_bounded
+from kvaudit.scanner.errors import InputError
+from kvaudit.scanner.jsonio import decode_text
 
 #: A real Terraform file is kilobytes; the Lark parser manages ~200 KB/s, so larger is refused.
 MAX_TF_BYTES = 1024 * 1024

@@ -18,10 +18,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-from scanner.containment import read_bounded, regular_problem
-from scanner.errors import InputError
-from scanner.iac.terraform.hcl import MAX_TF_BYTES, HclFile, parse_file, parse_text
-from scanner.jsonio import decode_text, load_json_text
+from kvaudit.scanner.containment import read_bounded, regular_problem
+from kvaudit.scanner.errors import InputError
+from kvaudit.scanner.iac.terraform.hcl import MAX_TF_BYTES, HclFile, parse_file, parse_text
+from kvaudit.scanner.jsonio import decode_text, load_json_text
 
 _OVERRIDE = re.compile(r"^(?:override|.+_override)\.tf(?:\.json)?$")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")

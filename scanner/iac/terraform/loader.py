@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from scanner.errors import InputError
-from scanner.iac.identity import Units, unit_of
-from scanner.iac.terraform.evaluate import Evaluator
-from scanner.iac.terraform.hcl import MAX_TF_BYTES
-from scanner.iac.terraform.mapping import map_instances
-from scanner.iac.terraform.module import Instance, Loader, ModuleInstance, local_source, relative
-from scanner.iac.terraform.suppress import suppressions_for
-from scanner.inventory import Inventory, SourceInfo
-from scanner.jsonio import digest_bytes
+from kvaudit.scanner.errors import InputError
+from kvaudit.scanner.iac.identity import Units, unit_of
+from kvaudit.scanner.iac.terraform.evaluate import Evaluator
+from kvaudit.scanner.iac.terraform.hcl import MAX_TF_BYTES
+from kvaudit.scanner.iac.terraform.mapping import map_instances
+from kvaudit.scanner.iac.terraform.module import Instance, Loader, ModuleInstance, local_source, relative
+from kvaudit.scanner.iac.terraform.suppress import suppressions_for
+from kvaudit.scanner.inventory import Inventory, SourceInfo
+from kvaudit.scanner.jsonio import digest_bytes
 
 _SKIP_DIRS = {".terraform", ".git", "node_modules"}
 

@@ -18,10 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from scanner.fields import AZURERM, Filled, Reader, fill, rotation_columns
-from scanner.iac.common import parse_key_uri, synth_key_id
-from scanner.iac.terraform.azapi import AZAPI_TYPES, declared_from
-from scanner.iac.terraform.azure import (
+from kvaudit.scanner.fields import AZURERM, Filled, Reader, fill, rotation_columns
+from kvaudit.scanner.iac.common import parse_key_uri, synth_key_id
+from kvaudit.scanner.iac.terraform.azapi import AZAPI_TYPES, declared_from
+from kvaudit.scanner.iac.terraform.azure import (
     HSM,
     HSM_KEY,
     HSM_ROLE_DEFINITION,
@@ -34,10 +34,10 @@ from scanner.iac.terraform.azure import (
     vault_id_of,
     vault_kind,
 )
-from scanner.iac.terraform.module import Instance
-from scanner.iac.terraform.values import UNKNOWN, EncodedJson, KeyRef, contains_unknown
-from scanner.inventory import normalise_id
-from scanner.reference import consumer_for_azurerm_type, role_name
+from kvaudit.scanner.iac.terraform.module import Instance
+from kvaudit.scanner.iac.terraform.values import UNKNOWN, EncodedJson, KeyRef, contains_unknown
+from kvaudit.scanner.inventory import normalise_id
+from kvaudit.scanner.reference import consumer_for_azurerm_type, role_name
 
 _MISSING = object()
 
@@ -187,7 +187,7 @@ class Mapper:
 
     def azapi(self, instances: list[Instance]) -> None:
         """azapi resources go through the ARM mapping (imported only when there are some)."""
-        from scanner.iac.arm.mapping import map_declared
+        from kvaudit.scanner.iac.arm.mapping import map_declared
 
         pairs = [(inst, declared_from(inst)) for inst in instances]
         pairs = [(inst, decl) for inst, decl in pairs if decl is not None]

@@ -15,17 +15,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scanner import budget
-from scanner.containment import inside, read_bounded, regular_problem
-from scanner.errors import InputError
-from scanner.iac.terraform.azure import computed_attribute
-from scanner.iac.terraform.evaluate import Evaluator
-from scanner.iac.terraform.functions import EvalError
-from scanner.iac.terraform.hcl import MAX_TF_BYTES, Attr, Block, HclFile, parse_file
-from scanner.iac.terraform.json_config import configuration_files, parse_configuration
-from scanner.iac.terraform.types import convert
-from scanner.iac.terraform.values import UNKNOWN
-from scanner.jsonio import load_json_bytes
+from kvaudit.scanner import budget
+from kvaudit.scanner.containment import inside, read_bounded, regular_problem
+from kvaudit.scanner.errors import InputError
+from kvaudit.scanner.iac.terraform.azure import computed_attribute
+from kvaudit.scanner.iac.terraform.evaluate import Evaluator
+from kvaudit.scanner.iac.terraform.functions import EvalError
+from kvaudit.scanner.iac.terraform.hcl import MAX_TF_BYTES, Attr, Block, HclFile, parse_file
+from kvaudit.scanner.iac.terraform.json_config import configuration_files, parse_configuration
+from kvaudit.scanner.iac.terraform.types import convert
+from kvaudit.scanner.iac.terraform.values import UNKNOWN
+from kvaudit.scanner.jsonio import load_json_bytes
 
 #: Module calls nest at most this deep (and never into a directory already on the stack).
 MAX_MODULE_DEPTH = 16

@@ -14,16 +14,16 @@ import re
 from pathlib import Path
 from typing import Any
 
-from scanner.errors import InputError
-from scanner.fields import provider_defaulted_attributes
-from scanner.iac.identity import Units, unit_of
-from scanner.iac.terraform import is_terraform_plan
-from scanner.iac.terraform.azure import computed_attribute
-from scanner.iac.terraform.mapping import map_instances
-from scanner.iac.terraform.module import Instance, relative
-from scanner.iac.terraform.values import UNKNOWN
-from scanner.inventory import Inventory, SourceInfo
-from scanner.jsonio import MAX_BYTES, digest_bytes, load_json_bytes
+from kvaudit.scanner.errors import InputError
+from kvaudit.scanner.fields import provider_defaulted_attributes
+from kvaudit.scanner.iac.identity import Units, unit_of
+from kvaudit.scanner.iac.terraform import is_terraform_plan
+from kvaudit.scanner.iac.terraform.azure import computed_attribute
+from kvaudit.scanner.iac.terraform.mapping import map_instances
+from kvaudit.scanner.iac.terraform.module import Instance, relative
+from kvaudit.scanner.iac.terraform.values import UNKNOWN
+from kvaudit.scanner.inventory import Inventory, SourceInfo
+from kvaudit.scanner.jsonio import MAX_BYTES, digest_bytes, load_json_bytes
 
 #: Attributes the azurerm provider fills with a default at plan time; unset in configuration
 #: they are recorded as defaults, as the HCL front-end does.

@@ -8,9 +8,9 @@ are not targeted, so a suppression never "matches no finding" just by being spre
 
 from __future__ import annotations
 
-from scanner.iac.common import parse_suppression_comment
-from scanner.iac.terraform.module import Instance
-from scanner.inventory import InlineSuppression
+from kvaudit.scanner.iac.common import parse_suppression_comment
+from kvaudit.scanner.iac.terraform.module import Instance
+from kvaudit.scanner.inventory import InlineSuppression
 
 
 def block_comments(comments: list[tuple[int, str]], start: int, end: int) -> list[tuple[int, str]]:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from scanner.iac.terraform.evaluate import Evaluator
-from scanner.iac.terraform.functions import EvalError
-from scanner.iac.terraform.values import UNKNOWN
+from kvaudit.scanner.iac.terraform.evaluate import Evaluator
+from kvaudit.scanner.iac.terraform.functions import EvalError
+from kvaudit.scanner.iac.terraform.values import UNKNOWN
 
 
 class _NoScope:

@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from scanner.iac.arm import is_arm_parameters, is_arm_template, load_arm
-from scanner.inventory import InlineSuppression
+from kvaudit.scanner.iac.arm import is_arm_parameters, is_arm_template, load_arm
+from kvaudit.scanner.inventory import InlineSuppression
 
 ROOT = Path(__file__).resolve().parents[3]
 FIX = ROOT / "examples" / "iac" / "arm"

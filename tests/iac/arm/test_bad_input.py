@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from scanner.iac.arm import load_arm
+from kvaudit.scanner.iac.arm import load_arm
 
 ROOT = Path(__file__).resolve().parents[3]
 GOOD = ROOT / "examples" / "iac" / "arm" / "compliant" / "keyvault.json"

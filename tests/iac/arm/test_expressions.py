@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from scanner.iac.arm.expressions import Evaluator, ExpressionError, parse_expression, tokenize
-from scanner.iac.arm.functions import DeploymentScope
-from scanner.iac.arm.values import UNKNOWN, Partial, RuntimeObject, Unknown
+from kvaudit.scanner.iac.arm.expressions import Evaluator, ExpressionError, parse_expression, tokenize
+from kvaudit.scanner.iac.arm.functions import DeploymentScope
+from kvaudit.scanner.iac.arm.values import UNKNOWN, Partial, RuntimeObject, Unknown
 
 PARAMS = {"name": "kv1", "count": 3, "list": ["a", "b"], "obj": {"Inner": {"x": 1}}}
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from scanner.iac.arm.library import LIBRARY, LibraryError, is_runtime_function
-from scanner.iac.arm.values import UNKNOWN, Unknown
+from kvaudit.scanner.iac.arm.library import LIBRARY, LibraryError, is_runtime_function
+from kvaudit.scanner.iac.arm.values import UNKNOWN, Unknown
 
 
 def call(name: str, *args: Any) -> Any:

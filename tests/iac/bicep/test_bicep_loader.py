@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from scanner.iac.arm import load_arm
-from scanner.iac.bicep import load_bicep
-from scanner.iac.identity import ID_COLUMNS
-from scanner.inventory import TABLES, InlineSuppression
+from kvaudit.scanner.iac.arm import load_arm
+from kvaudit.scanner.iac.bicep import load_bicep
+from kvaudit.scanner.iac.identity import ID_COLUMNS
+from kvaudit.scanner.inventory import TABLES, InlineSuppression
 
 ROOT = Path(__file__).resolve().parents[3]
 FIX = ROOT / "examples" / "iac"

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from scanner.iac.arm.values import Unknown, plain
-from scanner.iac.bicep.loader import load_units
+from kvaudit.scanner.iac.arm.values import Unknown, plain
+from kvaudit.scanner.iac.bicep.loader import load_units
 
 VAULT = "Microsoft.KeyVault/vaults@2023-07-01"
 

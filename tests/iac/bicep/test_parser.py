@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from scanner.iac.bicep.parser import MAX_DEPTH, BicepSyntaxError, Node, parse
+from kvaudit.scanner.iac.bicep.parser import MAX_DEPTH, BicepSyntaxError, Node, parse
 
 REPO = Path(__file__).resolve().parents[3]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from scanner.iac.terraform import load_terraform
-from scanner.inventory import Inventory
+from kvaudit.scanner.iac.terraform import load_terraform
+from kvaudit.scanner.inventory import Inventory
 
 from .helpers import FIXTURES, REPO
 

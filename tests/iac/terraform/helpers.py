@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from scanner.inventory import Inventory
+from kvaudit.scanner.inventory import Inventory
 
 REPO = Path(__file__).resolve().parents[3]
 FIXTURES = REPO / "examples" / "iac" / "terraform"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from scanner.iac.terraform import load_terraform
+from kvaudit.scanner.iac.terraform import load_terraform
 
 from .helpers import BAD, FIXTURES, REPO, rows
 

@@ -35,7 +35,7 @@ RULES = {
 def scan(tmp_path: Path, *sources: Path) -> tuple[int, dict, str]:
     out = tmp_path / "report.json"
     proc = subprocess.run(
-        [sys.executable, "-m", "scanner", "scan", *map(str, sources), "-o", f"json:{out}", "--now", NOW],
+        [sys.executable, "-m", "kvaudit.scanner", "scan", *map(str, sources), "-o", f"json:{out}", "--now", NOW],
         cwd=REPO,
         capture_output=True,
         text=True,

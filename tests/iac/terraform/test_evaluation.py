@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from scanner.iac.terraform import load_terraform
-from scanner.iac.terraform.evaluate import Evaluator
-from scanner.iac.terraform.functions import EvalError
-from scanner.iac.terraform.hcl import parse_text
-from scanner.iac.terraform.values import UNKNOWN, EncodedJson
+from kvaudit.scanner.iac.terraform import load_terraform
+from kvaudit.scanner.iac.terraform.evaluate import Evaluator
+from kvaudit.scanner.iac.terraform.functions import EvalError
+from kvaudit.scanner.iac.terraform.hcl import parse_text
+from kvaudit.scanner.iac.terraform.values import UNKNOWN, EncodedJson
 
 from .helpers import rows
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scanner.reference import builtin_role
+from kvaudit.scanner.reference import builtin_role
 
 from .helpers import row, rows
 

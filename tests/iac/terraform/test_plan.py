@@ -7,9 +7,9 @@ import json
 import pandas as pd
 import pytest
 
-from scanner.iac.identity import ID_COLUMNS
-from scanner.iac.terraform import is_terraform_plan, load_terraform, load_terraform_plan
-from scanner.inventory import TABLES
+from kvaudit.scanner.iac.identity import ID_COLUMNS
+from kvaudit.scanner.iac.terraform import is_terraform_plan, load_terraform, load_terraform_plan
+from kvaudit.scanner.inventory import TABLES
 
 from .helpers import FIXTURES, REPO, row
 

@@ -175,7 +175,7 @@ def test_inline_suppression_targets_the_block_row(load):
 
 
 def test_suppression_inside_block_and_without_reason(tmp_path):
-    from scanner.iac.terraform import load_terraform
+    from kvaudit.scanner.iac.terraform import load_terraform
 
     (tmp_path / "main.tf").write_text(
         'resource "azurerm_key_vault" "a" {\n'

@@ -1,0 +1,33 @@
+"""Packaging: the three folders install as kvaudit.scanner, kvaudit.rules and kvaudit.reports."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+
+from tests.conftest import REPO
+
+FOLDERS = ("scanner", "rules", "reports")
+
+
+def test_every_package_folder_is_installed_under_kvaudit() -> None:
+    config = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
+    found = sorted(
+        "kvaudit." + ".".join(path.parent.relative_to(REPO).parts)
+        for folder in FOLDERS
+        for path in (REPO / folder).rglob("__init__.py")
+    )
+    assert sorted(config["packages"]) == found
+    assert config["package-dir"] == {f"kvaudit.{f}": f for f in FOLDERS}
+
+
+def test_no_module_imports_the_folders_by_their_bare_names() -> None:
+    """A bare ``import rules`` would load a second copy of the package (or someone else's)."""
+    bare = re.compile(r"^\s*(from|import) (scanner|rules|reports)\b", re.M)
+    offenders = [
+        str(path.relative_to(REPO))
+        for folder in (*FOLDERS, "tests", "bench")
+        for path in (REPO / folder).rglob("*.py")
+        if bare.search(path.read_text(encoding="utf-8"))
+    ]
+    assert offenders == []
