@@ -72,5 +72,5 @@ def test_summary_separates_suppressed_from_failing() -> None:
     report = _report()
     assert summary_line(report) == (
         "kvaudit: 2 failing (2 high), 3 suppressed (1 baseline, 1 inline, 1 waiver), 3 UNKNOWN, 180 PASS, "
-        "142 NOT_APPLICABLE; coverage: INCOMPLETE (1 collection errors)"
+        "125 NOT_APPLICABLE; coverage: INCOMPLETE (1 collection errors)"
     )

@@ -65,7 +65,7 @@ def test_compliant_keys_rotation_and_expiry(load):
     assert cmk["defaults"] == ["enabled", "exportable"]
     assert cmk["line"] == 47
     signer = row(inv, "keys", name="release-signer")
-    assert (signer["kty"], signer["curve"], signer["key_ops"]) == ("EC-HSM", "P-256", ["sign", "verify"])
+    assert (signer["kty"], signer["curve"], signer["key_ops"]) == ("EC-HSM", "P-384", ["sign", "verify"])
     assert signer["rotation_actions"] == ["Rotate"]
     assert signer["rotation_time_after_create"] == "P180D"
 
