@@ -12,14 +12,14 @@ from typing import Any
 @cache
 def frameworks() -> dict[str, dict[str, Any]]:
     """framework id -> {title, version, controls: {control id: {title, rules: [rule ids]}}}."""
-    text = resources.files("rules").joinpath("data/mappings.json").read_text(encoding="utf-8")
+    text = resources.files("kvaudit.rules").joinpath("data/mappings.json").read_text(encoding="utf-8")
     return json.loads(text)["frameworks"]
 
 
 @cache
 def unmapped_reasons() -> dict[str, str]:
     """Rules that deliberately map to no control, with the reason (checked by a meta-test)."""
-    text = resources.files("rules").joinpath("data/mappings.json").read_text(encoding="utf-8")
+    text = resources.files("kvaudit.rules").joinpath("data/mappings.json").read_text(encoding="utf-8")
     return json.loads(text).get("unmapped", {})
 
 
@@ -40,7 +40,7 @@ def controls_by_rule() -> dict[str, list[dict[str, str]]]:
 def not_assessed() -> list[dict[str, str]]:
     """Controls of the mapped frameworks that kvaudit does not assess (rules/data/not_assessed.json),
     as [{framework, control, title, reason}] in file order, so reports can list the gap."""
-    text = resources.files("rules").joinpath("data/not_assessed.json").read_text(encoding="utf-8")
+    text = resources.files("kvaudit.rules").joinpath("data/not_assessed.json").read_text(encoding="utf-8")
     return [
         {"framework": fw_id, "control": control_id, "title": entry["title"], "reason": entry["reason"]}
         for fw_id, controls in json.loads(text)["frameworks"].items()

@@ -55,7 +55,7 @@ PROFILE_FIELDS: dict[str, type | tuple[type, ...]] = {
 @cache
 def builtin_profiles() -> dict[str, dict[str, Any]]:
     """The six profiles shipped with kvaudit (rules/data/profiles.toml)."""
-    text = resources.files("rules").joinpath("data/profiles.toml").read_text(encoding="utf-8")
+    text = resources.files("kvaudit.rules").joinpath("data/profiles.toml").read_text(encoding="utf-8")
     return tomllib.loads(text)
 
 

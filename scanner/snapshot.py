@@ -205,7 +205,7 @@ def schema() -> dict[str, Any]:
 
 def packaged_schema() -> dict[str, Any]:
     """The schema as shipped in the package (kept equal to :func:`schema` by a test)."""
-    text = resources.files("scanner").joinpath("schema/snapshot.schema.json").read_text(encoding="utf-8")
+    text = resources.files("kvaudit.scanner").joinpath("schema/snapshot.schema.json").read_text(encoding="utf-8")
     return json.loads(text)
 
 

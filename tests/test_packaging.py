@@ -23,11 +23,23 @@ def test_every_package_folder_is_installed_under_kvaudit() -> None:
 
 def test_no_module_imports_the_folders_by_their_bare_names() -> None:
     """A bare ``import rules`` would load a second copy of the package (or someone else's)."""
-    bare = re.compile(r"^\s*(from|import) (scanner|rules|reports)\b", re.M)
+    bare = re.compile(r"(^\s*|[\"'])(from|import) (sys, )?(scanner|rules|reports)\b", re.M)
     offenders = [
         str(path.relative_to(REPO))
         for folder in (*FOLDERS, "tests", "bench")
         for path in (REPO / folder).rglob("*.py")
-        if bare.search(path.read_text(encoding="utf-8"))
+        if path.name != "test_packaging.py" and bare.search(path.read_text(encoding="utf-8"))
+    ]
+    assert offenders == []
+
+
+def test_package_data_is_read_through_the_installed_names() -> None:
+    """``importlib.resources.files("rules")`` would import a top-level ``rules`` package."""
+    bare = re.compile(r"files\(\s*[\"'](scanner|rules|reports)[\"']")
+    offenders = [
+        str(path.relative_to(REPO))
+        for folder in (*FOLDERS, "tests", "bench")
+        for path in (REPO / folder).rglob("*.py")
+        if path.name != "test_packaging.py" and bare.search(path.read_text(encoding="utf-8"))
     ]
     assert offenders == []

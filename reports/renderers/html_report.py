@@ -81,7 +81,7 @@ def plural(count: int, noun: str) -> str:
 
 @cache
 def asset(name: str) -> str:
-    return files("reports").joinpath("templates", name).read_text(encoding="utf-8")
+    return files("kvaudit.reports").joinpath("templates", name).read_text(encoding="utf-8")
 
 
 def csp_hash(text: str) -> str:

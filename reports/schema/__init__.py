@@ -10,7 +10,7 @@ from typing import Any
 
 @cache
 def report_schema() -> dict[str, Any]:
-    text = resources.files("reports").joinpath("schema/report.schema.json").read_text(encoding="utf-8")
+    text = resources.files("kvaudit.reports").joinpath("schema/report.schema.json").read_text(encoding="utf-8")
     return json.loads(text)
 
 

@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from kvaudit.scanner.azure.options import AzureOptions, add_azure_arguments, options_from_args
-from kvaudit.scanner.inventory import Inventory
+
+if TYPE_CHECKING:
+    from kvaudit.scanner.inventory import Inventory
 
 
 def collect(options: AzureOptions, progress: bool | None = None) -> Inventory:

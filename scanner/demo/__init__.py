@@ -16,12 +16,12 @@ DEMO_LOCATION = "kvaudit demo estate (Northwind Robotics)"
 
 
 def demo_estate_path() -> Path:
-    return Path(str(resources.files("scanner").joinpath("demo/estate.toml")))
+    return Path(str(resources.files("kvaudit.scanner").joinpath("demo/estate.toml")))
 
 
 def demo_policy_path() -> Path:
     """The demo's policy: shows parameters, profile assignment and a dedicated HSM."""
-    return Path(str(resources.files("scanner").joinpath("demo/policy.toml")))
+    return Path(str(resources.files("kvaudit.scanner").joinpath("demo/policy.toml")))
 
 
 def demo_inventory() -> Inventory:

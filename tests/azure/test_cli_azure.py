@@ -148,7 +148,7 @@ def test_no_credential_is_a_usage_error(estate: dict[str, Any]) -> None:
 
 def test_cli_start_up_does_not_import_the_azure_sdk() -> None:
     code = (
-        "import sys, scanner.cli; scanner.cli.build_parser(); "
+        "import sys, kvaudit.scanner.cli as cli; cli.build_parser(); "
         "print(sorted(m for m in sys.modules if m == 'azure' or m.startswith('azure.')))"
     )
     done = subprocess.run(

@@ -117,7 +117,7 @@ def test_schema_describes_integrity(sealed: dict[str, Any]) -> None:
 
     import jsonschema
 
-    schema = json.loads(files("reports").joinpath("schema/report.schema.json").read_text(encoding="utf-8"))
+    schema = json.loads(files("kvaudit.reports").joinpath("schema/report.schema.json").read_text(encoding="utf-8"))
     validator = jsonschema.Draft202012Validator(schema)
     validator.validate(sealed)
     signed = json.loads(json.dumps(sealed))

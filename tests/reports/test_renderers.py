@@ -65,7 +65,7 @@ def test_rendering_is_deterministic(report: dict[str, Any]) -> None:
 
 
 def _schema() -> dict[str, Any]:
-    return json.loads(files("reports").joinpath("schema/report.schema.json").read_text(encoding="utf-8"))
+    return json.loads(files("kvaudit.reports").joinpath("schema/report.schema.json").read_text(encoding="utf-8"))
 
 
 @pytest.mark.parametrize("build", [demo_report, golden_report])

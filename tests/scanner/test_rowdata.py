@@ -235,14 +235,14 @@ def test_the_repository_holds_one_copy_of_the_demo_estate() -> None:
 def test_loading_the_demo_imports_nothing_heavy() -> None:
     """Beyond what building an Inventory needs (pandas), the demo needs only tomllib."""
     probe = (
-        "import sys, scanner.inventory\n"
+        "import sys, kvaudit.scanner.inventory\n"
         "before = set(sys.modules)\n"
-        "from scanner.demo import demo_inventory\n"
+        "from kvaudit.scanner.demo import demo_inventory\n"
         "demo_inventory()\n"
         "print(sorted({name.split('.')[0] for name in set(sys.modules) - before}))\n"
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO, check=True)
-    assert json.loads(result.stdout.replace("'", '"')) == ["importlib", "scanner", "tomllib"]
+    assert json.loads(result.stdout.replace("'", '"')) == ["importlib", "kvaudit", "tomllib"]
 
 
 def test_scan_reads_a_named_row_file_like_the_demo(kvaudit, tmp_path: Path) -> None:
