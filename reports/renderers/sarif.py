@@ -36,7 +36,7 @@ from urllib.parse import quote
 
 from kvaudit.reports.renderers.common import is_suppressed
 from kvaudit.rules.model import SECURITY_SEVERITY
-from kvaudit.scanner.textsafe import sarif_text
+from kvaudit.scanner.textsafe import sarif_text, visible_multiline
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 FINGERPRINT_KEY = "kvaudit/v1"
@@ -291,4 +291,16 @@ def to_sarif(report: dict[str, Any], options: SarifOptions | None = None) -> dic
 
 
 def render(report: dict[str, Any], options: SarifOptions | None = None) -> str:
-    return json.dumps(to_sarif(report, options), indent=1, ensure_ascii=False) + "\n"
+    return json.dumps(_neutralised(to_sarif(report, options)), indent=1, ensure_ascii=False) + "\n"
+
+
+def _neutralised(value: Any) -> Any:
+    """Every string of the log with control, bidi and zero-width characters made visible:
+    resource names reach properties and logical locations too, not only message texts."""
+    if isinstance(value, str):
+        return visible_multiline(value)
+    if isinstance(value, dict):
+        return {key: _neutralised(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_neutralised(item) for item in value]
+    return value

@@ -64,12 +64,35 @@ def _clean_outputs(outcome: Outcome) -> None:
     for fmt, text in outcome.outputs.items():
         for bad in ("\x1b", "\u202e", "\u200b-", "\u2066"):
             assert bad not in text, f"{bad!r} reached the {fmt} output"
-    markdown = outcome.outputs.get("markdown", "")
-    assert "](javascript" not in markdown and "](http" not in markdown and "https://evil" not in markdown
+    # Markdown, and SARIF message texts, are rendered as Markdown by code-review UIs.
+    for fmt, text in (("markdown", outcome.outputs.get("markdown", "")), ("sarif", _sarif_messages(outcome))):
+        assert "](javascript" not in text and "](http" not in text and "https://evil" not in text, fmt
     csv = outcome.outputs.get("csv", "")
     for line in csv.splitlines():
         for cell in line.split(","):
             assert not cell.strip().strip('"').lstrip().startswith(("=", "+", "@")), f"formula cell {cell!r}"
+
+
+def _sarif_messages(outcome: Outcome) -> str:
+    """Every ``message`` text and markdown of a SARIF log, joined."""
+    raw = outcome.outputs.get("sarif")
+    if not raw:
+        return ""
+    found: list[str] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            message = node.get("message")
+            if isinstance(message, dict):
+                found.extend(str(message.get(k, "")) for k in ("text", "markdown"))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(json.loads(raw))
+    return "\n".join(found)
 
 
 def _nested_copy(depth: int) -> dict[str, object]:
@@ -668,7 +691,7 @@ def cases() -> list[Case]:
                     ]
                 )
             },
-            formats=("markdown", "csv", "junit"),
+            formats=("markdown", "csv", "junit", "sarif"),
             check=_clean_outputs,
         )
     )
