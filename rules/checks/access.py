@@ -25,11 +25,21 @@ from kvaudit.rules.checks.common import (
 from kvaudit.rules.context import RuleContext, verdict
 from kvaudit.rules.model import Param, Remediation
 from kvaudit.rules.registry import rule
+from kvaudit.scanner.reference import AZURE_PLANE, BUILTIN_ROLES, builtin_role
+
+
+def _guid(name: str) -> str:
+    """A built-in role's definition GUID, from the one reference table of roles."""
+    role = builtin_role(name)
+    if role is None:  # a programming error: the reference module names every built-in used here
+        raise LookupError(f"no built-in role named {name!r}")
+    return role.guid
+
 
 #: Managed HSM local built-in role definition GUIDs.
-HSM_CRYPTO_USER = "21dbd100-6940-42c2-9190-5d6cb909625b"
-HSM_CRYPTO_OFFICER = "515eb02d-2335-4d2d-92f2-b1cbdf9c3778"
-HSM_ADMINISTRATOR = "a290e904-7015-4bba-90c8-60543313cdb4"
+HSM_CRYPTO_USER = _guid("Managed HSM Crypto User")
+HSM_CRYPTO_OFFICER = _guid("Managed HSM Crypto Officer")
+HSM_ADMINISTRATOR = _guid("Managed HSM Administrator")
 
 
 def normalise_hsm_scope(scope: pd.Series) -> pd.Series:
@@ -101,24 +111,15 @@ REFS_KV_RBAC = (
     "https://learn.microsoft.com/azure/key-vault/general/security-features",
 )
 
-#: Azure RBAC roles that reach into vaults when assigned above them (GUIDs of the built-ins).
+#: Azure RBAC roles that reach into vaults when assigned above them: every built-in Key Vault
+#: role, and Owner and Contributor.
 KEY_VAULT_ROLE_GUIDS = {
-    "00482a5a-887f-4fb3-b363-3b7fe8e74483",  # Key Vault Administrator
-    "14b46e9e-c2b7-41b4-b07b-48a6ebf60603",  # Key Vault Crypto Officer
-    "12338af0-0e69-4776-bea7-57ae8d297424",  # Key Vault Crypto User
-    "e147488a-f6f5-4113-8e2d-b22465e65bf6",  # Key Vault Crypto Service Encryption User
-    "08bbd89e-9f13-488c-ac41-acfcb10c90ab",  # Key Vault Crypto Service Release User
-    "f25e0fa2-a7c8-4377-a976-54943a77a395",  # Key Vault Contributor
-    "21090545-7ca7-4776-b22c-e363652d74d2",  # Key Vault Reader
-    "b86a8fe4-44ce-4948-aee5-eccb2c155cd7",  # Key Vault Secrets Officer
-    "4633458b-17de-408a-b874-0445c86b69e6",  # Key Vault Secrets User
-    "a4417e6f-fecd-4de8-b567-7b0420556985",  # Key Vault Certificates Officer
-    "db79e9a7-68ee-4b58-9aeb-b90e7c24fcba",  # Key Vault Certificate User
-    "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",  # Owner
-    "b24988ac-6180-42a0-ab88-20f7382dd24c",  # Contributor
+    role.guid
+    for role in BUILTIN_ROLES.values()
+    if role.plane == AZURE_PLANE and (role.name.startswith("Key Vault ") or role.name in ("Owner", "Contributor"))
 }
-KV_CRYPTO_OFFICER = "14b46e9e-c2b7-41b4-b07b-48a6ebf60603"
-KV_ADMINISTRATOR = "00482a5a-887f-4fb3-b363-3b7fe8e74483"
+KV_CRYPTO_OFFICER = _guid("Key Vault Crypto Officer")
+KV_ADMINISTRATOR = _guid("Key Vault Administrator")
 
 
 def role_guid(ra: pd.DataFrame) -> pd.Series:
