@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from kvaudit.scanner.reference import kind_for_host
+from kvaudit.scanner.reference import builtin_role, kind_for_host
 
 #: Placeholder for a subscription or resource group the IaC does not fix.
 UNKNOWN_SCOPE = "iac"
@@ -104,3 +104,23 @@ def parse_suppression_comment(text: str) -> tuple[str, str | None] | None:
         return None
     reason = match.group("reason").strip().lstrip(":-–—").strip()
     return match.group("rule"), (reason or None)
+
+
+def initial_administrator(vault_id: str, principal: str | None, label: str) -> dict[str, object]:
+    """The role assignment an HSM's initial administrator gets (ARM ``initialAdminObjectIds``,
+    azurerm ``admin_object_ids``): Managed HSM Administrator at ``/``, once the HSM is activated.
+    ``label`` names the row when the principal is not known (an unresolved expression)."""
+    administrator = builtin_role("Managed HSM Administrator")
+    if administrator is None:  # the reference module always holds it
+        raise LookupError("Managed HSM Administrator is not a known built-in role")
+    return {
+        "id": f"{vault_id}/roleassignments/initial-admin-{label}".lower(),
+        "plane": "managed_hsm",
+        "name": None,
+        "vault_id": vault_id,
+        "scope": "/",
+        "principal_id": principal,
+        "principal_type": None,
+        "role_definition_id": administrator.id,
+        "role_name": administrator.name,
+    }

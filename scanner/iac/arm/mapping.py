@@ -15,9 +15,9 @@ from typing import Any
 from kvaudit.scanner.fields import REST, Filled, Reader, fill, rotation_columns
 from kvaudit.scanner.iac.arm.resources import Declared, deployment_id, render_name, scope_id
 from kvaudit.scanner.iac.arm.values import Partial, RuntimeObject, Unknown, join_strings, plain, render
-from kvaudit.scanner.iac.common import parse_key_uri, synth_key_id
+from kvaudit.scanner.iac.common import initial_administrator, parse_key_uri, synth_key_id
 from kvaudit.scanner.inventory import InlineSuppression, normalise_id
-from kvaudit.scanner.reference import builtin_role, consumer_for_arm_type, kind_for_host, role_name
+from kvaudit.scanner.reference import consumer_for_arm_type, kind_for_host, role_name
 
 VAULT = "microsoft.keyvault/vaults"
 HSM = "microsoft.keyvault/managedhsms"
@@ -173,18 +173,9 @@ class Mapper:
 
     def _hsm_admin(self, decl: Declared, vault_id: str, admin: Any) -> None:
         """Initial administrators become Managed HSM Administrator at ``/`` on activation."""
-        principal = render(admin) or "{unknown}"
         row = _Row(decl)
-        row.set("id", f"{vault_id}/roleassignments/initial-admin-{principal}".lower())
-        row.set("plane", "managed_hsm")
-        row.set("name", None)
-        row.set("vault_id", vault_id)
-        row.set("scope", "/")
-        row.set("principal_id", _typed(admin, str))
-        row.set("principal_type", None)
-        administrator = builtin_role("Managed HSM Administrator")
-        row.set("role_definition_id", administrator.id if administrator else None)
-        row.set("role_name", administrator.name if administrator else None)
+        for column, value in initial_administrator(vault_id, _typed(admin, str), render(admin) or "{unknown}").items():
+            row.set(column, value)
         self._add("role_assignments", row.done())
 
     # --- keys ---------------------------------------------------------------------------------

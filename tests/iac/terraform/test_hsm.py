@@ -50,6 +50,15 @@ def test_compliant_local_rbac_builtin_and_custom(load):
         for r in rows(inv, "role_assignments")
     ]
     assert assignments == [
+        (  # admin_object_ids: an administrator whose object id is read at apply time
+            HSM + "/roleassignments/initial-admin-{unknown-0}",
+            "managed_hsm",
+            HSM,
+            "/",
+            builtin_role("Managed HSM Administrator").id,
+            "Managed HSM Administrator",
+            None,
+        ),
         (
             HSM + "/roleassignments/1e243909-064c-6ac3-84e9-1c8bf8d6ad22",
             "managed_hsm",
@@ -108,6 +117,7 @@ def test_misconfigured_hsm(load):
         "soft_delete_retention_days",
     ]
     assert [(r["scope"], r["principal_id"][:4], r["role_name"]) for r in rows(inv, "role_assignments")] == [
+        ("/", "aaaa", "Managed HSM Administrator"),  # admin_object_ids
         ("/", "bbbb", "Managed HSM Crypto Officer"),
         ("/keys", "cccc", "Managed HSM Crypto User"),
         ("/", "bbbb", "Managed HSM Administrator"),
@@ -115,3 +125,38 @@ def test_misconfigured_hsm(load):
     ref = row(inv, "key_references", consumer_name="des-hsm")
     assert ref["key_uri"] == "https://mhsm-shared.managedhsm.azure.net/keys/wide-open"
     assert (ref["pinned"], ref["key_id"]) == (False, SHARED + "/keys/wide-open")
+
+
+SIX_ADMINS = """
+resource "azurerm_key_vault_managed_hardware_security_module" "hsm" {
+  name                     = "hsm-six"
+  resource_group_name      = "rg"
+  location                 = "westeurope"
+  sku_name                 = "Standard_B1"
+  tenant_id                = "00000000-0000-0000-0000-000000000000"
+  purge_protection_enabled = true
+  admin_object_ids         = [%s]
+}
+"""
+
+
+def test_admin_object_ids_are_administrators_as_in_bicep(tmp_path):
+    """Six initial administrators fail KV-ACC-002 from Terraform as they do from Bicep
+    (``initialAdminObjectIds``): each is a Managed HSM Administrator at ``/``."""
+    from kvaudit.rules.engine import evaluate
+    from kvaudit.rules.registry import get
+    from kvaudit.scanner.iac.terraform import load_terraform
+
+    admins = [f"0b5c2a7e-1111-4c3d-9e8f-00000000000{i}" for i in range(1, 7)]
+    (tmp_path / "main.tf").write_text(SIX_ADMINS % ", ".join(f'"{a}"' for a in admins))
+    inventory, errors = load_terraform([tmp_path], tmp_path)
+    assert errors == []
+    assigned = rows(inventory, "role_assignments")
+    administrator = builtin_role("Managed HSM Administrator")
+    assert sorted(r["principal_id"] for r in assigned) == admins
+    assert {(r["scope"], r["role_definition_id"], r["plane"]) for r in assigned} == {
+        ("/", administrator.id, "managed_hsm")
+    }
+    results = evaluate(inventory, rules=[get("KV-ACC-002")]).outcomes[0].results
+    assert list(results["status"]) == ["FAIL"]
+    assert results["ev:administrators"].iloc[0] == 6
