@@ -321,7 +321,7 @@ class Env:
     def iterations(self, node: Node) -> Iterator[Env | None]:
         """One child scope per item of a ``for`` loop; a single None when the items are unknown."""
         source = self.value(node["source"])
-        if not isinstance(source, list) or not is_known_length(source):
+        if not isinstance(source, list):
             yield None
             return
         budget.charge("iterations", len(source))
@@ -381,8 +381,3 @@ def _has_key(target: Any, key: Any) -> bool:
     if isinstance(target, list):
         return isinstance(key, int) and not isinstance(key, bool) and -len(target) <= key < len(target)
     return True
-
-
-def is_known_length(value: list[Any]) -> bool:
-    """A list's length is known even when some of its items are not."""
-    return isinstance(value, list)

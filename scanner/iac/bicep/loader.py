@@ -28,13 +28,6 @@ from kvaudit.scanner.iac.bicep.parser import BicepSyntaxError, Node, parse
 from kvaudit.scanner.iac.common import parse_suppression_comment
 from kvaudit.scanner.jsonio import decode_text, digest_bytes
 
-
-def notice(message: str) -> None:
-    from kvaudit.scanner.sources import notice as say
-
-    say(message)
-
-
 MAX_BICEP_BYTES = 4 * 1024 * 1024
 #: Deepest chain of module calls followed, and most module calls expanded per entry file.
 MAX_MODULE_DEPTH = 10
@@ -419,6 +412,8 @@ class _Run:
             return
         if not _LOCAL.match(source):
             if source.lower().endswith(".json"):
+                from kvaudit.scanner.sources import notice  # imported here: sources imports the loaders
+
                 notice(f"{parsed.origin}:{line}: the ARM template module {source} is not followed")
             else:
                 self.error(parsed.origin, "a module path must name a .bicep or .json file", line)
