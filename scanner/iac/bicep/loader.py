@@ -315,7 +315,8 @@ class _Run:
             if body.kind != "object":
                 return Unknown(label=statement["name"])  # a looped or conditional symbol
             decl = self.declare(env, statement, body, parsed, parent, [])
-            symbol = resource_symbol(decl)
+            written = next((item["value"] for item in body["items"] if item.kind == "property" and item["key"] == "name"), None)
+            symbol = resource_symbol(decl, env.guarded(written) if written is not None else None)
             children = {}
             for item in body["items"]:
                 if item.kind == "resource":
@@ -337,7 +338,7 @@ class _Run:
         if parent is not None:
             names = [*parent.names, *names]
         elif isinstance(parent_symbol, dict):
-            names = [*split_name(parent_symbol.get("name")), *names]
+            names = [*parent_symbol.get("__names__", split_name(parent_symbol.get("name"))), *names]
         scope_value = env.guarded(properties["scope"]) if "scope" in properties else None
         deployment, extension_scope = scope_of(scope_value, env.scope)
         evaluated = env.guarded(body)
@@ -477,8 +478,13 @@ def _resource_type(text: str, parent: Declared | None) -> tuple[str, str | None]
     return rtype, version or None
 
 
-def resource_symbol(decl: Declared) -> dict[str, Any]:
-    """What a resource symbol evaluates to: id, name and type known, runtime state unknown."""
+def resource_symbol(decl: Declared, written_name: Any = None) -> dict[str, Any]:
+    """What a resource symbol evaluates to: id, name and type known, runtime state unknown.
+
+    ``name`` is the name as the declaration wrote it, as Bicep gives it: a child declared with
+    ``parent: kv`` and ``name: 'cmk'`` has ``.name == 'cmk'``, which is what lets real templates
+    build ``'${kv.properties.vaultUri}keys/${cmk.name}'``. The full segment list, which a
+    grandchild's ``parent:`` needs, travels separately."""
     names: list[Any] = []
     for index, name in enumerate(decl.names):
         if index:
@@ -486,7 +492,8 @@ def resource_symbol(decl: Declared) -> dict[str, Any]:
         names.append(name)
     return {
         "id": decl.display_id,
-        "name": join_strings(names),
+        "name": join_strings(names) if written_name is None else written_name,
+        "__names__": list(decl.names),
         "type": decl.type,
         "apiVersion": decl.api_version,
         "location": decl.body.get("location", UNKNOWN),

@@ -215,3 +215,28 @@ def test_module_cycles_and_paths_outside_the_root_are_errors(tmp_path: Path) -> 
 def test_a_syntax_error_is_one_positioned_line(tmp_path: Path) -> None:
     _, errors = _load(tmp_path, {"bad.bicep": "param x string\nresource r 'T@v' = 5\n"})
     assert errors == ["bad.bicep:2: invalid Bicep: expected '{', 'if' or '[for', found 5"]
+
+
+def test_a_child_symbols_name_is_the_name_it_was_declared_with(tmp_path: Path) -> None:
+    """Bicep gives ``child.name`` as written under ``parent:``, so the common versionless key URL
+    ``'${kv.properties.vaultUri}keys/${cmk.name}'`` names key ``cmk``; a grandchild still gets
+    its full name through ``parent:``."""
+    units, errors = _load(
+        tmp_path,
+        {
+            "main.bicep": (
+                f"resource kv '{VAULT}' = {{\n  name: 'kv-app'\n}}\n"
+                "resource cmk 'Microsoft.KeyVault/vaults/keys@2023-07-01' = {\n  parent: kv\n  name: 'cmk'\n}\n"
+                "resource acct 'Microsoft.Storage/storageAccounts@2023-01-01' = {\n  name: 'st'\n"
+                "  properties: {\n    note: '${kv.properties.vaultUri}keys/${cmk.name}'\n    full: cmk.name\n  }\n}\n"
+                "resource svc 'Microsoft.Storage/storageAccounts/blobServices@2023-01-01' = {\n  parent: acct\n"
+                "  name: 'default'\n}\n"
+                "resource box 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-01-01' = {\n"
+                "  parent: svc\n  name: 'box'\n}\n"
+            ),
+        },
+    )
+    assert errors == []
+    by_type = {d.type: d for d in units[0].declared}
+    assert _props(by_type["Microsoft.Storage/storageAccounts"])["full"] == "cmk"
+    assert by_type["Microsoft.Storage/storageAccounts/blobServices/containers"].names == ["st", "default", "box"]
