@@ -29,9 +29,8 @@ from kvaudit.scanner.iac.common import parse_suppression_comment
 from kvaudit.scanner.jsonio import decode_text, digest_bytes
 
 MAX_BICEP_BYTES = 4 * 1024 * 1024
-#: Deepest chain of module calls followed, and most module calls expanded per entry file.
+#: Deepest chain of module calls followed (how many calls a unit may expand is its budget's module_calls).
 MAX_MODULE_DEPTH = 10
-MAX_MODULE_CALLS = 500
 #: Properties of a resource body that shape its identity rather than its configuration.
 _STRUCTURAL = {"name", "parent", "scope", "dependsOn"}
 #: Module and import paths that name a file (registry ``br:``/``br/`` and template-spec
@@ -167,7 +166,6 @@ class _Run:
     def __init__(self, program: BicepProgram, unit: Unit):
         self.program = program
         self.unit = unit
-        self.module_calls = 0
 
     def error(self, origin: str, problem: str, line: int | None) -> None:
         self.program.errors.append(InputError(origin, problem, line))
@@ -437,10 +435,6 @@ class _Run:
             return
         for scope_env, object_node in instances:
             budget.charge("module_calls")
-            self.module_calls += 1
-            if self.module_calls > MAX_MODULE_CALLS:
-                self.error(parsed.origin, f"more than {MAX_MODULE_CALLS} module calls", line)
-                return
             properties = {i["key"]: i["value"] for i in object_node["items"] if i.kind == "property"}
             params = scope_env.guarded(properties["params"]) if "params" in properties else {}
             scope_value = scope_env.guarded(properties["scope"]) if "scope" in properties else None
