@@ -109,6 +109,12 @@ class _Parser:
         if kind in ("string", "number"):
             node = Literal(value)
         elif kind == "ident":
+            if self.peek() == ("punct", "."):  # a user-defined function: namespace.member(...)
+                self.take(".")
+                member_kind, member = self.take()
+                if member_kind != "ident":
+                    raise ExpressionError(f"expected a function name after '{value}.', found {member!r}")
+                value = f"{value}.{member}"
             self.take("(")
             args: list[Node] = []
             if self.peek() != ("punct", ")"):
@@ -203,6 +209,27 @@ class Evaluator:
             names.append(arg.value.lower())
         return Lambda(tuple(names), node.args[-1], self, dict(self.lambda_scope))
 
+    def _short_circuit(self, node: Call, stop: bool) -> Any:
+        """``and``/``or`` stop at the first false/true argument, as ARM's evaluator does, so
+        ``and(contains(x, 'enabled'), x.enabled)`` is false, not an error, when x has no
+        ``enabled``. After an unknown argument, an argument that fails makes the result unknown
+        (ARM would have stopped before it, or not)."""
+        pending = False
+        for arg in node.args:
+            try:
+                value = self.evaluate(arg)
+            except ExpressionError:
+                if pending:
+                    return UNKNOWN
+                raise
+            if value is stop:
+                return stop
+            if value is not (not stop):
+                if isinstance(value, bool | int | float | str | list | dict) or value is None:
+                    raise ExpressionError(f"{node.name}() takes booleans, not {type(value).__name__}")
+                pending = True  # unknown: the rest may still decide
+        return UNKNOWN if pending else not stop
+
     def _lambda_variable(self, node: Call) -> Any:
         if len(node.args) != 1:
             raise ExpressionError("lambdaVariables() takes one name")
@@ -251,6 +278,8 @@ class Evaluator:
             return self._lambda(node)
         if name == "lambdavariables":
             return self._lambda_variable(node)
+        if name in ("and", "or") and node.args:
+            return self._short_circuit(node, stop=name == "or")
         if name == "if" and len(node.args) == 3:
             cond = self.evaluate(node.args[0])
             if isinstance(cond, bool):

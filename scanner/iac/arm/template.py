@@ -67,6 +67,65 @@ def section_problem(template: Any) -> str | None:
     return None
 
 
+class UserFunction:
+    """A member of the template's ``functions`` section (what Bicep compiles ``func`` and
+    imported functions to, namespace ``__bicep``). Its output sees only its own parameters and
+    the other user functions of the template, never the template's parameters or variables."""
+
+    def __init__(
+        self,
+        name: str,
+        definition: dict[str, Any],
+        family: dict[str, UserFunction],
+        scope: DeploymentScope,
+        active: list[int],
+    ):
+        self.name = name
+        params = _ci(definition, "parameters")
+        self.params = [_ci(p, "name") for p in (params if isinstance(params, list) else []) if isinstance(p, dict)]
+        output = _ci(definition, "output")
+        self.output = _ci(output, "value") if isinstance(output, dict) else None
+        self.family, self.scope = family, scope
+        self.active = active  # calls in progress in this family, shared by its members
+
+    def __call__(self, args: list[Any]) -> Any:
+        if len(args) != len(self.params) or not all(isinstance(p, str) for p in self.params):
+            raise ExpressionError(f"{self.name}() takes {len(self.params)} arguments, not {len(args)}")
+        if self.output is None:
+            raise ExpressionError(f"{self.name}() has no output value")
+        if self.active[0] >= MAX_FUNCTION_DEPTH:
+            raise ExpressionError(f"user-defined functions nested deeper than {MAX_FUNCTION_DEPTH} calls")
+        self.active[0] += 1
+        try:
+            body = {"parameters": {p: {} for p in self.params}}
+            inner = Context(body, dict(zip(self.params, args, strict=True)), self.scope, self.family)
+            return inner.value(self.output)
+        finally:
+            self.active[0] -= 1
+
+
+#: A function may call the others, and a hostile one itself: calls nest this deep at most, so
+#: that evaluation ends with an error, not a RecursionError.
+MAX_FUNCTION_DEPTH = 16
+
+
+def user_functions(template: dict[str, Any], scope: DeploymentScope) -> dict[str, UserFunction]:
+    """``namespace.member`` (lower case) -> its function, for the evaluator's specials."""
+    out: dict[str, UserFunction] = {}
+    active = [0]
+    sections = _ci(template, "functions")
+    for section in sections if isinstance(sections, list) else []:
+        namespace = _ci(section, "namespace") if isinstance(section, dict) else None
+        members = _ci(section, "members") if isinstance(section, dict) else None
+        if not isinstance(namespace, str) or not isinstance(members, dict):
+            continue
+        for member, definition in members.items():
+            if isinstance(definition, dict):
+                name = f"{namespace}.{member}"
+                out[name.lower()] = UserFunction(name, definition, out, scope, active)
+    return out
+
+
 def _variable_loops(loops: list[Any]) -> dict[str, dict[str, Any]]:
     """``variables.copy`` entries by lower-case name (an entry without a name declares nothing)."""
     out: dict[str, dict[str, Any]] = {}
@@ -87,7 +146,13 @@ def _ci(obj: dict[str, Any], key: str, default: Any = None) -> Any:
 class Context:
     """Parameters, variables, loop indexes and symbols of one (nested) template scope."""
 
-    def __init__(self, template: dict[str, Any], supplied: dict[str, Any], scope: DeploymentScope):
+    def __init__(
+        self,
+        template: dict[str, Any],
+        supplied: dict[str, Any],
+        scope: DeploymentScope,
+        functions: dict[str, UserFunction] | None = None,
+    ):
         self.scope = scope
         self.param_defs = {k.lower(): v for k, v in (_ci(template, "parameters") or {}).items()}
         self.supplied = {k.lower(): v for k, v in supplied.items()}
@@ -104,9 +169,11 @@ class Context:
         self.resolving: set[str] = set()
         self.copy: dict[str | None, Any] = {}
         self.symbols: dict[str, str] = {}
+        self.functions = functions if functions is not None else user_functions(template, scope)
         self.evaluator = Evaluator(
             scope,
             {
+                **self.functions,
                 "parameters": self._parameter,
                 "variables": self._variable,
                 "copyindex": self._copy_index,
@@ -428,6 +495,7 @@ class TemplateWalker:
                 outer.param_defs, outer.supplied, outer.param_cache = ctx.param_defs, ctx.supplied, ctx.param_cache
                 outer.var_defs, outer.var_cache, outer.symbols = ctx.var_defs, ctx.var_cache, ctx.symbols
                 outer.var_loops, outer.definitions = ctx.var_loops, ctx.definitions
+                outer.evaluator.specials.update(ctx.functions)
                 outer.copy = dict(ctx.copy)
                 self._walk_resources(template, outer)
         finally:

@@ -351,3 +351,92 @@ def test_retention_of_another_type_is_unresolved_not_absent() -> None:
     filled = fill("vaults", {"properties": {"softDeleteRetentionInDays": True}}, REST, "vault")
     assert filled.values["soft_delete_retention_days"] is None
     assert "soft_delete_retention_days" in filled.unresolved
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # AVM modules guard optional properties this way; ARM stops at the first decisive value.
+        ("[and(contains(parameters('items')[0], 'enabled'), parameters('items')[0].enabled)]", False),
+        ("[or(not(contains(parameters('items')[0], 'enabled')), parameters('items')[0].enabled)]", True),
+        ("[and(true(), true(), false())]", False),
+        ("[or(false(), false())]", False),
+        ("[and(parameters('unknown'), false())]", False),
+        ("[and(parameters('unknown'), parameters('items')[0].enabled)]", UNKNOWN),
+        ("[or(parameters('unknown'), false())]", UNKNOWN),
+    ],
+)
+def test_and_or_short_circuit(ev: Evaluator, text: str, expected: object) -> None:
+    assert ev.evaluate_string(text) is expected
+
+
+def test_and_of_a_missing_property_without_a_guard_is_an_error(ev: Evaluator) -> None:
+    with pytest.raises(ExpressionError):
+        ev.evaluate_string("[and(true(), parameters('items')[0].enabled)]")
+    with pytest.raises(ExpressionError):
+        ev.evaluate_string("[and(true(), 'yes')]")
+
+
+def _template(**sections: object) -> dict:
+    return {
+        "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+        "languageVersion": "2.0",
+        "contentVersion": "1.0.0.0",
+        **sections,
+    }
+
+
+def test_user_defined_functions(tmp_path: Path) -> None:
+    """Bicep ``func`` declarations compile to a ``functions`` section called as ``__bicep.name()``
+    (AVM's sub-vending and ai-foundry modules); a function sees only its own parameters."""
+    import json
+
+    template = _template(
+        functions=[
+            {
+                "namespace": "__bicep",
+                "members": {
+                    "vaultName": {
+                        "parameters": [{"type": "string", "name": "workload"}, {"type": "string", "name": "env"}],
+                        "output": {"type": "string", "value": "[format('kv-{0}-{1}', parameters('workload'), __bicep.short(parameters('env')))]"},
+                    },
+                    "short": {
+                        "parameters": [{"type": "string", "name": "env"}],
+                        "output": {"type": "string", "value": "[substring(parameters('env'), 0, 4)]"},
+                    },
+                    "leaky": {
+                        "parameters": [],
+                        "output": {"type": "string", "value": "[parameters('workload')]"},
+                    },
+                    "loop": {"parameters": [], "output": {"type": "int", "value": "[__bicep.loop()]"}},
+                    "rules": {
+                        "parameters": [{"type": "array", "name": "cidrs"}],
+                        "output": {"type": "array", "value": "[map(parameters('cidrs'), lambda('c', createObject('value', lambdaVariables('c'))))]"},
+                    },
+                },
+            }
+        ],
+        parameters={"workload": {"type": "string", "defaultValue": "payments"}},
+        resources={
+            "kv": {
+                "type": "Microsoft.KeyVault/vaults",
+                "apiVersion": "2023-07-01",
+                "name": "[__bicep.vaultName(parameters('workload'), 'production')]",
+                "location": "westeurope",
+                "properties": {
+                    "tenantId": TENANT,
+                    "sku": {"family": "A", "name": "[__bicep.leaky()]"},
+                    "softDeleteRetentionInDays": "[__bicep.loop()]",
+                    "networkAcls": {"defaultAction": "Deny", "ipRules": "[__bicep.rules(createArray('192.0.2.0/24'))]"},
+                },
+            }
+        },
+    )
+    (tmp_path / "main.json").write_text(json.dumps(template))
+    inv, errors = load_arm([tmp_path / "main.json"], tmp_path)
+    assert errors == []
+    (vault,) = inv.tables["vaults"].to_dict("records")
+    assert vault["name"] == "kv-payments-prod"
+    assert vault["ip_rules"] == ["192.0.2.0/24"]
+    # A function reading a template parameter, or one that never ends, is not evaluated.
+    assert sorted(vault["unresolved"]) == ["sku", "soft_delete_retention_days"]
