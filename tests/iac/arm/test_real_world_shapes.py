@@ -74,6 +74,9 @@ def test_avm_shaped_template_evaluates_lambdas() -> None:
         ("11111111-1111-1111-1111-111111111111", ["get", "wrapKey", "unwrapKey"], []),
         ("33333333-3333-3333-3333-333333333333", [], ["get"]),
     ]
+    (key,) = tables["keys"]  # a key of an `existing` vault: the vault itself is no row
+    assert key["vault_id"] == vault_id("tests/fixtures/arm/avm_lambdas.json", "kv-shared")
+    assert (key["key_size"], key["key_ops"]) == (4096, ["wrapKey", "unwrapKey"])
     (diag,) = tables["diagnostic_settings"]
     assert diag["target_id"] == kv
     assert [(log["category_group"], log["enabled"]) for log in diag["logs"]] == [("audit", True), ("allLogs", True)]
