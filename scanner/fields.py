@@ -25,6 +25,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -445,6 +446,9 @@ class Reader:
 
     is_unknown: Callable[[Any], bool] = lambda value: False
     case_insensitive: bool = False
+    #: Resource providers read ``"true"`` and ``"30"`` as the boolean and the integer they
+    #: spell (ARM templates pass such strings through): see :func:`scalar_from_text`.
+    text_scalars: bool = False
 
 
 #: Live JSON: everything it holds is known, and property names are exact.
@@ -707,8 +711,17 @@ HOOKS: dict[str, Callable[[HookInput], Any]] = {
     "arm_id": _hook_arm_id,
     "role_id": _hook_role_id,
     "connection_state": _hook_connection_state,
-    "retention": lambda h: _typed(h.value, INT),
+    "retention": lambda h: _typed_or_unresolvable(h.value, INT),
 }
+
+
+def _typed_or_unresolvable(value: Any, kind: str) -> Any:
+    """``value`` when it has the column's type; a value of another type is declared but not a
+    value of the column (``"softDeleteRetentionInDays": true``): unresolved, never absent."""
+    typed = _typed(value, kind)
+    if typed is None:
+        raise Unresolvable
+    return typed
 
 
 def _typed(value: Any, kind: str) -> Any:
@@ -730,6 +743,22 @@ def _typed(value: Any, kind: str) -> Any:
     if kind == TIME:
         return value if isinstance(value, datetime) else None
     return value
+
+
+_INTEGER_TEXT = re.compile(r"\s*[+-]?[0-9]+\s*")
+
+
+def scalar_from_text(text: str, kind: str) -> Any:
+    """``text`` read as a boolean or integer column the way a resource provider's JSON reader
+    reads a string in that place: ``"true"``/``"False"`` (any case, surrounding blanks allowed)
+    and ``"30"``/``" -7 "``. Anything else (``"yes"``, ``"1"`` for a boolean, ``"30.5"``) is
+    UNRESOLVED: the deployment would be refused, so the value is not known, never guessed."""
+    if kind == BOOL:
+        word = text.strip().lower()
+        return {"true": True, "false": False}.get(word, UNRESOLVED)
+    if kind == INT and _INTEGER_TEXT.fullmatch(text):
+        return int(text)
+    return UNRESOLVED
 
 
 @dataclass
@@ -783,6 +812,12 @@ def fill(
                 continue
             else:
                 out.values[column] = _copy(spec.absent)
+                continue
+        if reader.text_scalars and isinstance(raw, str) and spec.type in (BOOL, INT):
+            raw = scalar_from_text(raw, spec.type)
+            if raw is UNRESOLVED:  # not a boolean or an integer: the provider refuses it
+                out.values[column] = None
+                out.unresolved.append(column)
                 continue
         try:
             hook = HOOKS.get(spec.hook or "")

@@ -102,6 +102,13 @@ _PLAN_PREFIX = re.compile(rb'"format_version"\s*:')
 _PLAN_BODY = re.compile(rb'"(?:planned_values|resource_changes|values)"\s*:')
 
 
+def _is_deployment_wrapper(doc: dict) -> bool:
+    """A deployment stored as ``{"properties": {"template": ...}}`` (the ARM loader's test)."""
+    from kvaudit.scanner.iac.arm import deployment_wrapper
+
+    return deployment_wrapper(doc) is not None
+
+
 def _classify_json(path: Path, explicit: bool) -> str | None:
     """Sniff a JSON file: snapshot, ARM template or parameters, or Terraform plan.
 
@@ -123,6 +130,7 @@ def _classify_json(path: Path, explicit: bool) -> str | None:
                 "deploymenttemplate" in schema
                 or "deploymentparameters" in schema
                 or ("resources" in doc and "contentVersion" in doc)
+                or _is_deployment_wrapper(doc)
             ):
                 return "arm"
             if "format_version" in doc and ("planned_values" in doc or "resource_changes" in doc or "values" in doc):

@@ -13,9 +13,16 @@ from kvaudit.scanner.containment import read_bounded
 from kvaudit.scanner.errors import InputError
 from kvaudit.scanner.iac.arm.functions import DeploymentScope
 from kvaudit.scanner.iac.arm.mapping import map_declared
-from kvaudit.scanner.iac.arm.positions import load_positioned
+from kvaudit.scanner.iac.arm.positions import line_of, load_positioned
 from kvaudit.scanner.iac.arm.resources import Declared
-from kvaudit.scanner.iac.arm.template import TemplateWalker, parameter_values, template_scope
+from kvaudit.scanner.iac.arm.template import (
+    TemplateWalker,
+    _ci,
+    linked_template_notice,
+    parameter_values,
+    template_scope,
+)
+from kvaudit.scanner.iac.arm.values import Unknown
 from kvaudit.scanner.iac.identity import Units, unit_of
 from kvaudit.scanner.inventory import Inventory, SourceInfo
 from kvaudit.scanner.jsonio import digest_bytes
@@ -32,6 +39,30 @@ def is_arm_template(doc: object) -> bool:
     if "deploymenttemplate.json" in schema:
         return True
     return "resources" in doc and "contentVersion" in doc and "parameters" not in schema
+
+
+def deployment_wrapper(doc: object) -> dict[str, Any] | None:
+    """The ``properties`` of a deployment resource stored as a file, or None.
+
+    ``az deployment ... export``, the deployments REST API and some pipelines keep a deployment
+    as ``{"properties": {"mode": ..., "template": {...}, "parameters": {...}}}`` (sometimes with
+    the deployment's ``id``/``name``/``type`` around it), or with a ``templateLink`` in place of
+    the template. Only that shape counts: ``template`` must be a template, or ``templateLink``
+    a link with a ``mode``, so that a JSON schema with a "template" property is not one.
+    """
+    if not isinstance(doc, dict) or is_arm_template(doc):
+        return None
+    props = _ci(doc, "properties")
+    if not isinstance(props, dict):
+        return None
+    template = _ci(props, "template")
+    if isinstance(template, dict) and is_arm_template(template):
+        return props
+    link = _ci(props, "templateLink")
+    mode = _ci(props, "mode")
+    if template is None and isinstance(link, dict) and isinstance(mode, str):
+        return props
+    return None
 
 
 def is_arm_parameters(doc: object) -> bool:
@@ -86,6 +117,17 @@ def declare_template(
     return walker.declared, walker.errors
 
 
+def _wrapper_parameters(wrapper: dict[str, Any], template: dict[str, Any], origin: str) -> dict[str, Any]:
+    """The values a wrapped deployment passes. A ``parametersLink`` is not fetched, so every
+    parameter of the template is unknown then (its default may well be overridden there)."""
+    link = _ci(wrapper, "parametersLink")
+    if link is not None:
+        linked_template_notice(origin, line_of(wrapper), link, what="linked parameters")
+        declared = _ci(template, "parameters")
+        return {name: Unknown(label=f"parameters('{name}')") for name in declared} if isinstance(declared, dict) else {}
+    return parameter_values({"parameters": _ci(wrapper, "parameters") or {}})
+
+
 def load_arm(paths: list[Path], root: Path) -> tuple[Inventory, list[InputError]]:
     """Load ARM templates and their parameter files into one inventory.
 
@@ -100,6 +142,7 @@ def load_arm(paths: list[Path], root: Path) -> tuple[Inventory, list[InputError]
     templates: dict[Path, Any] = {}
     parameters: dict[Path, Any] = {}
     sources: list[SourceInfo] = []
+    wrapped: dict[Path, dict[str, Any]] = {}
     candidates = list(dict.fromkeys(paths))
     for path in candidates:
         origin = relative(path, root)
@@ -108,7 +151,15 @@ def load_arm(paths: list[Path], root: Path) -> tuple[Inventory, list[InputError]
         except InputError as exc:
             errors.append(exc)
             continue
-        if is_arm_template(doc):
+        wrapper = deployment_wrapper(doc)
+        if wrapper is not None:
+            template = _ci(wrapper, "template")
+            if not isinstance(template, dict):
+                linked_template_notice(origin, line_of(wrapper), _ci(wrapper, "templateLink"))
+            else:
+                templates[path] = template
+                wrapped[path] = _wrapper_parameters(wrapper, template, origin)
+        elif is_arm_template(doc):
             templates[path] = doc
         elif is_arm_parameters(doc):
             parameters[path] = doc
@@ -125,7 +176,7 @@ def load_arm(paths: list[Path], root: Path) -> tuple[Inventory, list[InputError]
             if is_arm_parameters(doc):
                 parameters[path] = doc
                 sources.append(SourceInfo("arm", relative(path, root), digest_bytes(data)))
-    supplied: dict[Path, dict[str, Any]] = {}
+    supplied: dict[Path, dict[str, Any]] = dict(wrapped)
     for ppath, pdoc in parameters.items():
         target = _template_for(ppath, templates)
         if target is not None and target not in supplied:
@@ -138,4 +189,11 @@ def load_arm(paths: list[Path], root: Path) -> tuple[Inventory, list[InputError]
     return units.inventory(sources), errors
 
 
-__all__ = ["DeploymentScope", "declare_template", "is_arm_parameters", "is_arm_template", "load_arm"]
+__all__ = [
+    "DeploymentScope",
+    "declare_template",
+    "deployment_wrapper",
+    "is_arm_parameters",
+    "is_arm_template",
+    "load_arm",
+]

@@ -109,6 +109,12 @@ class _Parser:
         if kind in ("string", "number"):
             node = Literal(value)
         elif kind == "ident":
+            if self.peek() == ("punct", "."):  # a user-defined function: namespace.member(...)
+                self.take(".")
+                member_kind, member = self.take()
+                if member_kind != "ident":
+                    raise ExpressionError(f"expected a function name after '{value}.', found {member!r}")
+                value = f"{value}.{member}"
             self.take("(")
             args: list[Node] = []
             if self.peek() != ("punct", ")"):
@@ -149,6 +155,29 @@ def is_expression(value: Any) -> bool:
     return value.startswith("[") and value.endswith("]") and not value.startswith("[[")
 
 
+class Lambda:
+    """A ``lambda(...)`` value: a callable the library's lambda functions apply to each item.
+
+    It closes over the lambda variables of the lambdas it is written in, so a nested lambda
+    reads its enclosing lambda's ``lambdaVariables('x')`` as ARM does. Extra arguments
+    (the index that ``map``/``filter`` pass) are ignored when the lambda declares fewer names.
+    """
+
+    def __init__(self, names: tuple[str, ...], body: Node, evaluator: Evaluator, enclosing: dict[str, Any]):
+        self.names, self.body, self.evaluator, self.enclosing = names, body, evaluator, enclosing
+
+    def __call__(self, *values: Any) -> Any:
+        if len(values) < len(self.names):
+            raise ExpressionError(f"lambda with {len(self.names)} variables applied to {len(values)} values")
+        evaluator = self.evaluator
+        saved = evaluator.lambda_scope
+        evaluator.lambda_scope = {**self.enclosing, **dict(zip(self.names, values, strict=False))}
+        try:
+            return evaluator.evaluate(self.body)
+        finally:
+            evaluator.lambda_scope = saved
+
+
 #: Functions the evaluator itself implements because they need template state.
 Special = Callable[[list[Any]], Any]
 
@@ -165,6 +194,49 @@ class Evaluator:
         self.scope = scope
         self.specials = specials
         self._cache: dict[str, Node] = {}
+        #: lambdaVariables() in scope: the innermost lambda's arguments over its enclosing ones'.
+        self.lambda_scope: dict[str, Any] = {}
+
+    def _lambda(self, node: Call) -> Lambda:
+        """``lambda('x', 'y', body)``: names are string literals, the body is evaluated when the
+        lambda function (filter, map, reduce, sort, toObject...) applies it."""
+        if not node.args:
+            raise ExpressionError("lambda() needs a body")
+        names = []
+        for arg in node.args[:-1]:
+            if not (isinstance(arg, Literal) and isinstance(arg.value, str)):
+                raise ExpressionError("lambda() variable names must be string literals")
+            names.append(arg.value.lower())
+        return Lambda(tuple(names), node.args[-1], self, dict(self.lambda_scope))
+
+    def _short_circuit(self, node: Call, stop: bool) -> Any:
+        """``and``/``or`` stop at the first false/true argument, as ARM's evaluator does, so
+        ``and(contains(x, 'enabled'), x.enabled)`` is false, not an error, when x has no
+        ``enabled``. After an unknown argument, an argument that fails makes the result unknown
+        (ARM would have stopped before it, or not)."""
+        pending = False
+        for arg in node.args:
+            try:
+                value = self.evaluate(arg)
+            except ExpressionError:
+                if pending:
+                    return UNKNOWN
+                raise
+            if value is stop:
+                return stop
+            if value is not (not stop):
+                if isinstance(value, bool | int | float | str | list | dict) or value is None:
+                    raise ExpressionError(f"{node.name}() takes booleans, not {type(value).__name__}")
+                pending = True  # unknown: the rest may still decide
+        return UNKNOWN if pending else not stop
+
+    def _lambda_variable(self, node: Call) -> Any:
+        if len(node.args) != 1:
+            raise ExpressionError("lambdaVariables() takes one name")
+        name = self.evaluate(node.args[0])
+        if not isinstance(name, str) or name.lower() not in self.lambda_scope:
+            raise ExpressionError(f"lambdaVariables({name!r}) is not a variable of an enclosing lambda")
+        return self.lambda_scope[name.lower()]
 
     def evaluate_string(self, text: str) -> Any:
         if text.startswith("[["):
@@ -202,6 +274,12 @@ class Evaluator:
             except TemplateFunctionError as exc:
                 raise ExpressionError(str(exc)) from None
         name = node.name.lower()
+        if name == "lambda":
+            return self._lambda(node)
+        if name == "lambdavariables":
+            return self._lambda_variable(node)
+        if name in ("and", "or") and node.args:
+            return self._short_circuit(node, stop=name == "or")
         if name == "if" and len(node.args) == 3:
             cond = self.evaluate(node.args[0])
             if isinstance(cond, bool):

@@ -325,7 +325,7 @@ def _resource_id_parts(args: list[Any], scope: DeploymentScope, with_rg: bool) -
     )
     if type_index is None:
         return UNKNOWN
-    before, rtype, names = args[:type_index], args[type_index], args[type_index + 1 :]
+    before, rtype, names = args[:type_index], _resource_type(args[type_index]), args[type_index + 1 :]
     namespace, *types = rtype.split("/")
     subscription: Any = scope.subscription_part
     group: Any = scope.resource_group_part
@@ -336,6 +336,10 @@ def _resource_id_parts(args: list[Any], scope: DeploymentScope, with_rg: bool) -
             group = before[0]
     elif len(before) == 1:
         subscription = before[0]
+    if _names_current(subscription, "subscription().subscriptionId"):
+        subscription = scope.subscription_part
+    if _names_current(group, "resourceGroup().name"):
+        group = scope.resource_group_part
     flat: list[Any] = []
     for name in names:
         if isinstance(name, str):
@@ -353,6 +357,18 @@ def _resource_id_parts(args: list[Any], scope: DeploymentScope, with_rg: bool) -
     for segment, name in zip(types, flat, strict=True):
         pieces += ["/", segment, "/", name]
     return join_strings(pieces)
+
+
+def _names_current(value: Any, label: str) -> bool:
+    """``subscription().subscriptionId`` / ``resourceGroup().name`` passed to resourceId():
+    the deployment's own scope, which must give the same id as leaving the argument out."""
+    return isinstance(value, Unknown) and value.label == label
+
+
+def _resource_type(text: str) -> str:
+    """A resource type as ARM accepts it: ``Microsoft.KeyVault/vaults/`` (a trailing slash,
+    which some hand-written templates carry) is ``Microsoft.KeyVault/vaults``."""
+    return text.rstrip("/")
 
 
 def _placeholder(value: Any) -> Any:
@@ -376,7 +392,7 @@ def _tenant_resource_id(args: list[Any], scope: DeploymentScope) -> Any:
     type_index = next((i for i, a in enumerate(args) if isinstance(a, str) and "/" in a), None)
     if type_index is None:
         return UNKNOWN
-    rtype, names = args[type_index], args[type_index + 1 :]
+    rtype, names = _resource_type(args[type_index]), args[type_index + 1 :]
     namespace, *types = rtype.split("/")
     pieces: list[Any] = ["/providers/", namespace]
     for segment, name in zip(types, names, strict=False):
@@ -388,7 +404,7 @@ def _extension_resource_id(args: list[Any], scope: DeploymentScope) -> Any:
     base, rtype, *names = args
     if not isinstance(rtype, str):
         return UNKNOWN
-    namespace, *types = rtype.split("/")
+    namespace, *types = _resource_type(rtype).split("/")
     pieces: list[Any] = [base, "/providers/", namespace]
     for segment, name in zip(types, names, strict=False):
         pieces += ["/", segment, "/", name]

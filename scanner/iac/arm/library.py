@@ -420,10 +420,15 @@ def _array(value: Any, name: str) -> list[Any]:
 
 
 def _lambda(fn: Callable[[list[Any]], Any]) -> Function:
-    """A lambda function: unknown collections give unknown, lambdas are called back."""
+    """A lambda function: an unknown collection gives unknown, lambdas are called back.
+
+    Only the collection itself must be known (a list or an object); its items and a
+    ``reduce`` seed may be unknown, because the lambda is unknown-aware: an item it cannot
+    judge makes ``filter``, ``sort`` and the keyed functions unknown, and ``map`` keeps the
+    unknown item in place."""
 
     def call(args: list[Any], scope: Any) -> Any:
-        if any(not callable(a) and not is_known(a) for a in args):
+        if not args or isinstance(args[0], Unknown | Partial | RuntimeObject):
             return UNKNOWN
         return fn(args)
 
@@ -459,11 +464,24 @@ def _sort(args: list[Any]) -> Any:
     fn = _callable(args[1], "sort")
 
     def compare(a: Any, b: Any) -> int:
-        if fn(a, b) is True:
+        before = fn(a, b)
+        if not isinstance(before, bool):
+            raise _Undecided
+        if before:
             return -1
-        return 1 if fn(b, a) is True else 0
+        after = fn(b, a)
+        if not isinstance(after, bool):
+            raise _Undecided
+        return 1 if after else 0
 
-    return sorted(_array(args[0], "sort"), key=functools.cmp_to_key(compare))
+    try:
+        return sorted(_array(args[0], "sort"), key=functools.cmp_to_key(compare))
+    except _Undecided:
+        return UNKNOWN  # an order the lambda cannot decide is no order at all
+
+
+class _Undecided(Exception):
+    """A sort comparison that gave no boolean (an unknown item)."""
 
 
 def _keyed(args: list[Any], name: str) -> dict[str, list[Any]] | Unknown:

@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from kvaudit.scanner.fields import REST, Filled, Reader, fill, rotation_columns
+from kvaudit.scanner.fields import REST, Filled, Reader, fill, rotation_columns, scalar_from_text
 from kvaudit.scanner.iac.arm.resources import Declared, deployment_id, render_name, scope_id
 from kvaudit.scanner.iac.arm.values import Partial, RuntimeObject, Unknown, join_strings, plain, render
 from kvaudit.scanner.iac.common import initial_administrator, parse_key_uri, synth_key_id
-from kvaudit.scanner.inventory import InlineSuppression, normalise_id
+from kvaudit.scanner.inventory import BOOL, INT, InlineSuppression, normalise_id
 from kvaudit.scanner.reference import consumer_for_arm_type, kind_for_host, role_name
 
 VAULT = "microsoft.keyvault/vaults"
@@ -25,7 +25,9 @@ KEY_TYPES = {"microsoft.keyvault/vaults/keys", "microsoft.keyvault/managedhsms/k
 
 #: How ARM values look to the field table: unknowns of three shapes, case-insensitive names.
 ARM_READER = Reader(
-    is_unknown=lambda value: isinstance(value, Unknown | Partial | RuntimeObject), case_insensitive=True
+    is_unknown=lambda value: isinstance(value, Unknown | Partial | RuntimeObject),
+    case_insensitive=True,
+    text_scalars=True,
 )
 
 _URI_REFS = {"vaulturi", "hsmuri", "properties.vaulturi", "properties.hsmuri"}
@@ -62,6 +64,8 @@ _MISSING: Any = _Missing()
 
 def _typed(value: Any, kind: type | tuple[type, ...]) -> Any:
     value = plain(value)
+    if isinstance(value, str) and kind in (bool, int):  # "true", "30": as the provider reads them
+        value = scalar_from_text(value, BOOL if kind is bool else INT)
     if kind is int and isinstance(value, bool):
         return None
     return value if isinstance(value, kind) else None

@@ -37,6 +37,7 @@ _STRUCTURAL = {
     "import",
 }
 MAX_COPY = 800  # ARM's own limit on copy count
+MAX_TYPE_REFS = 32  # ``$ref`` hops followed between ``definitions`` (a cycle is no type)
 MAX_NESTED_DEPLOYMENTS = 20
 
 
@@ -66,6 +67,75 @@ def section_problem(template: Any) -> str | None:
     return None
 
 
+class UserFunction:
+    """A member of the template's ``functions`` section (what Bicep compiles ``func`` and
+    imported functions to, namespace ``__bicep``). Its output sees only its own parameters and
+    the other user functions of the template, never the template's parameters or variables."""
+
+    def __init__(
+        self,
+        name: str,
+        definition: dict[str, Any],
+        family: dict[str, UserFunction],
+        scope: DeploymentScope,
+        active: list[int],
+    ):
+        self.name = name
+        params = _ci(definition, "parameters")
+        self.params = [_ci(p, "name") for p in (params if isinstance(params, list) else []) if isinstance(p, dict)]
+        output = _ci(definition, "output")
+        self.output = _ci(output, "value") if isinstance(output, dict) else None
+        self.family, self.scope = family, scope
+        self.active = active  # calls in progress in this family, shared by its members
+
+    def __call__(self, args: list[Any]) -> Any:
+        if len(args) != len(self.params) or not all(isinstance(p, str) for p in self.params):
+            raise ExpressionError(f"{self.name}() takes {len(self.params)} arguments, not {len(args)}")
+        if self.output is None:
+            raise ExpressionError(f"{self.name}() has no output value")
+        if self.active[0] >= MAX_FUNCTION_DEPTH:
+            raise ExpressionError(f"user-defined functions nested deeper than {MAX_FUNCTION_DEPTH} calls")
+        self.active[0] += 1
+        try:
+            body = {"parameters": {p: {} for p in self.params}}
+            inner = Context(body, dict(zip(self.params, args, strict=True)), self.scope, self.family)
+            return inner.value(self.output)
+        finally:
+            self.active[0] -= 1
+
+
+#: A function may call the others, and a hostile one itself: calls nest this deep at most, so
+#: that evaluation ends with an error, not a RecursionError.
+MAX_FUNCTION_DEPTH = 16
+
+
+def user_functions(template: dict[str, Any], scope: DeploymentScope) -> dict[str, UserFunction]:
+    """``namespace.member`` (lower case) -> its function, for the evaluator's specials."""
+    out: dict[str, UserFunction] = {}
+    active = [0]
+    sections = _ci(template, "functions")
+    for section in sections if isinstance(sections, list) else []:
+        namespace = _ci(section, "namespace") if isinstance(section, dict) else None
+        members = _ci(section, "members") if isinstance(section, dict) else None
+        if not isinstance(namespace, str) or not isinstance(members, dict):
+            continue
+        for member, definition in members.items():
+            if isinstance(definition, dict):
+                name = f"{namespace}.{member}"
+                out[name.lower()] = UserFunction(name, definition, out, scope, active)
+    return out
+
+
+def _variable_loops(loops: list[Any]) -> dict[str, dict[str, Any]]:
+    """``variables.copy`` entries by lower-case name (an entry without a name declares nothing)."""
+    out: dict[str, dict[str, Any]] = {}
+    for loop in loops:
+        name = _ci(loop, "name") if isinstance(loop, dict) else None
+        if isinstance(name, str):
+            out[name.lower()] = loop
+    return out
+
+
 def _ci(obj: dict[str, Any], key: str, default: Any = None) -> Any:
     for name, value in obj.items():
         if name.lower() == key.lower():
@@ -76,19 +146,34 @@ def _ci(obj: dict[str, Any], key: str, default: Any = None) -> Any:
 class Context:
     """Parameters, variables, loop indexes and symbols of one (nested) template scope."""
 
-    def __init__(self, template: dict[str, Any], supplied: dict[str, Any], scope: DeploymentScope):
+    def __init__(
+        self,
+        template: dict[str, Any],
+        supplied: dict[str, Any],
+        scope: DeploymentScope,
+        functions: dict[str, UserFunction] | None = None,
+    ):
         self.scope = scope
         self.param_defs = {k.lower(): v for k, v in (_ci(template, "parameters") or {}).items()}
         self.supplied = {k.lower(): v for k, v in supplied.items()}
         self.param_cache: dict[str, Any] = {}
-        self.var_defs = {k.lower(): v for k, v in (_ci(template, "variables") or {}).items()}
+        self.definitions = _ci(template, "definitions")
+        self.var_defs: dict[str, Any] = {}
+        self.var_loops: dict[str, dict[str, Any]] = {}
+        for key, value in (_ci(template, "variables") or {}).items():
+            if key.lower() == "copy" and isinstance(value, list):
+                self.var_loops.update(_variable_loops(value))
+            else:
+                self.var_defs[key.lower()] = value
         self.var_cache: dict[str, Any] = {}
         self.resolving: set[str] = set()
         self.copy: dict[str | None, Any] = {}
         self.symbols: dict[str, str] = {}
+        self.functions = functions if functions is not None else user_functions(template, scope)
         self.evaluator = Evaluator(
             scope,
             {
+                **self.functions,
                 "parameters": self._parameter,
                 "variables": self._variable,
                 "copyindex": self._copy_index,
@@ -106,8 +191,10 @@ class Context:
             value = self.supplied[key]
         elif key in self.param_defs:
             definition = self.param_defs[key] or {}
-            if "defaultvalue" in {k.lower() for k in definition}:
+            if isinstance(definition, dict) and "defaultvalue" in {k.lower() for k in definition}:
                 value = self._guarded(f"param:{key}", lambda: self.value(_ci(definition, "defaultValue")))
+            elif self._nullable(definition):
+                value = None  # an optional (nullable) parameter left out is null, as ARM binds it
             else:
                 value = Unknown(label=f"parameters('{name}')")
         else:
@@ -115,14 +202,50 @@ class Context:
         self.param_cache[key] = value
         return value
 
+    def _nullable(self, definition: Any, depth: int = 0) -> bool:
+        """A parameter declared ``nullable`` (languageVersion 2.0), directly or through the
+        ``$ref`` of a type in ``definitions``, as Bicep compiles ``param x someType?``."""
+        if not isinstance(definition, dict) or depth > MAX_TYPE_REFS:
+            return False
+        if _ci(definition, "nullable") is True:
+            return True
+        ref = _ci(definition, "$ref")
+        if isinstance(ref, str) and ref.startswith("#/definitions/") and isinstance(self.definitions, dict):
+            return self._nullable(_ci(self.definitions, ref.removeprefix("#/definitions/")), depth + 1)
+        return False
+
     def _variable(self, args: list[Any]) -> Any:
         (name,) = args
         key = str(name).lower()
         if key not in self.var_cache:
-            if key not in self.var_defs:
+            if key in self.var_loops:
+                loop = self.var_loops[key]
+                self.var_cache[key] = self._guarded(f"var:{key}", lambda: self._variable_copy(loop))
+            elif key in self.var_defs:
+                self.var_cache[key] = self._guarded(f"var:{key}", lambda: self.value(self.var_defs[key]))
+            else:
                 raise ExpressionError(f"variable '{name}' is not defined")
-            self.var_cache[key] = self._guarded(f"var:{key}", lambda: self.value(self.var_defs[key]))
         return self.var_cache[key]
+
+    def _variable_copy(self, loop: dict[str, Any]) -> Any:
+        """One ``variables.copy`` entry: a list of ``count`` evaluations of ``input``, each
+        with ``copyIndex('<name>')`` set. A count that cannot be known makes the list unknown."""
+        name = _ci(loop, "name")
+        count = self.value(_ci(loop, "count"))
+        if not isinstance(count, int) or isinstance(count, bool) or not 0 <= count <= MAX_COPY:
+            if is_known(count):
+                raise ExpressionError(f"variable copy '{name}': count must be an integer from 0 to {MAX_COPY}")
+            return Unknown(label=f"variables('{name}')")
+        items = []
+        saved, self.copy = self.copy, {}  # a variable sees no resource loop, only its own
+        try:
+            for index in range(count):
+                budget.charge("iterations")
+                with self.loop(name, index, default=False):
+                    items.append(self.value(_ci(loop, "input")))
+        finally:
+            self.copy = saved
+        return items
 
     def _guarded(self, key: str, compute: Any) -> Any:
         if key in self.resolving:
@@ -345,7 +468,9 @@ class TemplateWalker:
         raw_props = _ci(res, "properties") or {}
         template = _ci(raw_props, "template")
         if not isinstance(template, dict):
-            return  # templateLink: not followed (remote or relative URIs are not read)
+            if _ci(raw_props, "templateLink") is not None:
+                linked_template_notice(self.origin, decl.line, _ci(raw_props, "templateLink"))
+            return
         if self.depth >= MAX_NESTED_DEPLOYMENTS:
             self.errors.append(InputError(self.origin, "nested deployments too deep", decl.line))
             return
@@ -363,21 +488,54 @@ class TemplateWalker:
         self.depth += 1
         try:
             if inner:
-                supplied: dict[str, Any] = {}
-                for name, entry in (_ci(raw_props, "parameters") or {}).items():
-                    if isinstance(entry, dict) and "value" in {k.lower() for k in entry}:
-                        supplied[name] = ctx.value(_ci(entry, "value"))
-                    else:
-                        supplied[name] = UNKNOWN
+                supplied = self._nested_parameters(_ci(raw_props, "parameters"), ctx, decl)
                 self.walk(template, supplied, scope)
             else:
                 outer = Context({}, {}, scope)
                 outer.param_defs, outer.supplied, outer.param_cache = ctx.param_defs, ctx.supplied, ctx.param_cache
                 outer.var_defs, outer.var_cache, outer.symbols = ctx.var_defs, ctx.var_cache, ctx.symbols
+                outer.var_loops, outer.definitions = ctx.var_loops, ctx.definitions
+                outer.evaluator.specials.update(ctx.functions)
                 outer.copy = dict(ctx.copy)
                 self._walk_resources(template, outer)
         finally:
             self.depth -= 1
+
+    def _nested_parameters(self, entries: Any, ctx: Context, decl: Declared) -> dict[str, Any]:
+        """Values an inner-scope nested deployment passes to its template.
+
+        An entry is ``{"value": ...}``, or an expression that evaluates to one (compiled Bicep
+        writes ``"[if(..., createObject('value', x), createObject('value', y))]"``). A Key
+        Vault ``reference`` entry, or one that cannot be evaluated, is unknown: never read."""
+        if not isinstance(entries, dict):
+            if entries is not None:
+                self.errors.append(InputError(self.origin, "nested deployment parameters must be an object", decl.line))
+            return {}
+        supplied: dict[str, Any] = {}
+        for name, entry in entries.items():
+            evaluated = isinstance(entry, str)
+            if evaluated:
+                try:
+                    entry = ctx.value(entry)
+                except ExpressionError:
+                    entry = UNKNOWN
+            if isinstance(entry, dict) and "value" in {k.lower() for k in entry}:
+                raw = _ci(entry, "value")
+                supplied[name] = raw if evaluated else ctx.value(raw, lenient=True)
+            else:
+                supplied[name] = Unknown(label=f"parameters('{name}')")
+        return supplied
+
+
+def linked_template_notice(origin: str, line: int | None, link: Any, what: str = "linked template") -> None:
+    """A linked template (``templateLink``) or parameter file (``parametersLink``) is not
+    fetched: say so, so that what it holds is known to be unread rather than silently absent."""
+    from kvaudit.scanner.sources import notice  # imported here: sources imports the loaders
+
+    target = _ci(link, "uri") or _ci(link, "relativePath") or _ci(link, "id") if isinstance(link, dict) else None
+    where = f"{origin}:{line}" if line is not None else origin
+    named = f"the {what} {target}" if isinstance(target, str) else f"a {what}"
+    notice(f"{where}: {named} is not followed; what it holds is not judged")
 
 
 def suppressions_from_metadata(metadata: Any, comments: Any = None) -> list[tuple[str, str | None]]:
