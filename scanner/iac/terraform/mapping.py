@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kvaudit.scanner.fields import AZURERM, Filled, Reader, fill, rotation_columns
-from kvaudit.scanner.iac.common import initial_administrator, parse_key_uri, synth_key_id
+from kvaudit.scanner.iac.common import initial_administrators, parse_key_uri, synth_key_id
 from kvaudit.scanner.iac.terraform.azapi import AZAPI_TYPES, declared_from
 from kvaudit.scanner.iac.terraform.azure import (
     HSM,
@@ -221,12 +221,10 @@ class Mapper:
         d.apply(fill("vaults", v, AZURERM, inst.type, TF_READER))
         self.rows.add("vaults", inst, d.done(), self.source)
         if kind == "managed_hsm":
-            admins = v.get("admin_object_ids")
-            if isinstance(admins, list):
-                for index, admin in enumerate(admins):
-                    principal = _str(admin)
-                    row = initial_administrator(vid, principal, principal or f"{{unknown-{index}}}")
-                    self.rows.add("role_assignments", inst, {**row, "defaults": []}, self.source)
+            for row in initial_administrators(
+                vid, v.get("admin_object_ids"), principal=_str, label=lambda _a, _i: None, absent=lambda a: a is None
+            ):
+                self.rows.add("role_assignments", inst, {**row, "defaults": []}, self.source)
         if kind == "vault":
             policies = v.get("access_policy")
             if isinstance(policies, list):
