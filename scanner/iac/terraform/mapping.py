@@ -35,6 +35,7 @@ from kvaudit.scanner.iac.terraform.azure import (
     vault_kind,
 )
 from kvaudit.scanner.iac.terraform.module import Instance
+from kvaudit.scanner.iac.terraform.rotation import HSM_KEY_ROTATION_POLICY, SeparatePolicies
 from kvaudit.scanner.iac.terraform.values import UNKNOWN, EncodedJson, KeyRef, contains_unknown
 from kvaudit.scanner.inventory import normalise_id
 from kvaudit.scanner.reference import consumer_for_azurerm_type, role_name
@@ -159,7 +160,9 @@ class Mapper:
                     self.role_definitions[name.lower()] = inst.values
 
     def run(self) -> Rows:
+        self.rotation = SeparatePolicies(self.instances, self._reference)
         handlers: dict[str, Callable[[Instance], None]] = {
+            HSM_KEY_ROTATION_POLICY: lambda _inst: None,  # read by key(): it configures the key
             VAULT: self.vault,
             HSM: self.vault,
             VAULT_KEY: self.key,
@@ -229,8 +232,10 @@ class Mapper:
             policies = v.get("access_policy")
             if isinstance(policies, list):
                 for index, policy in enumerate(policies):
-                    if isinstance(policy, dict):
+                    if isinstance(policy, dict) or policy is UNKNOWN:
                         self._policy_row(inst, vid, policy, f"inline-{index}")
+            elif policies is UNKNOWN:  # a dynamic block over an unknown collection: unknown policies
+                self._policy_row(inst, vid, UNKNOWN, "{unknown-list}")
 
     # --- keys ----------------------------------------------------------------------------
 
@@ -241,7 +246,7 @@ class Mapper:
         d.row.update(id=key_id, vault_id=vault_id, vault_name=vault_name, name=_str(v.get("name")), kid=uri)
         d.apply(fill("keys", v, AZURERM, inst.type, TF_READER))
         d.row["managed"] = False
-        d.apply(rotation_columns(v, AZURERM, TF_READER))
+        d.apply(rotation_columns(v, AZURERM, TF_READER, policy=self.rotation.policy_for(inst.type, key_id)))
         self.rows.add("keys", inst, d.done(), self.source)
 
     # --- access --------------------------------------------------------------------------
@@ -251,9 +256,9 @@ class Mapper:
         self._policy_row(inst, vault_id or f"terraform:{inst.address}".lower(), inst.values, None, vault_id)
 
     def _policy_row(
-        self, inst: Instance, vault_id: str, policy: dict[str, Any], suffix: str | None, real_vault: Any = _MISSING
+        self, inst: Instance, vault_id: str, policy: Any, suffix: str | None, real_vault: Any = _MISSING
     ) -> None:
-        object_id = _str(policy.get("object_id"))
+        object_id = _str(policy.get("object_id")) if isinstance(policy, dict) else None
         name = object_id or suffix or inst.address
         d = _filled("access_policies", policy, inst.type)
         d.row.update(
