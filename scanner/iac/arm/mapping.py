@@ -160,10 +160,7 @@ class Mapper:
         row.apply(fill("vaults", decl.body, REST, kind, ARM_READER))
         vault_id = self._add("vaults", row.done())
         if kind == "vault":
-            policies = _get(props, "accessPolicies")
-            if isinstance(policies, list):
-                for policy in policies:
-                    self._access_policy(decl, vault_id, policy)
+            self._access_policies(decl, vault_id, _get(props, "accessPolicies"))
         else:
             self._hsm_admins(decl, vault_id, _get(props, "initialAdminObjectIds"))
         return vault_id
@@ -205,7 +202,13 @@ class Mapper:
 
     def _access_policy_resource(self, decl: Declared) -> str | None:
         vault_id = decl.id.rsplit("/accesspolicies/", 1)[0]
-        policies = _get(decl.properties, "accessPolicies")
+        return self._access_policies(decl, vault_id, _get(decl.properties, "accessPolicies"))
+
+    def _access_policies(self, decl: Declared, vault_id: str, policies: Any) -> str | None:
+        """One row per policy; a list that cannot be evaluated is one policy of unknown principal
+        and permissions, so that the vault's policies read as unknown rather than as none."""
+        if isinstance(policies, Unknown | Partial | RuntimeObject):
+            policies = [policies]
         first = None
         if isinstance(policies, list):
             for policy in policies:
