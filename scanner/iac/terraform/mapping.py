@@ -36,6 +36,7 @@ from kvaudit.scanner.iac.terraform.azure import (
 )
 from kvaudit.scanner.iac.terraform.module import Instance
 from kvaudit.scanner.iac.terraform.rotation import HSM_KEY_ROTATION_POLICY, SeparatePolicies
+from kvaudit.scanner.iac.terraform.updates import apply_writes
 from kvaudit.scanner.iac.terraform.values import UNKNOWN, EncodedJson, KeyRef, contains_unknown
 from kvaudit.scanner.inventory import normalise_id
 from kvaudit.scanner.reference import consumer_for_azurerm_type, role_name
@@ -186,6 +187,7 @@ class Mapper:
                 self.consumer(inst)
         if azapi:
             self.azapi(azapi)
+        apply_writes(self.instances, self.rows.tables)  # azapi writes onto resources declared above
         return self.rows
 
     def azapi(self, instances: list[Instance]) -> None:

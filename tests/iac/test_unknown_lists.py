@@ -1,4 +1,5 @@
-"""An HSM's initial administrator list, in ARM, Bicep and Terraform: KV-ACC-002 counts exactly.
+"""Lists that cannot be evaluated, in ARM, Bicep and Terraform: an HSM's initial administrators
+(KV-ACC-002 counts exactly) and a vault's access policies.
 
 Modelled on the azurerm documentation example (``admin_object_ids`` from the client config) and
 on quickstart templates that take ``initialAdminObjectIds`` as an array parameter. A list that
@@ -111,7 +112,42 @@ resource hsm 'Microsoft.KeyVault/managedHSMs@2023-07-01' = {{
     return tmp / "main.bicep"
 
 
-LOADERS = {"terraform": (_terraform, load_terraform), "arm": (_arm, load_arm), "bicep": (_bicep, load_bicep)}
+def _azapi(tmp: Path, admins: list[str] | None) -> Path:
+    """The Azure Verified Modules Managed HSM shape: an azapi body fed by a set variable."""
+    default = "" if admins is None else f"\n  default = {json.dumps(admins)}"
+    (tmp / "main.tf").write_text(
+        f"""
+variable "admin_object_ids" {{
+  type = set(string){default}
+}}
+
+resource "azapi_resource" "this" {{
+  type      = "Microsoft.KeyVault/managedHSMs@2023-07-01"
+  name      = "mhsm-payments"
+  parent_id = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-hsm"
+  location  = "westeurope"
+  body = {{
+    sku = {{ family = "B", name = "Standard_B1" }}
+    properties = {{
+      tenantId                  = "00000000-0000-0000-0000-0000000000aa"
+      initialAdminObjectIds     = tolist(var.admin_object_ids)
+      enableSoftDelete          = true
+      softDeleteRetentionInDays = 90
+      enablePurgeProtection     = true
+    }}
+  }}
+}}
+"""
+    )
+    return tmp
+
+
+LOADERS = {
+    "terraform": (_terraform, load_terraform),
+    "azapi": (_azapi, load_terraform),
+    "arm": (_arm, load_arm),
+    "bicep": (_bicep, load_bicep),
+}
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -135,6 +171,76 @@ def test_an_unknown_list_is_one_administrator_row_of_unknown_principal(kind: str
     inventory, _ = load([write(tmp_path, None)], tmp_path)
     ras = inventory.tables["role_assignments"]
     assert [
-        (r["id"].rsplit("/", 1)[-1], r["scope"], r["role_name"], r["principal_id"], list(r["unresolved"]))
+        (r["id"].rsplit("/", 1)[-1].split("~")[0], r["scope"], r["role_name"], r["principal_id"], list(r["unresolved"]))
         for r in ras.to_dict("records")
     ] == [("initial-admin-{unknown-list}", "/", "Managed HSM Administrator", None, ["principal_id"])]
+
+
+ARM_VAULT = {
+    "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+    "contentVersion": "1.0.0.0",
+    "parameters": {"accessPolicies": {"type": "array"}},
+    "resources": [
+        {
+            "type": "Microsoft.KeyVault/vaults",
+            "apiVersion": "2023-07-01",
+            "name": "kv-policies",
+            "location": "westeurope",
+            "properties": {
+                "tenantId": "[subscription().tenantId]",
+                "sku": {"family": "A", "name": "premium"},
+                "accessPolicies": "[parameters('accessPolicies')]",
+                "enablePurgeProtection": True,
+            },
+        }
+    ],
+}
+
+BICEP_VAULT = """param accessPolicies array
+
+resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
+  name: 'kv-policies'
+  location: 'westeurope'
+  properties: {
+    tenantId: subscription().tenantId
+    sku: {
+      family: 'A'
+      name: 'premium'
+    }
+    accessPolicies: accessPolicies
+    enablePurgeProtection: true
+  }
+}
+"""
+
+
+@pytest.mark.parametrize("kind", ["arm", "bicep"])
+def test_an_unknown_access_policy_list_is_one_unknown_policy(kind: str, tmp_path: Path) -> None:
+    if kind == "arm":
+        path = tmp_path / "azuredeploy.json"
+        path.write_text(json.dumps(ARM_VAULT))
+        inventory, errors = load_arm([path], tmp_path)
+    else:
+        path = tmp_path / "main.bicep"
+        path.write_text(BICEP_VAULT)
+        inventory, errors = load_bicep([path], tmp_path)
+    assert [str(e) for e in errors] == []
+    policies = inventory.tables["access_policies"].to_dict("records")
+    assert [(p["object_id"], p["key_permissions"], list(p["unresolved"])) for p in policies] == [
+        (
+            None,
+            None,
+            [
+                "application_id",
+                "certificate_permissions",
+                "key_permissions",
+                "object_id",
+                "secret_permissions",
+                "tenant_id",
+            ],
+        )
+    ]
+    (outcome,) = evaluate(inventory, rules=[r for r in all_rules() if r.id == "KV-ACC-007"]).outcomes
+    assert [(r["resource_name"], r["status"]) for r in outcome.results.to_dict("records")] == [
+        ("kv-policies:access-policy:?", "UNKNOWN")
+    ]
