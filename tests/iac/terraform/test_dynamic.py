@@ -166,7 +166,7 @@ def test_access_policies_over_a_map_with_an_iterator_and_over_an_unknown_list(tm
         (
             ["accesspolicies", "3f5b8c1e-1d2a-4e9b-8a7c-0b1c2d3e4f50"],
             "3f5b8c1e-1d2a-4e9b-8a7c-0b1c2d3e4f50",
-            ["Get", "WrapKey", "UnwrapKey"],
+            ["Get", "UnwrapKey", "WrapKey"],  # a set(string): each once, in lexical order
             [],
         ),
         (
