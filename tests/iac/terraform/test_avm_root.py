@@ -110,3 +110,19 @@ def test_keys_from_a_root_variable_without_a_value_are_unknown_not_absent(tmp_pa
         ("KV-NET-001", "kv-avm-root", "FAIL"),
         ("KV-NET-003", "kv-avm-root", "FAIL"),
     ]
+
+
+def test_module_count_zero_two_and_unknown(tmp_path):
+    root = tmp_path / "root"
+    shutil.copytree(ROOT / "modules", root / "modules")
+    common = 'location = "westeurope"\n  resource_group_name = "rg-count"\n  tenant_id = "00000000-0000-0000-0000-0000000000aa"'
+    (root / "main.tf").write_text(
+        'variable "enabled" {\n  type = bool\n}\n'
+        f'module "off" {{\n  source = "./modules/vault"\n  count = 0\n  name = "kv-off"\n  {common}\n}}\n'
+        f'module "two" {{\n  source = "./modules/vault"\n  count = 2\n  name = "kv-two-${{count.index}}"\n  {common}\n'
+        '  lock = { kind = "CanNotDelete" }\n}\n'
+        # an unknown count is one instance that may exist, judged as declared, never dropped
+        f'module "maybe" {{\n  source = "./modules/vault"\n  count = var.enabled ? 1 : 0\n  name = "kv-maybe"\n  {common}\n}}\n'
+    )
+    inv = _load(root)
+    assert [v["name"] for v in rows(inv, "vaults")] == ["kv-two-0", "kv-two-1", "kv-maybe"]
