@@ -335,6 +335,8 @@ class Mapper:
             name=name,
             logs=logs,
         )
+        if logs is None:  # log blocks that could not be evaluated (a dynamic over an unknown set)
+            d.unresolved.append("logs")
         row = d.done()
         self.rows.add("diagnostic_settings", inst, row, self.source)
 

@@ -208,3 +208,17 @@ def test_enabled_log_over_a_set_of_strings(tmp_path):
     inv = _load(tmp_path, {"main.tf": MAIN})
     (setting,) = rows(inv, "diagnostic_settings")
     assert setting["logs"] == [{"category": None, "category_group": "audit", "enabled": True, "retention_days": None}]
+
+
+def test_enabled_log_over_an_unknown_set_is_unknown_logs(tmp_path):
+    text = MAIN.replace(
+        'variable "log_groups" {\n  type    = set(string)\n  default = ["audit"]\n}',
+        'variable "log_groups" {\n  type = set(string)\n}',
+    )
+    inv = _load(tmp_path, {"main.tf": text})
+    (setting,) = rows(inv, "diagnostic_settings")
+    assert (setting["logs"], setting["unresolved"]) == (None, ["logs"])
+    assert results(inv, "KV-LOG-001") == [
+        ("KV-LOG-001", "kv-dynamic-app", "UNKNOWN"),
+        ("KV-LOG-001", "kv-dynamic-platform", "FAIL"),
+    ]
