@@ -247,3 +247,29 @@ resource "azapi_resource_action" "vendor_action" {
         ("KV-REC-003", "kv-writes-shared", "FAIL"),
     ]
     assert "azapi_resource_action.vendor_action is a write whose effect is not modelled" in capsys.readouterr().err
+
+
+def test_an_update_gives_a_key_its_rotation_policy(tmp_path):
+    writes = """
+resource "azapi_update_resource" "cmk_rotation" {
+  type      = "Microsoft.KeyVault/vaults/keys@2023-07-01"
+  parent_id = azurerm_key_vault.app.id
+  name      = "cmk"
+  body = {
+    properties = {
+      rotationPolicy = {
+        attributes = { expiryTime = "P2Y" }
+        lifetimeActions = [
+          { action = { type = "rotate" }, trigger = { timeAfterCreate = "P18M" } },
+          { action = { type = "notify" }, trigger = { timeBeforeExpiry = "P30D" } },
+        ]
+      }
+    }
+  }
+}
+"""
+    inv = _load(tmp_path, {"main.tf": VAULTS, "writes.tf": writes})
+    (key,) = rows(inv, "keys")
+    rotation = ("rotation_policy_present", "rotation_actions", "rotation_time_after_create", "rotation_expiry_time")
+    assert tuple(key[c] for c in rotation) == (True, ["Rotate", "Notify"], "P18M", "P2Y")
+    assert results(inv, "KV-LIFE-004") == [("KV-LIFE-004", "kv-writes-app/cmk", "PASS")]
