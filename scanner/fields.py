@@ -898,7 +898,7 @@ def rotation_columns(body: Any, flavour: str, reader: Reader = LIVE_READER, poli
         automatic = lookup(raw, "automatic", reader)
         if automatic is UNRESOLVED:
             actions = None
-        elif automatic is not MISSING:
+        elif automatic is not MISSING and automatic != []:  # plan JSON writes an absent block as []
             actions.append("Rotate")
             after_create = lookup(automatic, "time_after_creation", reader)
         notify = lookup(raw, "notify_before_expiry", reader)

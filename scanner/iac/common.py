@@ -10,6 +10,7 @@ This module is a stable API: the Terraform loader imports it too.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -109,7 +110,9 @@ def parse_suppression_comment(text: str) -> tuple[str, str | None] | None:
 def initial_administrator(vault_id: str, principal: str | None, label: str) -> dict[str, object]:
     """The role assignment an HSM's initial administrator gets (ARM ``initialAdminObjectIds``,
     azurerm ``admin_object_ids``): Managed HSM Administrator at ``/``, once the HSM is activated.
-    ``label`` names the row when the principal is not known (an unresolved expression)."""
+    ``label`` names the row when the principal is not known (an unresolved expression); such a
+    row names ``principal_id`` in ``unresolved``, so that it reads as "an administrator we could
+    not identify", never as "no administrator"."""
     administrator = builtin_role("Managed HSM Administrator")
     if administrator is None:  # the reference module always holds it
         raise LookupError("Managed HSM Administrator is not a known built-in role")
@@ -123,4 +126,38 @@ def initial_administrator(vault_id: str, principal: str | None, label: str) -> d
         "principal_type": None,
         "role_definition_id": administrator.id,
         "role_name": administrator.name,
+        "unresolved": [] if principal is not None else ["principal_id"],
     }
+
+
+#: Label of the row that stands for an administrator list that could not be evaluated.
+UNKNOWN_ADMINISTRATORS = "{unknown-list}"
+
+
+def initial_administrators(
+    vault_id: str,
+    admins: object,
+    *,
+    principal: Callable[[object], str | None],
+    label: Callable[[object, int], str | None],
+    absent: Callable[[object], bool],
+) -> list[dict[str, object]]:
+    """The rows for an HSM's whole initial administrator list, the same way for every format.
+
+    A list gives one row per element (an element that cannot be evaluated is an administrator
+    of unknown identity). A list that is itself unknown (``var.admins`` with no value, ARM
+    ``[parameters('admins')]`` with none given) gives one row of unknown principal. Without it
+    the HSM would have no administrator rows at all and the rules would count too few
+    administrators: the row is how the inventory says "this HSM has administrators we cannot
+    list", and rules already treat an administrator of unknown principal as unknown.
+    ``absent`` tells the format's "not declared" (no rows: nothing is granted) from an unknown.
+    """
+    if absent(admins):
+        return []
+    if isinstance(admins, list | tuple):
+        rows = []
+        for index, admin in enumerate(admins):
+            who = principal(admin)
+            rows.append(initial_administrator(vault_id, who, who or label(admin, index) or f"{{unknown-{index}}}"))
+        return rows
+    return [initial_administrator(vault_id, None, UNKNOWN_ADMINISTRATORS)]

@@ -15,7 +15,7 @@ from typing import Any
 from kvaudit.scanner.fields import REST, Filled, Reader, fill, rotation_columns, scalar_from_text
 from kvaudit.scanner.iac.arm.resources import Declared, deployment_id, render_name, scope_id
 from kvaudit.scanner.iac.arm.values import Partial, RuntimeObject, Unknown, join_strings, plain, render
-from kvaudit.scanner.iac.common import initial_administrator, parse_key_uri, synth_key_id
+from kvaudit.scanner.iac.common import initial_administrators, parse_key_uri, synth_key_id
 from kvaudit.scanner.inventory import BOOL, INT, InlineSuppression, normalise_id
 from kvaudit.scanner.reference import consumer_for_arm_type, kind_for_host, role_name
 
@@ -164,23 +164,27 @@ class Mapper:
         row.apply(fill("vaults", decl.body, REST, kind, ARM_READER))
         vault_id = self._add("vaults", row.done())
         if kind == "vault":
-            policies = _get(props, "accessPolicies")
-            if isinstance(policies, list):
-                for policy in policies:
-                    self._access_policy(decl, vault_id, policy)
+            self._access_policies(decl, vault_id, _get(props, "accessPolicies"))
         else:
-            admins = _get(props, "initialAdminObjectIds")
-            if isinstance(admins, list):
-                for admin in admins:
-                    self._hsm_admin(decl, vault_id, admin)
+            self._hsm_admins(decl, vault_id, _get(props, "initialAdminObjectIds"))
         return vault_id
 
-    def _hsm_admin(self, decl: Declared, vault_id: str, admin: Any) -> None:
-        """Initial administrators become Managed HSM Administrator at ``/`` on activation."""
-        row = _Row(decl)
-        for column, value in initial_administrator(vault_id, _typed(admin, str), render(admin) or "{unknown}").items():
-            row.set(column, value)
-        self._add("role_assignments", row.done())
+    def _hsm_admins(self, decl: Declared, vault_id: str, admins: Any) -> None:
+        """Initial administrators become Managed HSM Administrator at ``/`` on activation; an
+        unknown list is an unknown set of administrators, not none."""
+        for assignment in initial_administrators(
+            vault_id,
+            admins,
+            principal=lambda admin: _typed(admin, str),
+            label=lambda admin, _index: render(admin),
+            absent=lambda admins: admins is _MISSING or admins is None,
+        ):
+            row = _Row(decl)
+            unresolved = assignment.pop("unresolved")
+            for column, value in assignment.items():
+                row.set(column, value)
+            row.unresolved.extend(unresolved)
+            self._add("role_assignments", row.done())
 
     # --- keys ---------------------------------------------------------------------------------
 
@@ -202,7 +206,13 @@ class Mapper:
 
     def _access_policy_resource(self, decl: Declared) -> str | None:
         vault_id = decl.id.rsplit("/accesspolicies/", 1)[0]
-        policies = _get(decl.properties, "accessPolicies")
+        return self._access_policies(decl, vault_id, _get(decl.properties, "accessPolicies"))
+
+    def _access_policies(self, decl: Declared, vault_id: str, policies: Any) -> str | None:
+        """One row per policy; a list that cannot be evaluated is one policy of unknown principal
+        and permissions, so that the vault's policies read as unknown rather than as none."""
+        if isinstance(policies, Unknown | Partial | RuntimeObject):
+            policies = [policies]
         first = None
         if isinstance(policies, list):
             for policy in policies:

@@ -48,6 +48,22 @@ def _scope_of(parent_id: str | None) -> tuple[str | None, str | None]:
     return (None if sub == UNKNOWN_SCOPE else sub), (None if group == UNKNOWN_SCOPE else group)
 
 
+def body_of(values: dict[str, Any]) -> Any:
+    """An azapi ``body``: an object (azapi 2.x), or JSON text or ``jsonencode`` (1.x); ``{}`` when
+    absent, UNKNOWN when it cannot be read."""
+    body = values.get("body")
+    if isinstance(body, EncodedJson):
+        body = body.value
+    if isinstance(body, str):
+        try:
+            body = json.loads(body)
+        except ValueError:
+            return UNKNOWN
+    if body is None:
+        return {}
+    return body if isinstance(body, dict) else UNKNOWN
+
+
 def declared_from(inst: Instance) -> Any:
     """The ARM :class:`Declared` for one azapi resource, or None when its type is unknown."""
     from kvaudit.scanner.iac.arm.functions import DeploymentScope
@@ -58,16 +74,7 @@ def declared_from(inst: Instance) -> Any:
     if not isinstance(type_text, str) or "/" not in type_text:
         return None
     rtype, _, api_version = type_text.partition("@")
-    body = v.get("body")
-    if isinstance(body, EncodedJson):
-        body = body.value
-    if isinstance(body, str):
-        try:
-            body = json.loads(body)
-        except ValueError:
-            body = UNKNOWN
-    if body is None:
-        body = {}
+    body = body_of(v)
     if not isinstance(body, dict):
         body = {"properties": UNKNOWN}
     body = dict(body)

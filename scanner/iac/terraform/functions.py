@@ -187,9 +187,16 @@ def _distinct(value: list) -> list:
 
 
 def _toset(value: Any) -> list:
+    """A set, as a list: each element once, strings in lexical and numbers in numeric order, as
+    Terraform orders the sets it iterates (other elements keep their first occurrence)."""
     if not isinstance(value, list):
         raise EvalError("toset needs a list")
-    return _distinct(value)
+    unique = _distinct(value)
+    if all(isinstance(v, str) for v in unique):
+        return sorted(unique)
+    if all(isinstance(v, int | float) and not isinstance(v, bool) for v in unique):
+        return sorted(unique)
+    return unique
 
 
 def _length(value: Any) -> int:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kvaudit.scanner.fields import AZURERM, Filled, Reader, fill, rotation_columns
-from kvaudit.scanner.iac.common import initial_administrator, parse_key_uri, synth_key_id
+from kvaudit.scanner.iac.common import initial_administrators, parse_key_uri, synth_key_id
 from kvaudit.scanner.iac.terraform.azapi import AZAPI_TYPES, declared_from
 from kvaudit.scanner.iac.terraform.azure import (
     HSM,
@@ -35,6 +35,8 @@ from kvaudit.scanner.iac.terraform.azure import (
     vault_kind,
 )
 from kvaudit.scanner.iac.terraform.module import Instance
+from kvaudit.scanner.iac.terraform.rotation import HSM_KEY_ROTATION_POLICY, SeparatePolicies
+from kvaudit.scanner.iac.terraform.updates import apply_writes
 from kvaudit.scanner.iac.terraform.values import UNKNOWN, EncodedJson, KeyRef, contains_unknown
 from kvaudit.scanner.inventory import normalise_id
 from kvaudit.scanner.reference import consumer_for_azurerm_type, role_name
@@ -159,7 +161,9 @@ class Mapper:
                     self.role_definitions[name.lower()] = inst.values
 
     def run(self) -> Rows:
+        self.rotation = SeparatePolicies(self.instances, self._reference)
         handlers: dict[str, Callable[[Instance], None]] = {
+            HSM_KEY_ROTATION_POLICY: lambda _inst: None,  # read by key(): it configures the key
             VAULT: self.vault,
             HSM: self.vault,
             VAULT_KEY: self.key,
@@ -183,6 +187,7 @@ class Mapper:
                 self.consumer(inst)
         if azapi:
             self.azapi(azapi)
+        apply_writes(self.instances, self.rows.tables)  # azapi writes onto resources declared above
         return self.rows
 
     def azapi(self, instances: list[Instance]) -> None:
@@ -221,18 +226,18 @@ class Mapper:
         d.apply(fill("vaults", v, AZURERM, inst.type, TF_READER))
         self.rows.add("vaults", inst, d.done(), self.source)
         if kind == "managed_hsm":
-            admins = v.get("admin_object_ids")
-            if isinstance(admins, list):
-                for index, admin in enumerate(admins):
-                    principal = _str(admin)
-                    row = initial_administrator(vid, principal, principal or f"{{unknown-{index}}}")
-                    self.rows.add("role_assignments", inst, {**row, "defaults": []}, self.source)
+            for row in initial_administrators(
+                vid, v.get("admin_object_ids"), principal=_str, label=lambda _a, _i: None, absent=lambda a: a is None
+            ):
+                self.rows.add("role_assignments", inst, {**row, "defaults": []}, self.source)
         if kind == "vault":
             policies = v.get("access_policy")
             if isinstance(policies, list):
                 for index, policy in enumerate(policies):
-                    if isinstance(policy, dict):
+                    if isinstance(policy, dict) or policy is UNKNOWN:
                         self._policy_row(inst, vid, policy, f"inline-{index}")
+            elif policies is UNKNOWN:  # a dynamic block over an unknown collection: unknown policies
+                self._policy_row(inst, vid, UNKNOWN, "{unknown-list}")
 
     # --- keys ----------------------------------------------------------------------------
 
@@ -243,7 +248,7 @@ class Mapper:
         d.row.update(id=key_id, vault_id=vault_id, vault_name=vault_name, name=_str(v.get("name")), kid=uri)
         d.apply(fill("keys", v, AZURERM, inst.type, TF_READER))
         d.row["managed"] = False
-        d.apply(rotation_columns(v, AZURERM, TF_READER))
+        d.apply(rotation_columns(v, AZURERM, TF_READER, policy=self.rotation.policy_for(inst.type, key_id)))
         self.rows.add("keys", inst, d.done(), self.source)
 
     # --- access --------------------------------------------------------------------------
@@ -253,9 +258,9 @@ class Mapper:
         self._policy_row(inst, vault_id or f"terraform:{inst.address}".lower(), inst.values, None, vault_id)
 
     def _policy_row(
-        self, inst: Instance, vault_id: str, policy: dict[str, Any], suffix: str | None, real_vault: Any = _MISSING
+        self, inst: Instance, vault_id: str, policy: Any, suffix: str | None, real_vault: Any = _MISSING
     ) -> None:
-        object_id = _str(policy.get("object_id"))
+        object_id = _str(policy.get("object_id")) if isinstance(policy, dict) else None
         name = object_id or suffix or inst.address
         d = _filled("access_policies", policy, inst.type)
         d.row.update(
@@ -330,6 +335,8 @@ class Mapper:
             name=name,
             logs=logs,
         )
+        if logs is None:  # log blocks that could not be evaluated (a dynamic over an unknown set)
+            d.unresolved.append("logs")
         row = d.done()
         self.rows.add("diagnostic_settings", inst, row, self.source)
 

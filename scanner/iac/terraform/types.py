@@ -12,7 +12,8 @@ from typing import Any
 
 from kvaudit.scanner.iac.terraform.evaluate import Evaluator
 from kvaudit.scanner.iac.terraform.functions import EvalError
-from kvaudit.scanner.iac.terraform.values import UNKNOWN
+from kvaudit.scanner.iac.terraform.functions import _toset as to_set
+from kvaudit.scanner.iac.terraform.values import UNKNOWN, contains_unknown
 
 
 class _NoScope:
@@ -83,7 +84,8 @@ def convert(type_node: Any, value: Any) -> Any:
     if name == "bool" and value in ("true", "false"):
         return value == "true"
     if name in ("list", "set") and args and isinstance(value, list):
-        return [convert(args[0], item) for item in value]
+        items = [convert(args[0], item) for item in value]
+        return to_set(items) if name == "set" and not contains_unknown(items) else items
     if name == "map" and args and isinstance(value, dict):
         return {k: convert(args[0], v) for k, v in value.items()}
     if name == "object" and args and isinstance(value, dict):

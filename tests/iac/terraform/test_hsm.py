@@ -160,3 +160,47 @@ def test_admin_object_ids_are_administrators_as_in_bicep(tmp_path):
     results = evaluate(inventory, rules=[get("KV-ACC-002")]).outcomes[0].results
     assert list(results["status"]) == ["FAIL"]
     assert results["ev:administrators"].iloc[0] == 6
+
+
+def test_plan_admin_list_known_only_after_apply_is_an_unknown_administrator(tmp_path):
+    """In a plan, ``admin_object_ids`` computed at apply is ``after_unknown``: one administrator
+    row of unknown principal, so KV-ACC-002 is UNKNOWN rather than a PASS that counted none."""
+    import json
+
+    from kvaudit.scanner.iac.terraform import load_terraform_plan
+
+    from .helpers import results
+
+    address = "azurerm_key_vault_managed_hardware_security_module.hsm"
+    values = {
+        "name": "mhsm-plan",
+        "resource_group_name": "rg-hsm",
+        "location": "westeurope",
+        "sku_name": "Standard_B1",
+        "tenant_id": "00000000-0000-0000-0000-0000000000aa",
+        "purge_protection_enabled": True,
+        "soft_delete_retention_days": 90,
+    }
+    resource = {"address": address, "mode": "managed", "type": address.split(".")[0], "name": "hsm", "values": values}
+    plan = {
+        "format_version": "1.2",
+        "terraform_version": "1.11.4",
+        "planned_values": {"root_module": {"resources": [resource]}},
+        "resource_changes": [
+            {
+                "address": address,
+                "mode": "managed",
+                "type": resource["type"],
+                "name": "hsm",
+                "change": {"actions": ["create"], "after": values, "after_unknown": {"admin_object_ids": True}},
+            }
+        ],
+    }
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(plan))
+    inv, errors = load_terraform_plan([path], tmp_path)
+    assert [str(e) for e in errors] == []
+    assert [(r["id"].rsplit("/", 1)[-1], r["principal_id"], r["unresolved"]) for r in rows(inv, "role_assignments")] == [
+        ("initial-admin-{unknown-list}", None, ["principal_id"])
+    ]
+    assert results(inv, "KV-ACC-002") == [("KV-ACC-002", "mhsm-plan", "UNKNOWN")]
