@@ -22,6 +22,7 @@ def test_version_and_the_parser_import_neither_pandas_nor_the_azure_sdk() -> Non
         "try:\n    cli.main(['--version'])\nexcept SystemExit:\n    pass"
     )
     assert "pandas" not in loaded and "numpy" not in loaded and "azure" not in loaded
+    assert "asyncio" not in loaded and "ssl" not in loaded  # live collection's event loop and TLS
 
 
 def test_the_rule_listing_imports_neither_pandas_nor_the_azure_sdk_nor_jinja() -> None:
@@ -35,7 +36,7 @@ def test_the_rule_listing_imports_neither_pandas_nor_the_azure_sdk_nor_jinja() -
             f"    code = cli.main({argv!r})\n"
             "assert code == 0, code"
         )
-        assert not {"pandas", "numpy", "azure", "jinja2"} & set(loaded), argv
+        assert not {"pandas", "numpy", "azure", "jinja2", "asyncio", "ssl"} & set(loaded), argv
         assert "kvaudit" in loaded
 
 
