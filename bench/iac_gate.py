@@ -154,11 +154,17 @@ def main() -> None:
     ck_times: list[tuple[float, float]] = []
     kv_findings = ck_findings = 0
     load_before = os.getloadavg()[0]
-    for _ in range(args.runs):  # alternate so that machine noise hits both tools alike
+    for run in range(args.runs):  # alternate so that machine noise hits both tools alike
         *timing, kv_findings = time_kvaudit()
         kv_times.append((timing[0], timing[1]))
         *timing, ck_findings = time_checkov(exe)
         ck_times.append((timing[0], timing[1]))
+        print(
+            f"run {run + 1}: kvaudit {kv_times[-1][0]:.2f} s wall / {kv_times[-1][1]:.2f} s CPU, "
+            f"checkov {ck_times[-1][0]:.2f} s / {ck_times[-1][1]:.2f} s; load {os.getloadavg()[0]:.1f}",
+            file=sys.stderr,
+            flush=True,
+        )
     header(
         "IaC gate: kvaudit scan vs checkov (Key Vault checks), whole process",
         f"{files} IaC files (ARM, Bicep, Terraform; {args.copies} copies of the fixtures) in {CORPUS}; "

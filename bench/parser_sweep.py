@@ -247,11 +247,13 @@ _CAUSES: list[tuple[str, str]] = [
     (r"^\$?\{?\s*(try|lookup|coalesce|can)\(", "try/lookup/coalesce"),
     (r"^\$?\{?\s*azurerm_\w+\.|^\$?\{?\s*azapi_\w+\.|^\$?\{?\s*random_\w+\.", "resource attribute (known after apply)"),
     (r"^(true|false|null|-?\d+|\"[^\"$]*\"|'[^'$]*')\s*,?$", "literal (unresolved elsewhere: enclosing block)"),
+    (r"\?\?", "null-coalescing (??) on a parameter"),
+    (r"\.\?", "safe member access (.?) on a parameter"),
     (r"\?.*:", "conditional"),
     (r"^\w+\.(value|key)\b", "dynamic block or for iterator"),
     (r"^\w+\.(outputs|properties|id|name)\b", "Bicep resource or module output"),
     (r"^\w+\(", "function call"),
-    (r"^\w+(\.\w+|\[)", "Bicep symbol member"),
+    (r"^\w+(\.\w+|\[)", "member of a Bicep parameter, loop item or resource"),
     (r"^\w+\s*,?$", "Bicep parameter or variable without a value"),
 ]
 
