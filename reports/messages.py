@@ -17,10 +17,17 @@ from __future__ import annotations
 import math
 import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
+from kvaudit.scanner.lazy import lazy
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+else:
+    np = lazy("numpy")
+    pd = lazy("pandas")
+
 
 #: Placeholder specs that give a null or empty value a meaning (see the module docstring).
 _SPECS = {"omit": "", "any": "any", "none": "none"}

@@ -11,11 +11,9 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
-
+from kvaudit.reports.catalogue import catalogue
 from kvaudit.reports.messages import format_message, missing_fields, unknown_message
 from kvaudit.reports.posture import compliance_section, refresh, vault_summaries
 from kvaudit.rules.engine import Evaluation, status_counts
@@ -24,6 +22,14 @@ from kvaudit.rules.model import SEVERITY_RANK, Rule, Status
 from kvaudit.rules.registry import RULESET_VERSION
 from kvaudit.scanner import __version__
 from kvaudit.scanner.inventory import Inventory
+from kvaudit.scanner.lazy import lazy
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+else:
+    np = lazy("numpy")
+    pd = lazy("pandas")
 
 SCHEMA_VERSION = "1.2.0"
 
@@ -128,16 +134,10 @@ def _findings_for(outcome: Any, options: ReportOptions, mappings: list[dict[str,
 
 
 def rule_catalogue(outcomes: list[Any]) -> list[dict[str, Any]]:
-    mapping = controls_by_rule()
-    entries = []
-    for outcome in outcomes:
-        entry = outcome.rule.describe()
-        entry["severity"] = outcome.severity.value
-        entry["default_severity"] = outcome.rule.severity.value
-        entry["params"] = [{**p, "value": _plain(outcome.params.get(p["name"]))} for p in entry["params"]]
-        entry["compliance"] = mapping.get(outcome.rule.id, [])
-        entries.append(entry)
-    return entries
+    """The catalogue of the rules an evaluation ran, with the severity and parameters used."""
+    return catalogue(
+        (o.rule, o.severity, {name: _plain(value) for name, value in o.params.items()}) for o in outcomes
+    )
 
 
 def build_report(

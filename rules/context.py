@@ -14,14 +14,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from kvaudit.rules.model import Status
 from kvaudit.rules.reads import Reads, note, recording, tracked
 from kvaudit.scanner.inventory import Inventory
+from kvaudit.scanner.lazy import lazy
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+else:
+    np = lazy("numpy")
+    pd = lazy("pandas")
 
 #: ARM resource types for each logical resource kind, by vault kind.
 _ARM_TYPES = {
@@ -60,7 +65,7 @@ class RuleContext:
     params: dict[str, Any]
     now: pd.Timestamp
     policy: Any = None
-    profiles: pd.DataFrame = field(default_factory=pd.DataFrame)
+    profiles: pd.DataFrame = field(default_factory=lambda: pd.DataFrame())
     #: Views shared by every rule of one evaluation (the engine passes the same dict to each
     #: context), so that joins such as :attr:`key_view` are computed once per scan, not per rule.
     #: Each entry keeps what its build read, replayed into every rule that uses the view.

@@ -15,10 +15,7 @@ from __future__ import annotations
 
 import traceback
 from dataclasses import dataclass, field
-from typing import Any
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from kvaudit.rules.context import RuleContext, empty_result
 from kvaudit.rules.gaps import apply_gaps, collection_gaps
@@ -28,7 +25,15 @@ from kvaudit.rules.reads import Reads, TrackedTables, recording, tracked
 from kvaudit.rules.registry import all_rules
 from kvaudit.scanner.fields import EVERY_SOURCE, observable, observed_by
 from kvaudit.scanner.inventory import Inventory
+from kvaudit.scanner.lazy import lazy
 from kvaudit.scanner.policy import Policy
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+else:
+    np = lazy("numpy")
+    pd = lazy("pandas")
 
 
 @dataclass
@@ -129,8 +134,7 @@ def evaluate(
         if rule.id in policy.disabled:
             skipped.append(rule.id)
             continue
-        params = policy.params_for(rule.id, rule.defaults())
-        severity = Severity(policy.severity_overrides.get(rule.id, rule.severity.value))
+        severity, params = rule.settings(policy)
         ctx = RuleContext(
             inventory=seen,
             params=params,

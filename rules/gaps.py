@@ -20,12 +20,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from kvaudit.rules.model import Status
 from kvaudit.scanner.inventory import Inventory, normalise_id
+from kvaudit.scanner.lazy import lazy
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+else:
+    np = lazy("numpy")
+    pd = lazy("pandas")
 
 ROOT = "/"
 

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from kvaudit.rules.context import RuleContext
+    from kvaudit.scanner.policy import Policy
 
 
 class Status(StrEnum):
@@ -78,6 +79,12 @@ class Rule:
 
     def defaults(self) -> dict[str, Any]:
         return {p.name: p.default for p in self.params}
+
+    def settings(self, policy: Policy) -> tuple[Severity, dict[str, Any]]:
+        """The severity and parameters this rule runs with under ``policy``: one definition for
+        the engine and for ``kvaudit rules``, which lists them without evaluating anything."""
+        severity = Severity(policy.severity_overrides.get(self.id, self.severity.value))
+        return severity, policy.params_for(self.id, self.defaults())
 
     def describe(self) -> dict[str, Any]:
         """The rule's catalogue entry as it appears in reports and ``kvaudit rules``."""

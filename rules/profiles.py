@@ -18,13 +18,17 @@ import tomllib
 from fnmatch import translate
 from functools import cache
 from importlib import resources
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from kvaudit.scanner.errors import PolicyError
 from kvaudit.scanner.inventory import Inventory
+from kvaudit.scanner.lazy import lazy
 from kvaudit.scanner.policy import Policy
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy("pandas")
 
 PROFILE_COLUMNS = ["key_id", "profile", "profile_source", "profile_reason", "profile_unknown"]
 

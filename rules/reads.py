@@ -22,11 +22,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+from kvaudit.scanner.lazy import lazy
 
-from kvaudit.scanner.inventory import PROVENANCE, TABLES
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from kvaudit.rules.frames import TrackedFrame
+else:
+    pd = lazy("pandas")
 
 
 @dataclass
@@ -80,46 +85,16 @@ def _column_names(key: Any) -> list[str]:
     return []
 
 
-class TrackedFrame(pd.DataFrame):
-    """An inventory table (or a frame derived from one) that records the columns read from it."""
-
-    _metadata = ["_kv_table"]
-    _kv_table: str | None = None
-
-    @property
-    def _constructor(self) -> type[TrackedFrame]:
-        return TrackedFrame
-
-    # pandas builds results of a subclass by wrapping a plain frame again; building them straight
-    # from the block manager keeps derived frames as cheap as a plain DataFrame's.
-    def _constructor_from_mgr(self, mgr: Any, axes: Any) -> TrackedFrame:
-        return TrackedFrame._from_mgr(mgr, axes=axes)
-
-    def _constructor_sliced_from_mgr(self, mgr: Any, axes: Any) -> pd.Series:
-        series = pd.Series._from_mgr(mgr, axes)
-        series._name = None  # pandas sets the real name afterwards
-        return series
-
-    def __getitem__(self, key: Any) -> Any:
-        table = self._kv_table
-        reads = _CURRENT.get()
-        if table is not None and reads is not None:
-            names = _column_names(key)
-            if names:
-                own = TABLES.get(table, {})
-                reads.tables.add(table)
-                reads.columns.update((table, name) for name in names if name in own or name in PROVENANCE)
-        return super().__getitem__(key)
-
-
 def tracked(table: str, frame: pd.DataFrame) -> TrackedFrame:
     """``frame`` as a :class:`TrackedFrame` named ``table`` (no copy of the data)."""
+    from kvaudit.rules.frames import TrackedFrame
+
     out = TrackedFrame(frame)
     out._kv_table = table
     return out
 
 
-class TrackedTables(dict[str, pd.DataFrame]):
+class TrackedTables(dict[str, "pd.DataFrame"]):
     """``inventory.tables`` for rules: every lookup records the table it hands out."""
 
     def __getitem__(self, name: str) -> pd.DataFrame:

@@ -379,12 +379,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_rules(args: argparse.Namespace) -> int:
     import json
 
-    from kvaudit.reports.model import rule_catalogue
-    from kvaudit.rules.engine import evaluate
-    from kvaudit.scanner.inventory import Inventory
+    from kvaudit.reports.catalogue import catalogue as rule_catalogue
+    from kvaudit.rules.registry import all_rules
 
+    # The listing reads each rule's metadata and its settings under the policy; it evaluates
+    # nothing, so it imports neither pandas nor the inventory (tests/scanner/test_startup.py).
     policy = _load_policy(args.policy)
-    catalogue = rule_catalogue(evaluate(Inventory(), policy).outcomes)
+    enabled = [rule for rule in all_rules() if rule.id not in policy.disabled]
+    catalogue = rule_catalogue((rule, *rule.settings(policy)) for rule in enabled)
     if args.format == "json":
         print(json.dumps(catalogue, indent=1))
         return EXIT_OK

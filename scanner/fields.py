@@ -29,11 +29,15 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from kvaudit.scanner.inventory import BOOL, INT, OBJ, PROVENANCE, STRING, TABLES, TIME, normalise_id
+from kvaudit.scanner.lazy import lazy
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy("pandas")
 
 #: Every source an inventory row can come from (the ``source`` provenance column).
 LIVE = frozenset({"azure"})

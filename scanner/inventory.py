@@ -11,9 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+from kvaudit.scanner.lazy import lazy
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy("pandas")
+
 
 # Logical column types. "object" columns hold lists or dicts (key_ops, tags, evidence).
 STRING, BOOL, INT, TIME, OBJ = "string", "boolean", "Int64", "datetime", "object"

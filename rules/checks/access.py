@@ -3,7 +3,7 @@ access to every key in an HSM."""
 
 from __future__ import annotations
 
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from kvaudit.rules.checks.common import (
     DECRYPTING,
@@ -25,7 +25,13 @@ from kvaudit.rules.checks.common import (
 from kvaudit.rules.context import RuleContext, verdict
 from kvaudit.rules.model import Param, Remediation
 from kvaudit.rules.registry import rule
+from kvaudit.scanner.lazy import lazy
 from kvaudit.scanner.reference import AZURE_PLANE, BUILTIN_ROLES, builtin_role
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy("pandas")
 
 
 def _guid(name: str) -> str:

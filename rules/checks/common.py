@@ -12,15 +12,20 @@ import re
 from collections.abc import Iterable
 from fnmatch import fnmatchcase
 from functools import lru_cache
-from typing import Any
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from kvaudit.rules.context import RuleContext
 from kvaudit.rules.profiles import all_profiles, profile_attribute
+from kvaudit.scanner.lazy import lazy
 from kvaudit.scanner.reference import BUILTIN_ROLES as _BUILTINS
 from kvaudit.scanner.reference import DATA_PLANE_SUFFIXES, KEY_DATA_ACTIONS, canonical_role_id
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+else:
+    np = lazy("numpy")
+    pd = lazy("pandas")
 
 #: Built-in roles of both planes by canonical role definition id.
 BUILTIN_ROLES_BY_ID = {role.id: role for role in _BUILTINS.values()}

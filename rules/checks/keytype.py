@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from kvaudit.rules.checks.common import constant, key_op_sets, nullable, profile_field
 from kvaudit.rules.context import RuleContext
 from kvaudit.rules.model import Param, Remediation
 from kvaudit.rules.registry import rule
 from kvaudit.scanner.fields import unresolved_mask
+from kvaudit.scanner.lazy import lazy
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy("pandas")
 
 
 @rule(

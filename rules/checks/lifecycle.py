@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from kvaudit.rules.checks.common import lookup, version_key_codes
 from kvaudit.rules.context import RuleContext
 from kvaudit.rules.model import Param, Remediation
 from kvaudit.rules.registry import rule
 from kvaudit.scanner.fields import unresolved_mask
+from kvaudit.scanner.lazy import lazy
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+else:
+    np = lazy("numpy")
+    pd = lazy("pandas")
 
 REFS_ROTATION = ("https://learn.microsoft.com/azure/key-vault/keys/how-to-configure-key-rotation",)
 

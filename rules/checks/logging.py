@@ -3,15 +3,19 @@ investigation after a breach has nothing to read."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from kvaudit.rules.checks.common import lookup
 from kvaudit.rules.context import RuleContext, verdict
 from kvaudit.rules.model import Param, Remediation
 from kvaudit.rules.registry import rule
 from kvaudit.scanner.fields import unresolved_mask
+from kvaudit.scanner.lazy import lazy
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy("pandas")
 
 AUDIT_CATEGORIES = {"auditevent"}
 AUDIT_GROUPS = {"audit", "alllogs"}

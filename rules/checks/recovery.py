@@ -3,11 +3,17 @@ protection are the first line of every key-management baseline."""
 
 from __future__ import annotations
 
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from kvaudit.rules.context import RuleContext, verdict
 from kvaudit.rules.model import Param, Remediation
 from kvaudit.rules.registry import rule
+from kvaudit.scanner.lazy import lazy
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy("pandas")
 
 REFS_SOFT_DELETE = ("https://learn.microsoft.com/azure/key-vault/general/soft-delete-overview",)
 

@@ -3,12 +3,18 @@ that cannot hold them (standard vault vs Managed HSM)."""
 
 from __future__ import annotations
 
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from kvaudit.rules.checks.common import profile_field, vault_kind_from_host
 from kvaudit.rules.context import RuleContext, verdict
 from kvaudit.rules.model import Param, Remediation
 from kvaudit.rules.registry import rule
+from kvaudit.scanner.lazy import lazy
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy("pandas")
 
 REFS_TIERS = (
     "https://learn.microsoft.com/azure/key-vault/keys/about-keys",

@@ -4,13 +4,20 @@ useful while the pinned version exists, is enabled and has not expired."""
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from kvaudit.rules.checks.common import key_profiles, profile_field, version_key_codes
 from kvaudit.rules.context import RuleContext, verdict
 from kvaudit.rules.model import Param, Remediation
 from kvaudit.rules.registry import rule
+from kvaudit.scanner.lazy import lazy
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+else:
+    np = lazy("numpy")
+    pd = lazy("pandas")
 
 REFS_VERSIONS = (
     "https://learn.microsoft.com/azure/key-vault/keys/how-to-configure-key-rotation",

@@ -12,7 +12,6 @@ Entry points:
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -27,6 +26,8 @@ def collect(options: AzureOptions, progress: bool | None = None) -> Inventory:
 
     ``progress``: None shows a bar only on an interactive terminal outside CI.
     """
+    import asyncio  # here, not at the top: every command imports this package for its options
+
     from kvaudit.scanner.azure.collector import scan
     from kvaudit.scanner.azure.progress import Progress, wanted
 

@@ -9,6 +9,7 @@ file, line and column, because one broken file must not stop the scan of the oth
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +23,6 @@ MAX_TF_BYTES = 1024 * 1024
 MAX_NESTING = 64
 
 _OPEN = "([{"
-_CLOSE = ")]}"
 
 
 @dataclass
@@ -57,50 +57,55 @@ class HclFile:
     comments: list[tuple[int, str]] = field(default_factory=list)
 
 
+#: What matters to nesting inside a quoted string: escapes, its end, and template openings.
+_IN_STRING = re.compile(r"\\.|[\"\n]|[$%]\{", re.S)
+#: What matters outside strings: quotes, comments and brackets.
+_IN_CODE = re.compile(r"[\"#()\[\]{}]|//|/\*")
+
+
 def _nesting_offset(text: str) -> int | None:
     """Offset where nesting first passes :data:`MAX_NESTING`, else None.
 
     Brackets and ``${``/``%{`` template sequences nest; each closes where it closes, so a file
     with a hundred interpolations side by side is depth 2, not 100. Quoted text and comments
-    are skipped (a bracket in a comment does not nest)."""
+    are skipped (a bracket in a comment does not nest). The scan jumps from one significant
+    character to the next with a regular expression: a loop over every character cost as
+    much as a fifth of parsing."""
     stack: list[str] = []  # "s" string, "t" template inside a string, or a bracket
     offset = 0
-    length = len(text)
-    while offset < length:
-        char = text[offset]
-        top = stack[-1] if stack else ""
-        if top == "s":
-            if char == "\\":
-                offset += 2
+    while True:
+        in_string = bool(stack) and stack[-1] == "s"
+        found = (_IN_STRING if in_string else _IN_CODE).search(text, offset)
+        if found is None:
+            return None
+        token, offset = found.group(), found.end()
+        if in_string:
+            if token[0] == "\\":
                 continue
-            if char == '"' or char == "\n":
+            if token in ('"', "\n"):
                 stack.pop()
-            elif char in "$%" and text.startswith("{", offset + 1):
-                stack.append("t")
-                offset += 1
-                if len(stack) > MAX_NESTING:
-                    return offset
-            offset += 1
-            continue
-        if char == '"':
-            stack.append("s")
-        elif char == "#" or text.startswith("//", offset):
-            newline = text.find("\n", offset)
-            offset = length if newline < 0 else newline
-            continue
-        elif text.startswith("/*", offset):
-            close = text.find("*/", offset + 2)
-            offset = length if close < 0 else close + 2
-            continue
-        elif char in _OPEN:
-            stack.append(char)
+                continue
+            stack.append("t")  # ${ or %{ opens a template
             if len(stack) > MAX_NESTING:
-                return offset
-        elif char in _CLOSE:
-            if stack and stack[-1] in (_OPEN + "t"):
-                stack.pop()
-        offset += 1
-    return None
+                return found.start() + 1
+        elif token == '"':
+            stack.append("s")
+        elif token in ("#", "//"):
+            newline = text.find("\n", found.start())
+            if newline < 0:
+                return None
+            offset = newline
+        elif token == "/*":
+            close = text.find("*/", found.start() + 2)
+            if close < 0:
+                return None
+            offset = close + 2
+        elif token in _OPEN:
+            stack.append(token)
+            if len(stack) > MAX_NESTING:
+                return found.start()
+        elif stack and stack[-1] in (_OPEN + "t"):
+            stack.pop()
 
 
 def _line_col(text: str, offset: int) -> tuple[int, int]:
