@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from kvaudit.scanner.azure.apiversions import API_VERSIONS
@@ -40,12 +40,19 @@ MGMT_API = API_VERSIONS["keyvault_mgmt"]
 
 @dataclass
 class VaultRows:
-    """What scanning a set of vaults produced; picklable, so a worker process can return it."""
+    """What scanning a set of vaults produced; picklable, so a worker process can return it.
+
+    ``rows`` holds the vault rows, which the parent reads to resolve consumers and key usage;
+    every other table comes as a typed frame (``frames``). A frame pickles to a fraction of
+    the size of its rows as dicts, and the worker drops each table's dicts as soon as its frame
+    exists, so neither the worker nor the parent ever holds a whole estate's rows as dicts.
+    """
 
     rows: dict[str, list[dict[str, Any]]]
     errors: list[dict[str, Any]]
     workspaces: dict[str, dict[str, list[str]]]
     requests: int = 0
+    frames: dict[str, Any] = field(default_factory=dict)
 
 
 class Scan:
@@ -67,6 +74,7 @@ class Scan:
         # workspace -> vault id -> the tables that vault's events land in there
         self.workspaces: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
         self.pins: dict[str, dict[str, set[str]]] = {}
+        self.frames: dict[str, list[Any]] = defaultdict(list)  # tables as workers returned them
 
     async def discover(self) -> tuple[Discovery, list[dict[str, Any]]]:
         """The vaults in scope, and the key consumers (one Resource Graph query run meanwhile):
@@ -97,18 +105,34 @@ class Scan:
         self.rows["key_references"] = self.resolve_references(mine)
 
     def absorb(self, part: VaultRows) -> None:
-        """Add one worker's rows, errors and workspace coverage to this scan."""
+        """Add one worker's rows, frames, errors and workspace coverage to this scan."""
         for table, rows in part.rows.items():
             self.rows[table].extend(rows)
+        for table, df in part.frames.items():
+            self.frames[table].append(df)
         self.errors.rows.extend(part.errors)
         for workspace, coverage in part.workspaces.items():
             for vid, tables in coverage.items():
                 self.workspaces[workspace][vid].update(tables)
 
     def take(self) -> VaultRows:
-        """This scan's rows, errors and workspace coverage, handed to the parent process."""
+        """This scan's rows, errors and workspace coverage, handed to the parent process: the
+        vault rows as dicts, every other table as a frame (built table by table, each table's
+        dicts dropped once its frame exists)."""
         coverage = {w: {v: sorted(t) for v, t in c.items()} for w, c in self.workspaces.items()}
-        return VaultRows(dict(self.rows), self.errors.rows, coverage)
+        frames = {name: frame(name, _unique(self.rows.pop(name))) for name in list(self.rows) if name != "vaults"}
+        return VaultRows(dict(self.rows), self.errors.rows, coverage, frames=frames)
+
+    def table(self, name: str) -> Any:
+        """One table of the scan: this process's rows and the workers' frames, first row per id."""
+        own = frame(name, _unique(self.rows.pop(name, [])))
+        parts = [df for df in [*self.frames.pop(name, []), own] if len(df)]
+        if len(parts) < 2:
+            return parts[0] if parts else own
+        import pandas as pd
+
+        merged = pd.concat(parts, ignore_index=True)
+        return merged[~merged["id"].duplicated(keep="first")].reset_index(drop=True)
 
     async def _vault(self, found: Discovered) -> None:
         async with self._vault_slots:
@@ -265,8 +289,8 @@ async def scan(options: AzureOptions, progress: Progress) -> Inventory:
     # Table by table, dropping each table's row dicts once its frame exists: at a million key
     # versions the dicts and the frames together would double the peak memory.
     tables = {"collection_errors": frame("collection_errors", job.errors.rows)}
-    for name in list(job.rows):
-        tables[name] = frame(name, _unique(job.rows.pop(name)))
+    for name in [*job.rows, *(t for t in job.frames if t not in job.rows)]:
+        tables[name] = job.table(name)
     return Inventory(
         tables={t: tables[t] if t in tables else frame(t) for t in TABLES},
         sources=[SourceInfo("azure", cloud.arm_endpoint)],

@@ -49,7 +49,10 @@ from kvaudit.scanner.errors import UsageError
 DEFAULT_VAULT_RPS = 50.0
 #: ARM reads per subscription and region refill at ~25/s; stay under it.
 DEFAULT_SUBSCRIPTION_RPS = 20.0
-DEFAULT_MAX_IN_FLIGHT = 32
+#: Requests in flight bound the sockets and the scan's speed: at 20 ms a call, 32 in flight cap a
+#: scan at 1,600 calls per second, below what the service's own limits allow an estate of a
+#: thousand vaults; the per-vault and per-subscription windows are what protect the service.
+DEFAULT_MAX_IN_FLIGHT = 64
 DEFAULT_TIMEOUT = 30.0
 #: Retries with exponential backoff 0, 2, 4, 8, 16, 32 s (capped at 60 s) cover Key Vault's
 #: 10-second throttling window several times over; azure-core's default of three status

@@ -33,7 +33,7 @@ def test_defaults_are_the_public_cloud_and_design_rates() -> None:
     assert (cloud.keyvault_dns_suffix, cloud.managedhsm_dns_suffix) == ("vault.azure.net", "managedhsm.azure.net")
     assert cloud.graph_endpoint == "https://management.azure.com"
     assert cloud.arm_scope == "https://management.azure.com/.default"
-    assert (opts.vault_rps, opts.subscription_rps, opts.max_in_flight, opts.timeout) == (50.0, 20.0, 32, 30.0)
+    assert (opts.vault_rps, opts.subscription_rps, opts.max_in_flight, opts.timeout) == (50.0, 20.0, 64, 30.0)
     assert (opts.subscriptions, opts.workspaces, opts.shard) == ([], [], None)
 
 
