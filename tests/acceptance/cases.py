@@ -1,0 +1,169 @@
+"""The acceptance cases of issue 12: each deployment guide in shared/deployment-guides, as described
+and once per mistake the guide warns about, in the IaC forms its users write.
+
+Every mistake quotes the guide's own sentence. ``expected`` is what a correct scanner reports by the
+guide and issue 12; a case whose expectation today's product misses because of a cause being fixed
+(B-H of issue 12) carries that cause in ``xfail``. Facts that only live Azure shows (logs delivered,
+the security domain activated, a pinned version later disabled, a CI identity known from its
+pipeline) are covered by the snapshot cases of tests/rules/test_deployment_guides.py.
+
+Where a guide is silent about something kvaudit also judges (the network perimeter, audit logs,
+key expiry and rotation), the fixtures take the compliant choice, as the snapshot estates do, so
+that each case isolates what the guide is about. Managed HSM local RBAC has no ARM resource, so
+grants are visible in Terraform only (and in snapshots).
+
+``python -m tests.acceptance.cases`` prints the table of cases per guide.
+"""
+
+from __future__ import annotations
+
+from tests.acceptance.harness import Case, Edit
+
+G0, G1, G2, G3, G4 = (
+    "000_bootstrap_signer",
+    "001_key_wrapping",
+    "002_secure_key_release",
+    "003_artifact_signing",
+    "004_ethereum_signer",
+)
+TITLES = {
+    G0: "Control-plane bootstrap signer on Managed HSM (Yutha)",
+    G1: "Envelope key wrapping with a Managed HSM KEK (Defakto)",
+    G2: "Secure key release to confidential VMs (Managed HSM + SKR)",
+    G3: "Artifact-signing pipelines on Managed HSM (Safeguard)",
+    G4: "Ethereum transaction signer on Key Vault (Kaleido)",
+}
+DESCRIBED = "as described"
+
+
+def _f(*rows: tuple[str, str, str]) -> frozenset[tuple[str, str, str]]:
+    return frozenset(rows)
+
+
+# --- 000: Yutha bootstrap signer ------------------------------------------------------------------
+G0_BASE = _f(("KV-REC-002", "yutha-hsm", "FAIL"))  # az keyvault create --retention-days 28
+G0_STD_KEY = _f(
+    ("KV-TIER-001", "yutha-kv/bootstrap", "FAIL"),
+    ("KV-TIER-002", "yutha-kv/bootstrap", "FAIL"),
+    ("KV-TIER-003", "yutha-kv/bootstrap", "FAIL"),
+    ("KV-KEY-002", "yutha-kv/bootstrap", "FAIL"),
+)
+Q0_STD = (
+    "The standard Azure Key Vault tier (*.vault.azure.net) does NOT support Ed25519 keys. Trying to point "
+    "this signer at one will fail at startup with SignerError::UnsupportedAlgorithm."
+)
+Q0_PIN = (
+    "--signer-azure-kv-key-version is technically optional (without it the signer takes the latest "
+    "version) but strongly recommended in production"
+)
+Q0_SCOPE = (
+    "If you scoped at / instead of /keys/$KEY_NAME, the SP would have crypto-user rights on every key in "
+    "the HSM — that's only appropriate for an HSM dedicated to Yutha."
+)
+Q0_KTY = (
+    "The key isn't OKP-HSM/Ed25519 (you accidentally created an RSA or EC key, or you're pointed at a "
+    "standard Key Vault)."
+)
+K8S = "yutha-control-plane.yaml"
+G0_CASES = [
+    Case(G0, "terraform", DESCRIBED, "", G0_BASE),
+    Case(
+        G0,
+        "terraform",
+        "signer pointed at a standard vault",
+        Q0_STD,
+        G0_BASE | G0_STD_KEY | {("KV-TIER-004", "yutha-control-plane", "FAIL")},
+        edits=(Edit(K8S, "https://yutha-hsm.managedhsm.azure.net", "https://yutha-kv.vault.azure.net"),),
+        extra_files=(("extra/standard_vault.tf", "standard_vault.tf"),),
+        xfail="E: the Kubernetes signer settings are not joined to the key they name, so KV-TIER-004 cannot see an Ed25519 signer",
+    ),
+    Case(
+        G0,
+        "terraform",
+        "key version not pinned",
+        Q0_PIN,
+        G0_BASE | {("KV-VER-001", "yutha-control-plane", "FAIL")},
+        edits=(
+            Edit(
+                K8S,
+                "            - name: YUTHA_SIGNER_AZURE_KV_KEY_VERSION\n"
+                "              value: a1b2c3d4e5f60718293a4b5c6d7e8f90\n",
+                "",
+            ),
+        ),
+    ),
+    Case(
+        G0,
+        "terraform",
+        "Crypto User at / instead of /keys/bootstrap",
+        Q0_SCOPE,
+        G0_BASE | {("KV-ACC-001", "yutha-hsm:/:6f7e0b8e-1c3d-4a5b-9c8d-7e6f5a4b3c2d", "FAIL")},
+        edits=(Edit("main.tf", 'scope              = "/keys/${local.key_name}"', 'scope              = "/"'),),
+    ),
+    Case(
+        G0,
+        "terraform",
+        "an EC key instead of Ed25519",
+        Q0_KTY,
+        G0_BASE | {("KV-KEY-002", "yutha-hsm/bootstrap", "FAIL")},
+        edits=(Edit("main.tf", 'kty       = "OKP-HSM"\n      curveName = "Ed25519"', 'kty       = "EC-HSM"\n      curveName = "P-256"'),),
+    ),
+    Case(G0, "bicep", DESCRIBED, "", G0_BASE),
+    Case(
+        G0,
+        "bicep",
+        "signer pointed at a standard vault",
+        Q0_STD,
+        G0_BASE | G0_STD_KEY | {("KV-TIER-004", "yutha-control-plane", "FAIL")},
+        edits=(Edit("main.bicep", "'https://${hsmName}.managedhsm.azure.net'", "'https://yutha-kv.vault.azure.net'"),),
+        extra_files=(("extra/standard_vault.bicep", "standard_vault.bicep"),),
+        xfail="E: Container App environment variables are not read as a key reference",
+    ),
+    Case(
+        G0,
+        "bicep",
+        "key version not pinned",
+        Q0_PIN,
+        G0_BASE | {("KV-VER-001", "yutha-control-plane", "FAIL")},
+        edits=(
+            Edit(
+                "main.bicep",
+                "            {\n"
+                "              name: 'YUTHA_SIGNER_AZURE_KV_KEY_VERSION'\n"
+                "              value: keyVersion\n"
+                "            }\n",
+                "",
+            ),
+        ),
+        xfail="E: Container App environment variables are not read as a key reference",
+    ),
+    Case(
+        G0,
+        "bicep",
+        "an EC key instead of Ed25519",
+        Q0_KTY,
+        G0_BASE | {("KV-KEY-002", "yutha-hsm/bootstrap", "FAIL")},
+        edits=(Edit("main.bicep", "kty: 'OKP-HSM'\n    curveName: 'Ed25519'", "kty: 'EC'\n    curveName: 'P-256'"),),
+        xfail="B: kty 'EC' declared in a Managed HSM is read as software-protected (KV-TIER-002)",
+    ),
+]
+
+CASES: list[Case] = [*G0_CASES]
+
+
+def table() -> str:
+    """The cases per guide as Markdown, for the closing note of issue 12."""
+    lines: list[str] = []
+    for guide, title in TITLES.items():
+        lines += [f"### {guide}: {title}", "", "| form | case | guide says | expected not passing | today |", "|---|---|---|---|---|"]
+        for case in (c for c in CASES if c.guide == guide):
+            found = ", ".join(f"{r} {n} {s}" for r, n, s in sorted(case.expected)) or "none"
+            quote = f"“{case.quote}”" if case.quote else ""
+            today = f"xfail ({case.xfail.split(':')[0]})" if case.xfail else "holds"
+            lines.append(f"| {case.form} | {case.name} | {quote} | {found} | {today} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(table())
