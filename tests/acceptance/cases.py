@@ -148,7 +148,62 @@ G0_CASES = [
     ),
 ]
 
-CASES: list[Case] = [*G0_CASES]
+# --- 001: Defakto key wrapping --------------------------------------------------------------------
+G1_KEK = "my-managed-hsm/defakto-wrapping-key"
+Q1_AES = "Create an AES-256 key in the Managed HSM for key wrapping."
+Q1_PIN = "If keyVersion is omitted, the latest version of the key is used."
+Q1_SHARED = (
+    "README (what the guide teaches): role assigned at `/` (over-broad unless the HSM is dedicated); "
+    "the guide's Step 3 grants Managed HSM Crypto User with --scope \"/\""
+)
+VALUES = "values.yaml"
+E_HELM = (
+    "E: the Helm values reference is not joined to the key it names, so its pin requirement is unknown "
+    "(KV-VER-001 UNKNOWN on helm:values.yaml#0)"
+)
+B_OCT = "B: kty 'oct' declared in a Managed HSM is read as software-protected (KV-TIER-002) and not oct-HSM (KV-KEY-002)"
+G1_CASES = [
+    Case(G1, "terraform", DESCRIBED, "", _f(), xfail=E_HELM),
+    Case(
+        G1,
+        "terraform",
+        "keyVersion omitted",
+        Q1_PIN,
+        _f(),
+        edits=(Edit(VALUES, '    keyVersion: "a1b2c3d4e5f6"\n', ""),),
+        xfail=E_HELM,
+    ),
+    Case(
+        G1,
+        "terraform",
+        "an AES-128 key",
+        Q1_AES,
+        _f(("KV-KEY-002", G1_KEK, "FAIL"), ("KV-KEY-004", G1_KEK, "FAIL")),
+        edits=(Edit("main.tf", "key_size        = 256", "key_size        = 128"),),
+        xfail=E_HELM,
+    ),
+    Case(
+        G1,
+        "terraform",
+        "Crypto User at / on an HSM that is not dedicated",
+        Q1_SHARED,
+        _f(("KV-ACC-001", "my-managed-hsm:/:0d3f5a7c-2b4e-4c6d-8e0f-1a2b3c4d5e6f", "FAIL")),
+        policy_edits=(('dedicated = ["my-managed-hsm"]', "dedicated = []"),),
+        xfail=E_HELM,
+    ),
+    Case(G1, "bicep", DESCRIBED, "", _f(), xfail=B_OCT),
+    Case(
+        G1,
+        "bicep",
+        "an AES-128 key",
+        Q1_AES,
+        _f(("KV-KEY-002", G1_KEK, "FAIL"), ("KV-KEY-004", G1_KEK, "FAIL")),
+        edits=(Edit("main.bicep", "keySize: 256", "keySize: 128"),),
+        xfail=B_OCT,
+    ),
+]
+
+CASES: list[Case] = [*G0_CASES, *G1_CASES]
 
 
 def table() -> str:

@@ -49,8 +49,8 @@ class Case:
     expected: frozenset[Finding]
     edits: tuple[Edit, ...] = ()
     xfail: str | None = None
-    policy_extra: str = ""
-    notes: str = ""
+    #: (old, new) replacements in the guide's policy.toml, each ``old`` occurring exactly once
+    policy_edits: tuple[tuple[str, str], ...] = ()
     #: (file under tests/fixtures/guides/<guide>/, name to copy it to in the case's tree)
     extra_files: tuple[tuple[str, str], ...] = ()
 
@@ -64,7 +64,11 @@ def policy_path(guide: str) -> Path:
 
 
 def policy_text(case: Case) -> str:
-    return policy_path(case.guide).read_text(encoding="utf-8") + case.policy_extra
+    text = policy_path(case.guide).read_text(encoding="utf-8")
+    for old, new in case.policy_edits:
+        assert text.count(old) == 1, f"{case.id}: {old!r} in policy.toml"
+        text = text.replace(old, new)
+    return text
 
 
 def materialise(case: Case, into: Path) -> Path:
