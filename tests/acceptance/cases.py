@@ -203,7 +203,170 @@ G1_CASES = [
     ),
 ]
 
-CASES: list[Case] = [*G0_CASES, *G1_CASES]
+# --- 002: Secure key release ----------------------------------------------------------------------
+G2_KEY = "kv-mhsm-prod/cvm-data-key"
+# az keyvault key create ... --exportable true --policy @skr-policy.json, without --immutable.
+G2_BASE = _f(("KV-KEY-008", G2_KEY, "FAIL"))
+Q2_EXPORT = "The --exportable flag is meaningless without --policy; together they mean “exportable only under attestation.”"
+Q2_CLAIM = (
+    "x-ms-compliance-status: azure-compliant-cvm is doing heavy lifting: it asserts MAA validated the SEV-SNP "
+    "report against Azure’s baseline"
+)
+Q2_PUBLIC = (
+    "Put the HSM behind Private Link and set public network access to disabled so the data plane is only "
+    "reachable from your VNets."
+)
+Q2_PURGE = (
+    "With purge protection on, even a soft-deleted HSM cannot be permanently removed before the retention "
+    "window elapses - this defeats a ransomware-style “delete the keys” attack."
+)
+Q2_ADMINS = "Keep the administrator role count tiny and behind PIM."
+Q2_OVERLAP = "No identity should hold both Administrator and Crypto Officer in steady state."
+Q2_NARROW = "Assign the narrowest roles. A crypto user can use keys but not manage them"
+#: The same policy with only the attestation-type claim (x-ms-compliance-status dropped), base64url.
+G2_ONE_CLAIM = (
+    "eyJ2ZXJzaW9uIjoiMS4wLjAiLCJhbnlPZiI6W3siYXV0aG9yaXR5IjoiaHR0cHM6Ly9zaGFyZWRldXMyLmV1czIuYXR0ZXN0LmF6dXJl"
+    "Lm5ldCIsImFsbE9mIjpbeyJjbGFpbSI6IngtbXMtaXNvbGF0aW9uLXRlZS54LW1zLWF0dGVzdGF0aW9uLXR5cGUiLCJlcXVhbHMiOiJz"
+    "ZXZzbnB2bSJ9XX1dfQ"
+)
+SIX_ADMINS_TF = "[" + ", ".join(f'"0a1d0000-0000-4000-8000-0000000000e{i}"' for i in range(1, 7)) + "]"
+SIX_ADMINS_BICEP = "".join(f"  '0a1d0000-0000-4000-8000-0000000000e{i}'\n" for i in range(1, 7))
+TF_RELEASE = (
+    "      releasePolicy = {\n"
+    '        contentType = "application/json; charset=utf-8"\n'
+    "        data        = local.skr_policy\n"
+    "      }\n"
+)
+BICEP_RELEASE = (
+    "    releasePolicy: {\n"
+    "      contentType: 'application/json; charset=utf-8'\n"
+    "      data: base64(string(skrPolicy))\n"
+    "    }\n"
+)
+G2_CASES = [
+    Case(G2, "terraform", DESCRIBED, "", G2_BASE),
+    Case(
+        G2,
+        "terraform",
+        "exportable without a release policy",
+        Q2_EXPORT,
+        _f(("KV-KEY-006", G2_KEY, "FAIL")),
+        edits=(Edit("main.tf", TF_RELEASE, ""),),
+    ),
+    Case(
+        G2,
+        "terraform",
+        "release policy without the compliance-status claim",
+        Q2_CLAIM,
+        G2_BASE | {("KV-KEY-007", G2_KEY, "FAIL")},
+        edits=(Edit("main.tf", "data        = local.skr_policy", f'data        = "{G2_ONE_CLAIM}"'),),
+    ),
+    Case(
+        G2,
+        "terraform",
+        "public network access enabled",
+        Q2_PUBLIC,
+        G2_BASE | {("KV-NET-001", "kv-mhsm-prod", "FAIL")},
+        edits=(Edit("main.tf", "public_network_access_enabled = false", "public_network_access_enabled = true "),),
+    ),
+    Case(
+        G2,
+        "terraform",
+        "no private endpoint",
+        Q2_PUBLIC,
+        G2_BASE | {("KV-NET-003", "kv-mhsm-prod", "FAIL")},
+        removed_files=("private_endpoint.tf",),
+    ),
+    Case(
+        G2,
+        "terraform",
+        "purge protection off",
+        Q2_PURGE,
+        G2_BASE | {("KV-REC-003", "kv-mhsm-prod", "FAIL")},
+        edits=(Edit("main.tf", "purge_protection_enabled      = true ", "purge_protection_enabled      = false"),),
+    ),
+    Case(
+        G2,
+        "terraform",
+        "six administrators",
+        Q2_ADMINS,
+        G2_BASE | {("KV-ACC-002", "kv-mhsm-prod", "FAIL")},
+        edits=(Edit("main.tf", '["0a1d0000-0000-4000-8000-0000000000e1"]', SIX_ADMINS_TF),),
+    ),
+    Case(
+        G2,
+        "terraform",
+        "the administrator is also Crypto Officer",
+        Q2_OVERLAP,
+        G2_BASE | {("KV-ACC-003", "kv-mhsm-prod:/keys/payments-wrap-key:a0a0a0a0-0000-4000-8000-00000000a002", "FAIL")},
+        edits=(Edit("main.tf", '"5e000000-0000-4000-8000-0000000000a3"', '"0a1d0000-0000-4000-8000-0000000000e1"'),),
+    ),
+    Case(
+        G2,
+        "terraform",
+        "Crypto User and Crypto Officer at /keys, as the guide's commands scope them",
+        Q2_NARROW,
+        G2_BASE
+        | {
+            ("KV-ACC-001", "kv-mhsm-prod:/keys:a0a0a0a0-0000-4000-8000-00000000a001", "FAIL"),
+            ("KV-ACC-001", "kv-mhsm-prod:/keys:a0a0a0a0-0000-4000-8000-00000000a002", "FAIL"),
+        },
+        edits=(
+            Edit("main.tf", 'scope              = "/keys/cvm-data-key"', 'scope              = "/keys"'),
+            Edit("main.tf", 'scope              = "/keys/payments-wrap-key"', 'scope              = "/keys"'),
+        ),
+    ),
+    Case(G2, "bicep", DESCRIBED, "", G2_BASE),
+    Case(
+        G2,
+        "bicep",
+        "exportable without a release policy",
+        Q2_EXPORT,
+        _f(("KV-KEY-006", G2_KEY, "FAIL")),
+        edits=(Edit("main.bicep", BICEP_RELEASE, ""),),
+    ),
+    Case(
+        G2,
+        "bicep",
+        "release policy without the compliance-status claim",
+        Q2_CLAIM,
+        G2_BASE | {("KV-KEY-007", G2_KEY, "FAIL")},
+        edits=(
+            Edit(
+                "main.bicep",
+                "        {\n          claim: 'x-ms-isolation-tee.x-ms-compliance-status'\n"
+                "          equals: 'azure-compliant-cvm'\n        }\n",
+                "",
+            ),
+        ),
+    ),
+    Case(
+        G2,
+        "bicep",
+        "public network access enabled",
+        Q2_PUBLIC,
+        G2_BASE | {("KV-NET-001", "kv-mhsm-prod", "FAIL")},
+        edits=(Edit("main.bicep", "publicNetworkAccess: 'Disabled'", "publicNetworkAccess: 'Enabled'"),),
+    ),
+    Case(
+        G2,
+        "bicep",
+        "purge protection off",
+        Q2_PURGE,
+        G2_BASE | {("KV-REC-003", "kv-mhsm-prod", "FAIL")},
+        edits=(Edit("main.bicep", "enablePurgeProtection: true", "enablePurgeProtection: false"),),
+    ),
+    Case(
+        G2,
+        "bicep",
+        "six administrators",
+        Q2_ADMINS,
+        G2_BASE | {("KV-ACC-002", "kv-mhsm-prod", "FAIL")},
+        edits=(Edit("main.bicep", "  '0a1d0000-0000-4000-8000-0000000000e1'\n", SIX_ADMINS_BICEP),),
+    ),
+]
+
+CASES: list[Case] = [*G0_CASES, *G1_CASES, *G2_CASES]
 
 
 def table() -> str:

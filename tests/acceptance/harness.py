@@ -53,6 +53,8 @@ class Case:
     policy_edits: tuple[tuple[str, str], ...] = ()
     #: (file under tests/fixtures/guides/<guide>/, name to copy it to in the case's tree)
     extra_files: tuple[tuple[str, str], ...] = ()
+    #: files of the described deployment the case leaves out
+    removed_files: tuple[str, ...] = ()
 
     @property
     def id(self) -> str:
@@ -81,6 +83,8 @@ def materialise(case: Case, into: Path) -> Path:
         count = text.count(edit.old)
         assert count == 1, f"{case.id}: {edit.old!r} occurs {count} times in {edit.file}"
         path.write_text(text.replace(edit.old, edit.new), encoding="utf-8")
+    for name in case.removed_files:
+        (target / name).unlink()
     for source, name in case.extra_files:
         shutil.copyfile(GUIDES_DIR / case.guide / source, target / name)
     return target
