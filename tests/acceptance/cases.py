@@ -366,7 +366,80 @@ G2_CASES = [
     ),
 ]
 
-CASES: list[Case] = [*G0_CASES, *G1_CASES, *G2_CASES]
+# --- 003: Artifact signing ------------------------------------------------------------------------
+G3_KEY = "myorg-mhsm/codesign-prod-2026"
+G3_STD_KEY = "myorg-kv-signing/codesign-prod-2026"
+Q3_DECRYPT = (
+    "build agents authenticate with a workload identity that has Crypto User on the specific signing key, "
+    "with permission for sign but not decrypt or unwrapKey"
+)
+Q3_MOVE = (
+    "Policy gates block infrastructure-as-code changes that grant decrypt or unwrapKey permissions to build "
+    "identities that only need sign, that move signing keys into standard Key Vault from Managed HSM, or that "
+    "disable purge protection on a vault holding signing material."
+)
+C_SIGNER = "C: an identity holding a role on a signer-profile key is not taken for a signer in IaC, so KV-ACC-004 is silent"
+HSM_KEY_BICEP = "resource codesign 'Microsoft.KeyVault/managedHSMs/keys@2023-07-01' = {"
+G3_CASES = [
+    Case(G3, "terraform", DESCRIBED, "", _f()),
+    Case(
+        G3,
+        "terraform",
+        "the signing key also allows decrypt and unwrapKey",
+        Q3_DECRYPT,
+        _f(
+            ("KV-KEY-005", G3_KEY, "FAIL"),
+            ("KV-ACC-004", "myorg-mhsm:/keys/codesign-prod-2026:b0b0b0b0-0000-4000-8000-00000000b001", "FAIL"),
+        ),
+        edits=(Edit("signing_key.tf", '["sign", "verify"]', '["sign", "verify", "decrypt", "unwrapKey"]'),),
+        xfail=C_SIGNER,
+    ),
+    Case(
+        G3,
+        "terraform",
+        "the signing key moved into a standard Key Vault",
+        Q3_MOVE,
+        _f(("KV-TIER-001", G3_STD_KEY, "FAIL"), ("KV-TIER-002", G3_STD_KEY, "FAIL")),
+        removed_files=("signing_key.tf",),
+        extra_files=(("extra/standard_vault.tf", "standard_vault.tf"),),
+    ),
+    Case(
+        G3,
+        "terraform",
+        "purge protection disabled on the signing HSM",
+        Q3_MOVE,
+        _f(("KV-REC-003", "myorg-mhsm", "FAIL")),
+        edits=(Edit("main.tf", "purge_protection_enabled      = true", "purge_protection_enabled      = false"),),
+    ),
+    Case(G3, "bicep", DESCRIBED, "", _f()),
+    Case(
+        G3,
+        "bicep",
+        "the signing key also allows decrypt and unwrapKey",
+        Q3_DECRYPT,
+        _f(("KV-KEY-005", G3_KEY, "FAIL")),
+        edits=(Edit("main.bicep", "      'verify'\n    ]", "      'verify'\n      'decrypt'\n      'unwrapKey'\n    ]"),),
+    ),
+    Case(
+        G3,
+        "bicep",
+        "the signing key moved into a standard Key Vault",
+        Q3_MOVE,
+        _f(("KV-TIER-001", G3_STD_KEY, "FAIL"), ("KV-TIER-002", G3_STD_KEY, "FAIL")),
+        edits=(Edit("main.bicep", HSM_KEY_BICEP, HSM_KEY_BICEP.replace("= {", "= if (false) { // moved")),),
+        extra_files=(("extra/standard_vault.bicep", "standard_vault.bicep"),),
+    ),
+    Case(
+        G3,
+        "bicep",
+        "purge protection disabled on the signing HSM",
+        Q3_MOVE,
+        _f(("KV-REC-003", "myorg-mhsm", "FAIL")),
+        edits=(Edit("main.bicep", "enablePurgeProtection: true", "enablePurgeProtection: false"),),
+    ),
+]
+
+CASES: list[Case] = [*G0_CASES, *G1_CASES, *G2_CASES, *G3_CASES]
 
 
 def table() -> str:
