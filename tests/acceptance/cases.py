@@ -439,7 +439,102 @@ G3_CASES = [
     ),
 ]
 
-CASES: list[Case] = [*G0_CASES, *G1_CASES, *G2_CASES, *G3_CASES]
+# --- 004: Ethereum signer -------------------------------------------------------------------------
+G4_KEY = "kaleido-signer/eth-account-1"
+G4_POLICY = "kaleido-signer:access-policy:4a1e1d00-0000-4000-8000-0000000000c1"
+# The guide configures vault access policies ("Click Next: Access policy"), not Azure RBAC.
+G4_BASE = _f(("KV-ACC-006", "kaleido-signer", "FAIL"))
+Q4_PERMS = (
+    "From Key Permissions drop-down, leave only the following options checked: Key Management Operations: "
+    "Get, List; Cryptographic Operations: Verify, Sign"
+)
+Q4_HSM = (
+    "This allows client total control of their cryptographic materials in hardware and firmware without being "
+    "exposed to any operators including Microsoft. Using an HSM based keys management provides the highest "
+    "level of security."
+)
+Q4_CURVE = "generate secp256k1 keys suitable for signing Ethereum transactions"
+#: What the portal's "Key management" template checks for keys, left as it is.
+TEMPLATE_TF = '["Get", "List", "Update", "Create", "Import", "Delete", "Recover", "Backup", "Restore", "Sign", "Verify"]'
+TEMPLATE_BICEP = "".join(
+    f"            '{p}'\n"
+    for p in ("get", "list", "update", "create", "import", "delete", "recover", "backup", "restore", "sign", "verify")
+)
+BICEP_PERMS = "            'get'\n            'list'\n            'sign'\n            'verify'\n"
+G4_SOFTWARE = _f(("KV-TIER-002", G4_KEY, "FAIL"), ("KV-KEY-002", G4_KEY, "FAIL"))
+G4_CASES = [
+    Case(G4, "terraform", DESCRIBED, "", G4_BASE),
+    Case(
+        G4,
+        "terraform",
+        "the Key management template's permissions left checked",
+        Q4_PERMS,
+        G4_BASE | {("KV-ACC-010", G4_POLICY, "FAIL")},
+        edits=(Edit("main.tf", '["Get", "List", "Sign", "Verify"]', TEMPLATE_TF),),
+    ),
+    Case(
+        G4,
+        "terraform",
+        "a software-protected EC key",
+        Q4_HSM,
+        G4_BASE | G4_SOFTWARE,
+        edits=(Edit("main.tf", 'key_type        = "EC-HSM"', 'key_type        = "EC"'),),
+    ),
+    Case(
+        G4,
+        "terraform",
+        "a standard-SKU vault holding a software EC key",
+        Q4_HSM,
+        G4_BASE | G4_SOFTWARE | {("KV-TIER-001", G4_KEY, "FAIL")},
+        edits=(
+            Edit("main.tf", 'sku_name                      = "premium"', 'sku_name                      = "standard"'),
+            Edit("main.tf", 'key_type        = "EC-HSM"', 'key_type        = "EC"'),
+        ),
+    ),
+    Case(
+        G4,
+        "terraform",
+        "a P-256 key instead of secp256k1",
+        Q4_CURVE,
+        G4_BASE | {("KV-KEY-002", G4_KEY, "FAIL")},
+        edits=(Edit("main.tf", 'curve           = "P-256K"', 'curve           = "P-256"'),),
+    ),
+    Case(G4, "bicep", DESCRIBED, "", G4_BASE),
+    Case(
+        G4,
+        "bicep",
+        "the Key management template's permissions left checked",
+        Q4_PERMS,
+        G4_BASE | {("KV-ACC-010", G4_POLICY, "FAIL")},
+        edits=(Edit("main.bicep", BICEP_PERMS, TEMPLATE_BICEP),),
+    ),
+    Case(
+        G4,
+        "bicep",
+        "a software-protected EC key",
+        Q4_HSM,
+        G4_BASE | G4_SOFTWARE,
+        edits=(Edit("main.bicep", "kty: 'EC-HSM'", "kty: 'EC'"),),
+    ),
+    Case(
+        G4,
+        "bicep",
+        "a standard-SKU vault holding a software EC key",
+        Q4_HSM,
+        G4_BASE | G4_SOFTWARE | {("KV-TIER-001", G4_KEY, "FAIL")},
+        edits=(Edit("main.bicep", "name: 'premium'", "name: 'standard'"), Edit("main.bicep", "kty: 'EC-HSM'", "kty: 'EC'")),
+    ),
+    Case(
+        G4,
+        "bicep",
+        "a P-256 key instead of secp256k1",
+        Q4_CURVE,
+        G4_BASE | {("KV-KEY-002", G4_KEY, "FAIL")},
+        edits=(Edit("main.bicep", "curveName: 'P-256K'", "curveName: 'P-256'"),),
+    ),
+]
+
+CASES: list[Case] = [*G0_CASES, *G1_CASES, *G2_CASES, *G3_CASES, *G4_CASES]
 
 
 def table() -> str:
