@@ -366,6 +366,66 @@ G2_CASES = [
     ),
 ]
 
+ARM = "azuredeploy.json"
+ARM_RELEASE = (
+    '        "releasePolicy": {\n'
+    '          "contentType": "application/json; charset=utf-8",\n'
+    '          "data": "[base64(string(variables(\'skrPolicy\')))]"\n'
+    "        },\n"
+)
+ARM_COMPLIANCE_CLAIM = (
+    "            },\n"
+    "            {\n"
+    '              "claim": "x-ms-isolation-tee.x-ms-compliance-status",\n'
+    '              "equals": "azure-compliant-cvm"\n'
+    "            }\n"
+)
+SIX_ADMINS_ARM = "[" + ", ".join(f'"0a1d0000-0000-4000-8000-0000000000e{i}"' for i in range(1, 7)) + "]"
+G2_CASES += [
+    Case(G2, "arm", DESCRIBED, "", G2_BASE),
+    Case(
+        G2,
+        "arm",
+        "exportable without a release policy",
+        Q2_EXPORT,
+        _f(("KV-KEY-006", G2_KEY, "FAIL")),
+        edits=(Edit(ARM, ARM_RELEASE, ""),),
+    ),
+    Case(
+        G2,
+        "arm",
+        "release policy without the compliance-status claim",
+        Q2_CLAIM,
+        G2_BASE | {("KV-KEY-007", G2_KEY, "FAIL")},
+        edits=(Edit(ARM, ARM_COMPLIANCE_CLAIM, "            }\n"),),
+    ),
+    Case(
+        G2,
+        "arm",
+        "public network access enabled",
+        Q2_PUBLIC,
+        G2_BASE | {("KV-NET-001", "kv-mhsm-prod", "FAIL")},
+        edits=(Edit(ARM, '"publicNetworkAccess": "Disabled"', '"publicNetworkAccess": "Enabled"'),),
+    ),
+    Case(
+        G2,
+        "arm",
+        "purge protection off",
+        Q2_PURGE,
+        G2_BASE | {("KV-REC-003", "kv-mhsm-prod", "FAIL")},
+        edits=(Edit(ARM, '"enablePurgeProtection": true', '"enablePurgeProtection": false'),),
+    ),
+    Case(
+        G2,
+        "arm",
+        "six administrators",
+        Q2_ADMINS,
+        G2_BASE | {("KV-ACC-002", "kv-mhsm-prod", "FAIL")},
+        edits=(Edit(ARM, '["0a1d0000-0000-4000-8000-0000000000e1"]', SIX_ADMINS_ARM),),
+    ),
+]
+
+
 # --- 003: Artifact signing ------------------------------------------------------------------------
 G3_KEY = "myorg-mhsm/codesign-prod-2026"
 G3_STD_KEY = "myorg-kv-signing/codesign-prod-2026"
@@ -531,6 +591,45 @@ G4_CASES = [
         Q4_CURVE,
         G4_BASE | {("KV-KEY-002", G4_KEY, "FAIL")},
         edits=(Edit("main.bicep", "curveName: 'P-256K'", "curveName: 'P-256'"),),
+    ),
+]
+
+ARM_TEMPLATE_PERMS = (
+    '"keys": ["Get", "List", "Update", "Create", "Import", "Delete", "Recover", "Backup", "Restore", "Sign", "Verify"]'
+)
+G4_CASES += [
+    Case(G4, "arm", DESCRIBED, "", G4_BASE),
+    Case(
+        G4,
+        "arm",
+        "the Key management template's permissions left checked",
+        Q4_PERMS,
+        G4_BASE | {("KV-ACC-010", G4_POLICY, "FAIL")},
+        edits=(Edit(ARM, '"keys": ["Get", "List", "Sign", "Verify"]', ARM_TEMPLATE_PERMS),),
+    ),
+    Case(
+        G4,
+        "arm",
+        "a software-protected EC key",
+        Q4_HSM,
+        G4_BASE | G4_SOFTWARE,
+        edits=(Edit(ARM, '"kty": "EC-HSM"', '"kty": "EC"'),),
+    ),
+    Case(
+        G4,
+        "arm",
+        "a standard-SKU vault holding a software EC key",
+        Q4_HSM,
+        G4_BASE | G4_SOFTWARE | {("KV-TIER-001", G4_KEY, "FAIL")},
+        edits=(Edit(ARM, '"name": "premium"', '"name": "standard"'), Edit(ARM, '"kty": "EC-HSM"', '"kty": "EC"')),
+    ),
+    Case(
+        G4,
+        "arm",
+        "a P-256 key instead of secp256k1",
+        Q4_CURVE,
+        G4_BASE | {("KV-KEY-002", G4_KEY, "FAIL")},
+        edits=(Edit(ARM, '"curveName": "P-256K"', '"curveName": "P-256"'),),
     ),
 ]
 
