@@ -95,6 +95,16 @@ G0_CASES = [
     Case(
         G0,
         "terraform",
+        "key version not pinned, control plane as a Container App",
+        Q0_PIN,
+        G0_BASE | {("KV-VER-001", "yutha-control-plane", "FAIL")},
+        removed_files=(K8S,),
+        extra_files=(("extra/container_app.tf", "container_app.tf"),),
+        xfail="E: Container App environment variables are not read as a key reference",
+    ),
+    Case(
+        G0,
+        "terraform",
         "Crypto User at / instead of /keys/bootstrap",
         Q0_SCOPE,
         G0_BASE | {("KV-ACC-001", "yutha-hsm:/:6f7e0b8e-1c3d-4a5b-9c8d-7e6f5a4b3c2d", "FAIL")},
@@ -153,8 +163,8 @@ G1_KEK = "my-managed-hsm/defakto-wrapping-key"
 Q1_AES = "Create an AES-256 key in the Managed HSM for key wrapping."
 Q1_PIN = "If keyVersion is omitted, the latest version of the key is used."
 Q1_SHARED = (
-    "Assign the Managed HSM Crypto User role to the Trust Domain Server's identity on the Managed HSM. "
-    '(Step 3 gives --scope "/"; the guides\' README: over-broad unless the HSM is dedicated)'
+    "Assign the Managed HSM Crypto User role to the Trust Domain Server's identity on the Managed HSM. This "
+    "role permits encrypt and decrypt operations"
 )
 VALUES = "values.yaml"
 E_HELM = (
@@ -185,7 +195,7 @@ G1_CASES = [
     Case(
         G1,
         "terraform",
-        "Crypto User at / on an HSM that is not dedicated",
+        "Step 3's Crypto User at / on an HSM that is not dedicated (README: over-broad unless dedicated)",
         Q1_SHARED,
         _f(("KV-ACC-001", "my-managed-hsm:/:0d3f5a7c-2b4e-4c6d-8e0f-1a2b3c4d5e6f", "FAIL")),
         policy_edits=(('dedicated = ["my-managed-hsm"]', "dedicated = []"),),

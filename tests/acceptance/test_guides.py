@@ -8,13 +8,17 @@ described is also scanned through the CLI, which must exit 0 under the default `
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 
+from kvaudit.rules.registry import all_rules
 from tests.acceptance.cases import CASES, DESCRIBED, TITLES
 from tests.acceptance.harness import GUIDES_DIR, Case, findings, materialise, policy_path, policy_text
-from tests.conftest import FIXED_NOW, run_kvaudit
+from tests.conftest import FIXED_NOW, SHARED, run_kvaudit
+
+GUIDE_TEXTS = SHARED / "deployment-guides"
 
 
 def _params(cases: list[Case]) -> list:
@@ -50,8 +54,6 @@ def test_deployment_as_described_through_the_cli(case: Case, tmp_path: Path) -> 
 @pytest.mark.parametrize("case", DESCRIBED_CASES, ids=[c.id for c in DESCRIBED_CASES])
 def test_described_expectation_has_nothing_at_high_or_critical(case: Case, tmp_path: Path) -> None:
     """The guides' deployments are sound: what a correct scanner reports on them is below high."""
-    from kvaudit.rules.registry import all_rules
-
     severity = {r.id: r.severity.value for r in all_rules()}
     assert {f for f in case.expected if f[2] == "FAIL" and severity[f[0]] in ("high", "critical")} == set()
 
@@ -73,3 +75,15 @@ def test_fixture_tree_holds_only_what_the_cases_use() -> None:
     on_disk = {p for g in TITLES for p in (GUIDES_DIR / g).iterdir() if p.name != "extra"}
     on_disk |= {p for g in TITLES if (GUIDES_DIR / g / "extra").is_dir() for p in (GUIDES_DIR / g / "extra").iterdir()}
     assert on_disk == used
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", text.lower())
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.quote], ids=[c.id for c in CASES if c.quote])
+def test_each_mistake_quotes_its_guide(case: Case) -> None:
+    """The quote is the guide's own sentence (compared word by word: the guides' line breaks, bullets
+    and table cells do not count)."""
+    (source,) = GUIDE_TEXTS.glob(case.guide[:3] + "_*.txt")
+    assert " ".join(_words(case.quote)) in " ".join(_words(source.read_text(encoding="utf-8")))
