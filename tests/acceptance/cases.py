@@ -12,6 +12,14 @@ key expiry and rotation), the fixtures take the compliant choice, as the snapsho
 that each case isolates what the guide is about. Managed HSM local RBAC has no ARM resource, so
 grants are visible in Terraform only (and in snapshots).
 
+Three readings of the guides, so that each deployment as described gets nothing at high:
+- 001 grants Crypto User at "/" on an HSM its Step 1 provisions for the Trust Domain Server alone, so
+  its policy declares that HSM dedicated; the same grant on a shared HSM is a case.
+- 002 says "Assign the narrowest roles", so its Terraform scopes each grant to its key; the guide's own
+  commands (--scope /keys) are a case, and they fail KV-ACC-001.
+- 004 creates its key with the portal's "EC" type but wants "HSM based keys management", so its key is
+  EC-HSM in a premium vault; a software EC key is a case.
+
 ``python -m tests.acceptance.cases`` prints the table of cases per guide.
 """
 
