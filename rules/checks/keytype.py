@@ -279,9 +279,9 @@ def key_ops_broader_than_profile(ctx: RuleContext) -> pd.DataFrame:
     problems: list[str | None] = []
     fails: list[bool | None] = []
     for o, a, one_purpose, name in zip(ops, allowed, single, view["profile"], strict=True):
-        if o is None:
-            extra_ops.append(None)
-            problems.append(None)
+        if o is None:  # unknown operations: extras are unknown only where a list constrains them
+            extra_ops.append(None if isinstance(a, list) else [])
+            problems.append("")
             fails.append(None)
             continue
         extra = sorted(o - {str(x).lower() for x in a}) if isinstance(a, list) else []
@@ -296,7 +296,7 @@ def key_ops_broader_than_profile(ctx: RuleContext) -> pd.DataFrame:
                 f"({', '.join(_op_names(encrypting))}) operations: one key, one purpose (profile {name})"
             )
         else:
-            problems.append(None)
+            problems.append("")
         fails.append(bool(extra) or mixed)
     out = ctx.key_verdict(
         view,
@@ -304,7 +304,8 @@ def key_ops_broader_than_profile(ctx: RuleContext) -> pd.DataFrame:
         applicable=allowed.map(lambda a: isinstance(a, list)) | single,
         evidence=["key_ops"],
         extra={
-            "profile_key_ops": allowed,
+            # "any" where the profile lists no operations (single_purpose alone constrains them).
+            "profile_key_ops": allowed.where(allowed.map(lambda a: isinstance(a, list)), "any"),
             "extra_key_ops": pd.Series(extra_ops, index=view.index, dtype="object"),
             "ops_problem": pd.Series(problems, index=view.index, dtype="object"),
         },
