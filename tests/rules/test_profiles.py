@@ -113,7 +113,7 @@ def test_kvaudit_profiles_lists_builtin_and_policy_profiles(kvaudit, tmp_path) -
         '[profiles.custom.mine]\nextends = "aes-kek"\n[[profiles.assign]]\nkey = "k*"\nprofile = "mine"\n'
     )
     data = json.loads(kvaudit("profiles", "--format", "json", "--policy", str(policy)).stdout)
-    assert data["order"] == ["tag", "policy", "inference"]
+    assert data["order"] == ["tag", "policy", "inference", "default"]
     mine = next(p for p in data["profiles"] if p["name"] == "mine")
     assert (mine["defined_in"], mine["kty"]) == ("policy", ["oct-HSM"])
     assert data["assignments"] == [{"vault": "*", "key": "k*", "profile": "mine"}]
