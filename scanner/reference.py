@@ -383,7 +383,11 @@ CONSUMERS: tuple[Consumer, ...] = (
         ("azurerm_kubernetes_cluster",),
     ),
     Consumer(
-        "Microsoft.DocumentDB/databaseAccounts", "wrap", ("properties.keyVaultKeyUri",), ("azurerm_cosmosdb_account",)
+        "Microsoft.DocumentDB/databaseAccounts",
+        "wrap",
+        ("properties.keyVaultKeyUri",),
+        ("azurerm_cosmosdb_account",),
+        auto_rotates=True,  # a versionless keyVaultKeyUri follows rotation
     ),
     Consumer("Microsoft.DBforPostgreSQL/flexibleServers", "wrap"),
     Consumer("Microsoft.DBforMySQL/flexibleServers", "wrap"),
