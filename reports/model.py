@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 from kvaudit.reports.catalogue import catalogue
 from kvaudit.reports.messages import format_message, missing_fields, unknown_message
-from kvaudit.reports.posture import compliance_section, refresh, vault_summaries
+from kvaudit.reports.posture import compliance_section, finding_controls, refresh, vault_facts, vault_summaries
 from kvaudit.rules.engine import Evaluation, status_counts
-from kvaudit.rules.mappings import controls_by_rule
+from kvaudit.rules.mappings import control_scope, controls_by_rule
 from kvaudit.rules.model import SEVERITY_RANK, Rule, Status
 from kvaudit.rules.registry import RULESET_VERSION
 from kvaudit.scanner import __version__
@@ -79,7 +79,19 @@ class ReportOptions:
     include_not_applicable: bool = False
 
 
-def _findings_for(outcome: Any, options: ReportOptions, mappings: list[dict[str, str]]) -> Iterable[dict[str, Any]]:
+def result_severity(own: Any, rule_severity: str) -> str:
+    """A result's severity: the one its key's profile gave it (a rule's ``severity`` column, set
+    for the ``default`` profile's low-severity checks), else the rule's effective severity."""
+    value = _plain(own)
+    return value if isinstance(value, str) and value in SEVERITY_RANK else rule_severity
+
+
+def _findings_for(
+    outcome: Any,
+    options: ReportOptions,
+    mappings: list[dict[str, str]],
+    facts: dict[str, dict[str, Any]] | None = None,
+) -> Iterable[dict[str, Any]]:
     rule: Rule = outcome.rule
     df: pd.DataFrame = outcome.results
     if df.empty:
@@ -92,6 +104,7 @@ def _findings_for(outcome: Any, options: ReportOptions, mappings: list[dict[str,
     df = df[keep.to_numpy(dtype=bool)]
     ev_cols = [c for c in df.columns if c.startswith("ev:")]
     raw_params = dict(outcome.params)
+    scoped = any(control_scope(m["framework"], m["control"]) for m in mappings)
     for record in df.to_dict(orient="records"):
         observed = {c[3:]: record[c] for c in ev_cols}
         evidence = {name: _plain(value) for name, value in observed.items()}
@@ -115,7 +128,7 @@ def _findings_for(outcome: Any, options: ReportOptions, mappings: list[dict[str,
         yield {
             "rule_id": rule.id,
             "title": rule.title,
-            "severity": outcome.severity.value,
+            "severity": result_severity(record.get("severity"), outcome.severity.value),
             "status": status,
             "suppression": None,
             "resource": {
@@ -129,7 +142,7 @@ def _findings_for(outcome: Any, options: ReportOptions, mappings: list[dict[str,
             "evidence": evidence,
             "profile": _plain(record.get("profile")),
             "fingerprint": fingerprint(rule.id, resource_id),
-            "compliance": mappings,
+            "compliance": finding_controls(mappings, vault_id, facts or {}) if scoped else mappings,
         }
 
 
@@ -151,17 +164,25 @@ def build_report(
     options = options or ReportOptions()
     mapping = controls_by_rule()
     findings: list[dict[str, Any]] = []
+    facts = vault_facts(inventory)
     for outcome in evaluation.outcomes:
         # Findings name their controls; the control titles live once, in the rule catalogue
         # (repeating them on every finding doubled the size of a 100,000-finding report).
         controls = [{"framework": m["framework"], "control": m["control"]} for m in mapping.get(outcome.rule.id, [])]
-        findings.extend(_findings_for(outcome, options, controls))
+        findings.extend(_findings_for(outcome, options, controls, facts))
     findings.sort(key=lambda f: (-SEVERITY_RANK[f["severity"]], f["status"], f["rule_id"], f["resource"]["id"]))
     by_status = status_counts(evaluation)
     failing_by_severity = {sev: 0 for sev in SEVERITY_RANK}
     for outcome in evaluation.outcomes:
-        failing = int((outcome.results["status"] == Status.FAIL.value).sum()) if len(outcome.results) else 0
-        failing_by_severity[outcome.severity.value] += failing
+        df = outcome.results
+        if not len(df):
+            continue
+        failed = df["status"] == Status.FAIL.value
+        if "severity" not in df.columns:
+            failing_by_severity[outcome.severity.value] += int(failed.sum())
+            continue
+        for value in df.loc[failed.to_numpy(dtype=bool), "severity"]:
+            failing_by_severity[result_severity(value, outcome.severity.value)] += 1
     errors = inventory.tables["collection_errors"]
     coverage_errors = [
         {
@@ -206,7 +227,7 @@ def build_report(
             "rule_errors": rule_errors,
         },
         "rules": rule_catalogue(evaluation.outcomes),
-        "compliance": compliance_section(evaluation),
+        "compliance": compliance_section(evaluation, inventory),
         "vaults": vault_summaries(inventory),
         "findings": findings,
     }

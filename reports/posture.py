@@ -19,7 +19,7 @@ from collections import Counter
 from typing import Any
 
 from kvaudit.reports.renderers.common import SEVERITIES
-from kvaudit.rules.mappings import frameworks, not_assessed
+from kvaudit.rules.mappings import control_scope, frameworks, in_scope, not_assessed
 from kvaudit.rules.model import SEVERITY_RANK, Status
 from kvaudit.scanner.inventory import Inventory
 
@@ -55,44 +55,106 @@ def _plain(value: Any) -> Any:
     return plain(value)
 
 
-def assessed_by_control(evaluation: Any) -> dict[tuple[str, str], int]:
-    """(framework, control) -> resources with at least one result that is not NOT_APPLICABLE."""
-    resources_by_rule: dict[str, set[str]] = {}
+def vault_facts(inventory: Inventory | None) -> dict[str, dict[str, Any]]:
+    """Lower-case vault id -> the facts control scopes test (rules/mappings.py)."""
+    if inventory is None:
+        return {}
+    vaults = inventory.tables["vaults"]
+    return {
+        str(row["id"]).lower(): {
+            "vault_kind": _plain(row.get("kind")),
+            "rbac_authorization_enabled": _plain(row.get("rbac_authorization_enabled")),
+        }
+        for row in vaults.to_dict(orient="records")
+    }
+
+
+def finding_controls(
+    controls: list[dict[str, str]], vault_id: Any, facts: dict[str, dict[str, Any]]
+) -> list[dict[str, str]]:
+    """The controls one result counts toward: every mapped control whose scope its vault meets;
+    a control whose scope cannot be decided is listed with ``"scope": "unknown"``."""
+    out = []
+    for mapping in controls:
+        scope = control_scope(mapping["framework"], mapping["control"])
+        if scope is None:
+            out.append(mapping)
+            continue
+        belongs = in_scope(scope, facts.get(str(vault_id).lower()) if vault_id else None)
+        if belongs is None:
+            out.append({**mapping, "scope": "unknown"})
+        elif belongs:
+            out.append(mapping)
+    return out
+
+
+def assessed_by_control(
+    evaluation: Any, facts: dict[str, dict[str, Any]] | None = None
+) -> dict[tuple[str, str], tuple[int, int]]:
+    """(framework, control) -> (resources with at least one result that is not NOT_APPLICABLE,
+    of which those whose belonging to a scoped control is unknown)."""
+    resources_by_rule: dict[str, dict[str, Any]] = {}
     for outcome in evaluation.outcomes:
         df = outcome.results
         if df.empty:
             continue
         mask = (df["status"] != Status.NOT_APPLICABLE.value).to_numpy(dtype=bool)
-        resources_by_rule.setdefault(outcome.rule.id, set()).update(df.loc[mask, "resource_id"].astype(str))
-    counts: dict[tuple[str, str], int] = {}
+        vault_ids = df["vault_id"] if "vault_id" in df.columns else [None] * len(df)
+        seen = resources_by_rule.setdefault(outcome.rule.id, {})
+        for resource, vault_id in zip(df.loc[mask, "resource_id"].astype(str), _masked(vault_ids, mask), strict=True):
+            seen.setdefault(resource, vault_id)
+    counts: dict[tuple[str, str], tuple[int, int]] = {}
     for fw_id, fw in frameworks().items():
         for control_id, control in fw["controls"].items():
-            union: set[str] = set()
+            scope = control_scope(fw_id, control_id)
+            union: dict[str, Any] = {}
             for rule_id in control["rules"]:
-                union |= resources_by_rule.get(rule_id, set())
-            counts[(fw_id, control_id)] = len(union)
+                union.update(resources_by_rule.get(rule_id, {}))
+            if scope is None:
+                counts[(fw_id, control_id)] = (len(union), 0)
+                continue
+            known = unknown = 0
+            for vault_id in union.values():
+                belongs = in_scope(scope, (facts or {}).get(str(vault_id).lower()) if vault_id else None)
+                known += belongs is True
+                unknown += belongs is None
+            counts[(fw_id, control_id)] = (known + unknown, unknown)
     return counts
 
 
-def compliance_section(evaluation: Any) -> dict[str, Any]:
-    """The report's ``compliance`` member before :func:`refresh` fills in the states."""
-    assessed = assessed_by_control(evaluation)
-    controls = [
-        {
-            "framework": fw_id,
-            "control": control_id,
-            "title": control["title"],
-            "rules": list(control["rules"]),
-            "assessed": assessed[(fw_id, control_id)],
-            "passing": 0,
-            "failing": 0,
-            "unknown": 0,
-            "suppressed": 0,
-            "pass_rate": None,
-        }
-        for fw_id, fw in frameworks().items()
-        for control_id, control in fw["controls"].items()
-    ]
+def _masked(values: Any, mask: Any) -> list[Any]:
+    """The masked values of a column (or list) as plain Python values."""
+    items = list(values)
+    return [_plain(v) for v, keep in zip(items, mask, strict=True) if keep]
+
+
+def compliance_section(evaluation: Any, inventory: Inventory | None = None) -> dict[str, Any]:
+    """The report's ``compliance`` member before :func:`refresh` fills in the states.
+
+    A scoped control (CIS 8.3.1 and 8.3.2: keys of RBAC and of access-policy vaults) counts
+    only results whose vault meets its scope; ``scope_unknown`` counts the resources whose
+    vault's facts were not observed, which stay unknown for the control whatever their result."""
+    assessed = assessed_by_control(evaluation, vault_facts(inventory))
+    controls = []
+    for fw_id, fw in frameworks().items():
+        for control_id, control in fw["controls"].items():
+            total, scope_unknown = assessed[(fw_id, control_id)]
+            entry: dict[str, Any] = {
+                "framework": fw_id,
+                "control": control_id,
+                "title": control["title"],
+                "rules": list(control["rules"]),
+                "assessed": total,
+                "passing": 0,
+                "failing": 0,
+                "unknown": 0,
+                "suppressed": 0,
+                "pass_rate": None,
+            }
+            if "scope" in control:
+                entry["scope"] = dict(control["scope"])
+                entry["scope_unknown"] = scope_unknown
+            controls.append(entry)
     return {"controls": controls, "not_assessed": not_assessed()}
 
 
@@ -162,14 +224,22 @@ def _refresh_controls(report: dict[str, Any]) -> None:
         if not state:
             continue
         resource = finding["resource"]["id"]
-        for key in rule_controls.get(finding["rule_id"], ()):
+        # A finding lists the controls its own result counts toward (a scoped control only where
+        # its vault meets the scope); one whose belonging is unknown is counted in scope_unknown.
+        own = finding.get("compliance")
+        keys = (
+            [(m["framework"], m["control"]) for m in own if m.get("scope") != "unknown"]
+            if isinstance(own, list)
+            else rule_controls.get(finding["rule_id"], ())
+        )
+        for key in keys:
             per_control = states.setdefault(key, {})
             if per_control.get(resource, 0) < state:
                 per_control[resource] = state
     for control in compliance["controls"]:
         counted = Counter(states.get((control["framework"], control["control"]), {}).values())
         control["failing"] = counted[_FAILING]
-        control["unknown"] = counted[_UNKNOWN]
+        control["unknown"] = counted[_UNKNOWN] + int(control.get("scope_unknown", 0))
         control["suppressed"] = counted[_SUPPRESSED]
         open_total = control["failing"] + control["unknown"] + control["suppressed"]
         control["assessed"] = max(control["assessed"], open_total)

@@ -1,8 +1,10 @@
 """Key-purpose profiles: what each key is *for*, so it can be judged against that purpose.
 
 A key's profile comes from, in order: a tag on the key, a matching ``[[profiles.assign]]`` in
-the policy file, then inference from the key itself or its consumers. The source and the
-reason travel into every finding's evidence so an auditor can see why a key was judged so.
+the policy file, then inference from the key itself or its consumers; a key none of them gives
+a profile gets the built-in ``default`` one (source ``default``), so that a key with no declared
+purpose is still judged against platform good practice rather than silently exempt. The source
+and the reason travel into every finding's evidence so an auditor can see why a key was judged so.
 
 A tag or a policy assignment that names a profile nobody defined is not dropped silently: the
 name is kept in ``profile_unknown`` (rule KV-KEY-009 reports it) and assignment falls through to
@@ -14,6 +16,7 @@ row) touches Python per key.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from fnmatch import translate
 from functools import cache
@@ -31,6 +34,14 @@ else:
     pd = lazy("pandas")
 
 PROFILE_COLUMNS = ["key_id", "profile", "profile_source", "profile_reason", "profile_unknown"]
+
+#: The profile of keys that no tag, policy assignment or inference gives another one.
+DEFAULT_PROFILE = "default"
+DEFAULT_REASON = "no tag, policy assignment or inference names a profile"
+
+#: Severities a profile may give a rule's results (rules.model.SEVERITY_RANK, weakest first).
+SEVERITIES = ("info", "low", "medium", "high", "critical")
+_RULE_ID = re.compile(r"^KV-[A-Z]+-[0-9]{3}$")
 
 #: Tiers a profile may require, weakest first.
 TIERS = ("any", "hsm", "managed_hsm")
@@ -53,12 +64,16 @@ PROFILE_FIELDS: dict[str, type | tuple[type, ...]] = {
     "exportable": bool,
     "release_claims": dict,
     "immutable_release_policy": bool,
+    "hsm_preferred": bool,
+    "single_purpose": bool,
+    "auto_rotation_ok": bool,
+    "severity": dict,
 }
 
 
 @cache
 def builtin_profiles() -> dict[str, dict[str, Any]]:
-    """The six profiles shipped with kvaudit (rules/data/profiles.toml)."""
+    """The profiles shipped with kvaudit (rules/data/profiles.toml), ``default`` among them."""
     text = resources.files("kvaudit.rules").joinpath("data/profiles.toml").read_text(encoding="utf-8")
     return tomllib.loads(text)
 
@@ -75,20 +90,36 @@ def validate_profile(name: str, spec: dict[str, Any], origin: str) -> None:
     tier = spec.get("tier", "any")
     if tier not in TIERS:
         raise PolicyError(origin, f"profile {name!r} tier {tier!r} is not one of {', '.join(TIERS)}")
+    for rule_id, severity in dict(spec.get("severity") or {}).items():
+        if not _RULE_ID.match(str(rule_id)):
+            raise PolicyError(origin, f"profile {name!r} severity names {rule_id!r}, which is not a rule id")
+        if str(severity).lower() not in SEVERITIES:
+            raise PolicyError(
+                origin, f"profile {name!r} severity of {rule_id} {severity!r} is not one of {', '.join(SEVERITIES)}"
+            )
 
 
 def _resolve(name: str, custom: dict[str, dict[str, Any]], origin: str) -> dict[str, Any]:
-    """A custom profile with ``extends`` inherits the named profile's fields and overrides them."""
+    """A custom profile with ``extends`` inherits the named profile's fields and overrides them.
+
+    A policy profile that extends the built-in of its own name (``[profiles.custom.default]`` with
+    ``extends = "default"``) tunes that built-in: it keeps every field it does not name. A
+    ``severity`` table is merged rule by rule, so tuning one rule's severity keeps the others."""
     spec = dict(custom[name])
     base_name = spec.pop("extends", None)
     if base_name is None:
         return spec
-    if base_name == name or base_name in custom and custom[base_name].get("extends"):
+    builtin = builtin_profiles()
+    tunes_builtin = base_name == name and name in builtin
+    if not tunes_builtin and (base_name == name or base_name in custom and custom[base_name].get("extends")):
         raise PolicyError(origin, f"profile {name!r} extends {base_name!r}: only one level of extends is supported")
-    base = custom.get(base_name) or builtin_profiles().get(base_name)
+    base = builtin.get(base_name) if tunes_builtin else custom.get(base_name) or builtin.get(base_name)
     if base is None:
         raise PolicyError(origin, f"profile {name!r} extends unknown profile {base_name!r}")
-    return {**base, **spec}
+    merged = {**base, **spec}
+    if isinstance(base.get("severity"), dict) and isinstance(spec.get("severity"), dict):
+        merged["severity"] = {**base["severity"], **spec["severity"]}
+    return merged
 
 
 def all_profiles(policy: Policy | None) -> dict[str, dict[str, Any]]:
@@ -228,6 +259,11 @@ def assign_profiles(inventory: Inventory, policy: Policy | None) -> pd.DataFrame
     profile[take] = inferred[take]
     source[take] = "inference"
     reason[take] = why[take]
+
+    rest = profile.isna()
+    profile[rest] = DEFAULT_PROFILE
+    source[rest] = DEFAULT_PROFILE
+    reason[rest] = DEFAULT_REASON
 
     out = pd.DataFrame(
         {

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from kvaudit.rules.context import RuleContext
 
 #: Bumped whenever a rule is added, removed or changes meaning; reported as the rule-set version.
-RULESET_VERSION = "2026.11.2"
+RULESET_VERSION = "2026.12.1"
 
 _REGISTRY: dict[str, Rule] = {}
 _LOADED = False

@@ -135,6 +135,14 @@ def _keys(value: Any) -> dict[str, Any]:
     return {AZURERM_VAULT_KEY: value, AZURERM_HSM_KEY: value}
 
 
+#: The operations the platform permits a key of each type family when none are declared.
+KEY_OPS_OF_KTY: dict[str, tuple[str, ...]] = {
+    "RSA": ("encrypt", "decrypt", "sign", "verify", "wrapKey", "unwrapKey"),
+    "EC": ("sign", "verify"),
+    "OKP": ("sign", "verify"),
+    "OCT": ("encrypt", "decrypt", "wrapKey", "unwrapKey"),
+}
+
 #: table -> column -> Field.
 FIELDS: dict[str, dict[str, Field]] = {
     "vaults": _table(
@@ -241,7 +249,7 @@ FIELDS: dict[str, dict[str, Field]] = {
         # Keys managed by another service (certificates) exist only once deployed: IaC declares
         # none, so an IaC key is never one.
         _f("keys", "managed", dataplane="managed", absent=False),
-        _f("keys", "kty", rest={ANY: "properties.kty"}, dataplane="key.kty", azurerm=_keys("key_type")),
+        _f("keys", "kty", rest={ANY: "properties.kty"}, dataplane="key.kty", azurerm=_keys("key_type"), hook="kty"),
         _f(
             "keys",
             "key_size",
@@ -251,7 +259,17 @@ FIELDS: dict[str, dict[str, Field]] = {
             hook="key_size",
         ),
         _f("keys", "curve", rest={ANY: "properties.curveName"}, dataplane="key.crv", azurerm=_keys("curve")),
-        _f("keys", "key_ops", rest={ANY: "properties.keyOps"}, dataplane="key.key_ops", azurerm=_keys("key_opts")),
+        # Absent keyOps lets the key do every operation of its type (narrowed by _key_ops_of_kty);
+        # azurerm requires key_opts, so an absent one there is not a default.
+        _f(
+            "keys",
+            "key_ops",
+            rest={ANY: "properties.keyOps"},
+            dataplane="key.key_ops",
+            azurerm=_keys("key_opts"),
+            default={ANY: list(KEY_OPS_OF_KTY["RSA"])},
+            azurerm_default={},
+        ),
         _f(
             "keys",
             "enabled",
@@ -634,6 +652,18 @@ def _hook_uri(h: HookInput) -> Any:
     return _typed(h.value, STRING)
 
 
+def _hook_kty(h: HookInput) -> Any:
+    """A key declared in a Managed HSM is an HSM key whatever ``kty`` says: the HSM holds no
+    software keys, and ``kty: 'oct'`` or ``--kty oct`` there creates an oct-HSM key. The type is
+    normalised here, by the kind of vault the declaration belongs to, so every source agrees."""
+    if not isinstance(h.value, str):
+        raise Unresolvable
+    kind = h.kind if h.flavour != AZURERM else _vault_kind_of(h.kind)
+    if kind == _H and h.value and not h.value.upper().endswith("-HSM"):
+        return f"{h.value}-HSM"
+    return h.value
+
+
 def _hook_key_size(h: HookInput) -> Any:
     """The data plane has no key size, only an RSA modulus (base64url); IaC states the size."""
     if h.flavour == DATAPLANE:
@@ -709,6 +739,7 @@ HOOKS: dict[str, Callable[[HookInput], Any]] = {
     "rule_ids": _hook_rule_ids,
     "security_domain": _hook_security_domain,
     "uri": _hook_uri,
+    "kty": _hook_kty,
     "key_size": _hook_key_size,
     "versionless_kid": _hook_versionless_kid,
     "kid_version": _hook_kid_version,
@@ -835,7 +866,24 @@ def fill(
         out.values[column] = value
     _soft_delete_off(out)
     _release_policy_mutable(out)
+    _key_ops_of_kty(out)
     return out
+
+
+def _key_ops_of_kty(out: Filled) -> None:
+    """Absent key operations are every operation the key's type permits; of a key whose type is
+    not known they are not known either."""
+    if "key_ops" not in out.defaults:
+        return
+    kty = out.values.get("kty")
+    family = kty.upper().removesuffix("-HSM") if isinstance(kty, str) else None
+    if family in KEY_OPS_OF_KTY:
+        out.values["key_ops"] = list(KEY_OPS_OF_KTY[family])
+        return
+    out.values["key_ops"] = None
+    out.defaults.remove("key_ops")
+    if "kty" in out.unresolved:
+        out.unresolved.append("key_ops")
 
 
 def _soft_delete_off(out: Filled) -> None:
@@ -962,7 +1010,7 @@ def provider_defaulted_attributes() -> frozenset[str]:
     names: set[str] = set()
     for fields_ in FIELDS.values():
         for spec in fields_.values():
-            if not (spec.default or spec.azurerm_default):
+            if not (spec.azurerm_default if spec.azurerm_default is not None else spec.default):
                 continue
             for path in spec.azurerm.values():
                 names.update(alternative.split(".")[0] for alternative in path.split("|"))

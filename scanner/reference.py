@@ -340,6 +340,9 @@ class Consumer:
     purpose: str | None  # wrap | encrypt | sign | release, or None when the key's use is not implied
     key_paths: tuple[str, ...] = ()  # ARM property paths holding the key reference
     azurerm_types: tuple[str, ...] = ()
+    #: Given a versionless key URI, the service follows the key's rotation itself (re-wrapping its
+    #: data keys with the new version), so not pinning is the documented configuration.
+    auto_rotates: bool = False
 
 
 #: Purposes: services that protect their own data keys with the Key Vault key call wrapKey and
@@ -351,24 +354,28 @@ CONSUMERS: tuple[Consumer, ...] = (
         "wrap",
         ("properties.activeKey.keyUrl",),
         ("azurerm_disk_encryption_set",),
+        auto_rotates=True,  # rotationToLatestKeyVersionEnabled
     ),
     Consumer(
         "Microsoft.Storage/storageAccounts",
         "wrap",
         ("properties.encryption.keyvaultproperties",),
         ("azurerm_storage_account", "azurerm_storage_account_customer_managed_key"),
+        auto_rotates=True,
     ),
-    Consumer("Microsoft.Sql/servers", "wrap", (), ("azurerm_mssql_server",)),
+    # SQL TDE with a customer-managed key: autoRotationEnabled on the encryption protector.
+    Consumer("Microsoft.Sql/servers", "wrap", (), ("azurerm_mssql_server",), auto_rotates=True),
     Consumer(
         "Microsoft.Sql/servers/encryptionProtector",
         "wrap",
         (),
         ("azurerm_mssql_server_transparent_data_encryption",),
+        auto_rotates=True,
     ),
-    Consumer("Microsoft.Sql/servers/keys", "wrap", ("properties.uri",)),
-    Consumer("Microsoft.Sql/managedInstances", "wrap"),
-    Consumer("Microsoft.Sql/managedInstances/encryptionProtector", "wrap"),
-    Consumer("Microsoft.Sql/managedInstances/keys", "wrap", ("properties.uri",)),
+    Consumer("Microsoft.Sql/servers/keys", "wrap", ("properties.uri",), auto_rotates=True),
+    Consumer("Microsoft.Sql/managedInstances", "wrap", auto_rotates=True),
+    Consumer("Microsoft.Sql/managedInstances/encryptionProtector", "wrap", auto_rotates=True),
+    Consumer("Microsoft.Sql/managedInstances/keys", "wrap", ("properties.uri",), auto_rotates=True),
     Consumer(
         "Microsoft.ContainerService/managedClusters",
         "encrypt",
@@ -376,7 +383,11 @@ CONSUMERS: tuple[Consumer, ...] = (
         ("azurerm_kubernetes_cluster",),
     ),
     Consumer(
-        "Microsoft.DocumentDB/databaseAccounts", "wrap", ("properties.keyVaultKeyUri",), ("azurerm_cosmosdb_account",)
+        "Microsoft.DocumentDB/databaseAccounts",
+        "wrap",
+        ("properties.keyVaultKeyUri",),
+        ("azurerm_cosmosdb_account",),
+        auto_rotates=True,  # a versionless keyVaultKeyUri follows rotation
     ),
     Consumer("Microsoft.DBforPostgreSQL/flexibleServers", "wrap"),
     Consumer("Microsoft.DBforMySQL/flexibleServers", "wrap"),
@@ -402,6 +413,11 @@ def consumer_for_arm_type(arm_type: str | None) -> Consumer | None:
 
 def consumer_for_azurerm_type(azurerm_type: str | None) -> Consumer | None:
     return _BY_AZURERM_TYPE.get(azurerm_type or "")
+
+
+def auto_rotating_consumer_types() -> frozenset[str]:
+    """ARM types (lower case) of consumers that follow a versionless key's rotation themselves."""
+    return frozenset(c.arm_type.lower() for c in CONSUMERS if c.auto_rotates)
 
 
 def consumer_purpose(arm_type: str | None) -> str | None:

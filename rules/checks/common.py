@@ -139,6 +139,28 @@ def profile_field(ctx: RuleContext, names: pd.Series, field: str) -> pd.Series:
     return profile_attribute(profiles_of(ctx), names, field)
 
 
+def profile_severity(ctx: RuleContext, names: pd.Series, rule_id: str) -> pd.Series:
+    """The severity each row's profile gives ``rule_id``'s results (its ``severity`` table), or
+    None where the profile sets none and the rule's own severity (from the policy) applies.
+
+    This is how the ``default`` profile's checks fail at low severity without a second copy of
+    the rule: the number lives once, in the profile (built-in or tuned in the policy)."""
+    lookup = {
+        name: str(spec["severity"][rule_id]).lower()
+        for name, spec in profiles_of(ctx).items()
+        if isinstance(spec.get("severity"), dict) and rule_id in spec["severity"]
+    }
+    mapped = names.astype("object").map(lookup)
+    return mapped.astype("object").where(mapped.notna(), None)
+
+
+def with_severity(results: pd.DataFrame, severity: pd.Series) -> pd.DataFrame:
+    """``results`` (one row per row of the frame they were computed from, in order) with a
+    per-result ``severity`` column: the report uses it instead of the rule's where it is set."""
+    results["severity"] = pd.Series(severity.to_numpy(dtype=object), index=results.index, dtype="object")
+    return results
+
+
 def vault_kind_from_host(hosts: pd.Series) -> pd.Series:
     """vault | managed_hsm from a data-plane host name, by the clouds' DNS suffixes (else null)."""
     lowered = hosts.str.lower().str.rstrip(".")

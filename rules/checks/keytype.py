@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from kvaudit.rules.checks.common import constant, key_op_sets, nullable, profile_field
+from kvaudit.rules.checks.common import (
+    constant,
+    key_op_sets,
+    nullable,
+    profile_field,
+    profile_severity,
+    with_severity,
+)
 from kvaudit.rules.context import RuleContext
 from kvaudit.rules.model import Param, Remediation
 from kvaudit.rules.registry import rule
@@ -50,6 +57,51 @@ def rsa_key_too_small(ctx: RuleContext) -> pd.DataFrame:
     )
 
 
+#: The two families of key operations one key must not mix (lower case, as key_op_sets gives).
+SIGNING_FAMILY = frozenset({"sign", "verify"})
+ENCRYPTION_FAMILY = frozenset({"encrypt", "decrypt", "wrapkey", "unwrapkey"})
+
+
+_OP_NAMES = {"wrapkey": "wrapKey", "unwrapkey": "unwrapKey"}
+
+
+def _op_names(ops: list[str]) -> list[str]:
+    """Lower-case operation names as Azure spells them (wrapKey, unwrapKey)."""
+    return [_OP_NAMES.get(op, op) for op in ops]
+
+
+def _first(value: Any) -> Any:
+    return value[0] if isinstance(value, list) and value else None
+
+
+def profile_fix(profile: Any, kty: Any, curve: Any, size: Any, source: Any, in_hsm: bool) -> str | None:
+    """How to declare a key as its profile requires, in the format the finding's source is
+    written in: Terraform attributes, Bicep/ARM properties, or the az CLI for live Azure and
+    snapshots (in a Managed HSM when the key lives in one or its profile needs one). Only the
+    fields the profile constrains are named; None when it constrains none."""
+    if kty is None and curve is None and size is None:
+        return None
+    fmt = str(source or "").lower()
+    if fmt in ("terraform", "terraform-plan"):
+        parts = [f'key_type = "{kty}"'] if kty else []
+        parts += [f'curve = "{curve}"'] if curve else []
+        parts += [f"key_size = {size}"] if size is not None else []
+        text = ", ".join(parts)
+        if str(kty or "").upper().startswith("OKP"):
+            text += " (azurerm has no OKP key type: declare it with azapi_resource or create it with the az CLI)"
+        return f"{text} (profile {profile})"
+    if fmt in ("arm", "bicep"):
+        parts = [f"kty: '{kty}'"] if kty else []
+        parts += [f"curveName: '{curve}'"] if curve else []
+        parts += [f"keySize: {size}"] if size is not None else []
+        return f"properties: {{ {', '.join(parts)} }} (profile {profile})"
+    where = "--hsm-name <hsm>" if in_hsm else "--vault-name <vault>"
+    parts = [f"--kty {kty}"] if kty else []
+    parts += [f"--curve {curve}"] if curve else []
+    parts += [f"--size {size}"] if size is not None else []
+    return f"az keyvault key create {where} --name <key> {' '.join(parts)} (profile {profile})"
+
+
 def _outside(values: pd.Series, allowed: pd.Series) -> pd.Series:
     """Nullable: is each value (case-insensitive) outside its row's allowed list? False where the
     row has no list, unknown where the value is unknown. Grouped by distinct list, not per row."""
@@ -73,13 +125,13 @@ def _outside(values: pd.Series, allowed: pd.Series) -> pd.Series:
     is AES-256-GCM, an Ethereum signer needs secp256k1 in an HSM. Any other type breaks the consumer at start-up
     or, worse, is accepted by a lenient one with weaker guarantees.""",
     remediation=Remediation(
-        cli="az keyvault key create --hsm-name <hsm> --name <key> --kty <profile kty> --curve <curve> (or --size <bits>), then move consumers",
-        arm_bicep="properties: { kty: 'OKP-HSM', curveName: 'Ed25519' }  // as the profile requires",
-        terraform='key_type = "EC-HSM"\ncurve = "P-256K"  # as the profile requires',
+        cli="az keyvault key create --hsm-name <hsm> --name <key> --kty <profile kty> --curve <profile curve> (or --size <profile size>), then move consumers  # each finding names its profile's values",
+        arm_bicep="properties: { kty: '<profile kty>', curveName: '<profile curve>' }  // or keySize; each finding names its profile's values",
+        terraform='key_type = "<profile kty>"\ncurve = "<profile curve>"  # or key_size; each finding names its profile\'s values',
     ),
     references=("https://learn.microsoft.com/azure/key-vault/keys/about-keys-details",),
     messages={
-        "FAIL": "{resource_name} is {kty} {curve:omit} {key_size:omit}, but its profile {profile} allows key types {profile_kty:any}; curves {profile_curves:any}; sizes {profile_key_sizes:any}",
+        "FAIL": "{resource_name} is {kty} {curve:omit} {key_size:omit}, but its profile {profile} allows key types {profile_kty:any}; curves {profile_curves:any}; sizes {profile_key_sizes:any}. Fix: {profile_fix}",
         "PASS": "{resource_name} matches its profile {profile} ({kty} {curve:omit} {key_size:omit})",
         "NOT_APPLICABLE": "{resource_name}: no profile constrains its type",
     },
@@ -98,12 +150,27 @@ def key_type_mismatch(ctx: RuleContext) -> pd.DataFrame:
         [any(isinstance(x, list) and x for x in row) for row in zip(kty_allowed, curves, sizes, strict=True)],
         index=view.index,
     )
+    sources = view["source"] if "source" in view.columns else pd.Series(None, index=view.index, dtype="object")
+    in_hsm = view["vault_kind"].eq("managed_hsm").fillna(False) | profile_field(ctx, view["profile"], "tier").eq(
+        "managed_hsm"
+    )
+    fixes = [
+        profile_fix(p, _first(k), _first(c), _first(z), src, bool(hsm)) if ok else None
+        for p, k, c, z, src, hsm, ok in zip(
+            view["profile"], kty_allowed, curves, sizes, sources, in_hsm, constrained, strict=True
+        )
+    ]
     return ctx.key_verdict(
         view,
         fail=fail,
         applicable=constrained,
         evidence=["kty", "curve", "key_size"],
-        extra={"profile_kty": kty_allowed, "profile_curves": curves, "profile_key_sizes": sizes},
+        extra={
+            "profile_kty": kty_allowed,
+            "profile_curves": curves,
+            "profile_key_sizes": sizes,
+            "profile_fix": pd.Series(fixes, index=view.index, dtype="object"),
+        },
     )
 
 
@@ -188,15 +255,21 @@ def oct_key_too_small(ctx: RuleContext) -> pd.DataFrame:
     resource_type="key",
     rationale="""key_ops is the last line of defence: a signing key that also permits decrypt or unwrapKey
     turns every identity allowed to use it into a decryption oracle, and a BYOK KEK that can do more than
-    import is no longer only a transport key.""",
+    import is no longer only a transport key. A key with no declared purpose (the default profile) must still
+    keep to one purpose: signing (sign, verify) or encryption (encrypt, decrypt, wrapKey, unwrapKey), never
+    both (NIST SP 800-57 Part 1 section 5.2). Declaring no keyOps in ARM or Bicep allows every operation of the
+    key's type.""",
     remediation=Remediation(
         cli="az keyvault key set-attributes --hsm-name <hsm> --name <key> --ops sign verify  # the profile's operations",
-        arm_bicep="properties: { keyOps: [ 'sign', 'verify' ] }",
-        terraform='key_opts = ["sign", "verify"]',
+        arm_bicep="properties: { keyOps: [ 'sign', 'verify' ] }  // or [ 'wrapKey', 'unwrapKey' ]: one purpose",
+        terraform='key_opts = ["sign", "verify"]  # or ["wrapKey", "unwrapKey"]: one purpose',
     ),
-    references=("https://learn.microsoft.com/azure/key-vault/keys/about-keys-details#key-operations",),
+    references=(
+        "https://learn.microsoft.com/azure/key-vault/keys/about-keys-details#key-operations",
+        "https://csrc.nist.gov/pubs/sp/800/57/pt1/r5/final",
+    ),
     messages={
-        "FAIL": "{resource_name} allows {extra_key_ops} beyond its profile {profile} ({profile_key_ops})",
+        "FAIL": "{resource_name} {ops_problem}",
         "PASS": "{resource_name} allows only {key_ops}, within its profile {profile}",
         "NOT_APPLICABLE": "{resource_name}: no profile limits its operations",
     },
@@ -204,19 +277,44 @@ def oct_key_too_small(ctx: RuleContext) -> pd.DataFrame:
 def key_ops_broader_than_profile(ctx: RuleContext) -> pd.DataFrame:
     view = ctx.key_view
     allowed = profile_field(ctx, view["profile"], "key_ops")
+    single = profile_field(ctx, view["profile"], "single_purpose").eq(True)
     ops = key_op_sets(ctx)
-    extra_ops = [
-        None if o is None or not isinstance(a, list) else sorted(o - {str(x).lower() for x in a})
-        for o, a in zip(ops, allowed, strict=True)
-    ]
-    fail = nullable((None if e is None else bool(e) for e in extra_ops), view.index)
-    return ctx.key_verdict(
+    extra_ops: list[list[str] | None] = []
+    problems: list[str | None] = []
+    fails: list[bool | None] = []
+    for o, a, one_purpose, name in zip(ops, allowed, single, view["profile"], strict=True):
+        if o is None:  # unknown operations: extras are unknown only where a list constrains them
+            extra_ops.append(None if isinstance(a, list) else [])
+            problems.append("")
+            fails.append(None)
+            continue
+        extra = sorted(o - {str(x).lower() for x in a}) if isinstance(a, list) else []
+        signing, encrypting = sorted(o & SIGNING_FAMILY), sorted(o & ENCRYPTION_FAMILY)
+        mixed = bool(one_purpose and signing and encrypting)
+        extra_ops.append(extra if isinstance(a, list) else None)
+        if extra:
+            problems.append(f"allows {', '.join(extra)} beyond its profile {name} ({', '.join(map(str, a))})")
+        elif mixed:
+            problems.append(
+                f"mixes signing ({', '.join(_op_names(signing))}) with encryption "
+                f"({', '.join(_op_names(encrypting))}) operations: one key, one purpose (profile {name})"
+            )
+        else:
+            problems.append("")
+        fails.append(bool(extra) or mixed)
+    out = ctx.key_verdict(
         view,
-        fail=fail,
-        applicable=allowed.map(lambda a: isinstance(a, list)),
+        fail=nullable(fails, view.index),
+        applicable=allowed.map(lambda a: isinstance(a, list)) | single,
         evidence=["key_ops"],
-        extra={"profile_key_ops": allowed, "extra_key_ops": pd.Series(extra_ops, index=view.index, dtype="object")},
+        extra={
+            # "any" where the profile lists no operations (single_purpose alone constrains them).
+            "profile_key_ops": allowed.where(allowed.map(lambda a: isinstance(a, list)), "any"),
+            "extra_key_ops": pd.Series(extra_ops, index=view.index, dtype="object"),
+            "ops_problem": pd.Series(problems, index=view.index, dtype="object"),
+        },
     )
+    return with_severity(out, profile_severity(ctx, view["profile"], "KV-KEY-005"))
 
 
 REFS_SKR = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from kvaudit.rules.checks.common import profile_field, vault_kind_from_host
+from kvaudit.rules.checks.common import profile_field, profile_severity, vault_kind_from_host, with_severity
 from kvaudit.rules.context import RuleContext, verdict
 from kvaudit.rules.model import Param, Remediation
 from kvaudit.rules.registry import rule
@@ -32,6 +32,12 @@ def hsm_required(ctx: RuleContext, view: pd.DataFrame) -> pd.Series:
     """Does the policy or the key's profile require an HSM-backed key?"""
     by_policy = bool(ctx.params.get("require_hsm", False))
     return profile_tier(ctx, view).isin(["hsm", "managed_hsm"]) | by_policy
+
+
+def hsm_purpose(ctx: RuleContext, view: pd.DataFrame) -> pd.Series:
+    """Does the key's purpose (its profile's tier) need an HSM? The policy's require_hsm is a
+    requirement on every key, not a purpose, so it is not counted here."""
+    return profile_tier(ctx, view).isin(["hsm", "managed_hsm"])
 
 
 def vault_sku(ctx: RuleContext, vault_ids: pd.Series) -> pd.Series:
@@ -91,16 +97,80 @@ def standard_vault_holds_hsm_key(ctx: RuleContext) -> pd.DataFrame:
     references=("https://learn.microsoft.com/azure/key-vault/keys/about-keys",),
     params=(Param("require_hsm", False, "Require HSM-backed keys for every key, not only for profiles that need one"),),
     messages={
-        "FAIL": "{resource_name} is a software-protected {kty} key but its profile or the policy requires an HSM",
+        "FAIL": "{resource_name} is a software-protected {kty} key but {hsm_reason}",
         "PASS": "{resource_name} is HSM-backed ({kty})",
         "NOT_APPLICABLE": "{resource_name}: neither the policy nor its profile requires an HSM",
     },
 )
 def software_key_where_hsm_required(ctx: RuleContext) -> pd.DataFrame:
+    """Keys whose profile or the policy requires an HSM fail at the rule's severity; keys whose
+    profile only prefers one (the ``default`` profile: Azure Policy 587c79fe, "Keys should be
+    backed by a hardware security module") fail at the severity that profile gives the rule."""
     view = ctx.key_view
     kty = view["kty"]
     fail = (~kty.str.upper().str.endswith("-HSM")).astype("boolean")
-    return ctx.key_verdict(view, fail=fail, applicable=hsm_required(ctx, view), evidence=["kty"])
+    required = hsm_required(ctx, view)
+    preferred = profile_field(ctx, view["profile"], "hsm_preferred").eq(True)
+    by_policy = bool(ctx.params.get("require_hsm", False))
+    names = view["profile"].fillna("?").astype(str)
+    is_required = required.to_numpy(dtype=bool)
+    reason = ("its profile " + names + " requires an HSM").where(
+        is_required, "keys should be HSM-backed (Azure Policy 587c79fe; profile " + names + ")"
+    )
+    if by_policy:
+        reason[:] = "the policy requires every key to be HSM-backed (require_hsm)"
+    severity = profile_severity(ctx, view["profile"], "KV-TIER-002").where(~is_required, None)
+    out = ctx.key_verdict(
+        view,
+        fail=fail,
+        applicable=required | preferred,
+        evidence=["kty"],
+        extra={"hsm_reason": reason},
+    )
+    return with_severity(out, severity)
+
+
+@rule(
+    id="KV-TIER-006",
+    title="Standard-SKU vault can hold only software-protected keys",
+    severity="info",
+    domain="tier",
+    resource_type="vault",
+    rationale="""A standard-SKU vault cannot create or import HSM-backed keys, so every key it will ever hold is
+    processed outside an HSM boundary. While none of its keys' purposes needs an HSM this is information, not a
+    failure: it says where a key that later needs one (a signing root, a KEK) must not be created. A standard
+    vault that holds such a key fails KV-TIER-001 instead, once per key.""",
+    remediation=Remediation(
+        cli="az keyvault update --name <vault> --sku premium  # or keep keys whose purpose needs an HSM elsewhere",
+        arm_bicep="properties: { sku: { family: 'A', name: 'premium' } }",
+        terraform='sku_name = "premium"',
+    ),
+    references=REFS_TIERS + ("https://learn.microsoft.com/azure/key-vault/general/overview",),
+    messages={
+        "FAIL": "{resource_name} is a standard-SKU vault: it can hold only software-protected keys (it holds {key_count}, none whose profile needs an HSM)",
+        "PASS": "{resource_name} is a {sku}-SKU vault and can hold HSM-backed keys",
+        "NOT_APPLICABLE": "{resource_name}: a Managed HSM, or a standard vault holding a key whose purpose needs an HSM (KV-TIER-001)",
+    },
+)
+def standard_vault_software_only(ctx: RuleContext) -> pd.DataFrame:
+    v = ctx.vaults
+    view = ctx.key_view
+    vault_ids = v["id"].str.lower()
+    key_vaults = view["vault_id"].str.lower()
+    purpose = hsm_purpose(ctx, view)
+    with_hsm_key = set(key_vaults[purpose.fillna(False).to_numpy(dtype=bool)].dropna())
+    counts = key_vaults.value_counts()
+    in_vault = v["kind"].eq("vault")
+    standard = v["sku"].str.lower().eq("standard")
+    holds_hsm_key = vault_ids.isin(with_hsm_key).fillna(False).astype(bool)
+    return verdict(
+        v,
+        fail=standard,
+        applicable=in_vault & ~holds_hsm_key,
+        evidence=["sku"],
+        extra={"key_count": vault_ids.map(counts).fillna(0).astype(int)},
+        resource_type=ctx.vault_types,
+    )
 
 
 @rule(

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from kvaudit.rules.checks.common import key_profiles, profile_field, version_key_codes
+from kvaudit.rules.checks.common import key_profiles, profile_field, profile_severity, version_key_codes, with_severity
 from kvaudit.rules.context import RuleContext, verdict
 from kvaudit.rules.model import Param, Remediation
 from kvaudit.rules.registry import rule
 from kvaudit.scanner.lazy import lazy
+from kvaudit.scanner.reference import auto_rotating_consumer_types
 
 if TYPE_CHECKING:
     import numpy as np
@@ -56,7 +57,9 @@ def _reference_verdict(ctx: RuleContext, refs: pd.DataFrame, **kwargs: object) -
     ),
     rationale="""A consumer that follows the latest version switches keys the moment the key rotates. For a
     signer that silently invalidates every signature verifiers check against the cached public key; for keys
-    whose profile requires it, rotation must be a deliberate, coordinated change.""",
+    whose profile requires it, rotation must be a deliberate, coordinated change. Services that follow a
+    versionless key's rotation themselves (storage, disk encryption sets, SQL TDE) are configured correctly
+    without a version wherever the key's profile allows it (the default profile does).""",
     remediation=Remediation(
         cli="az keyvault key show --hsm-name <hsm> --name <key> --query key.kid  # configure the consumer with the versioned kid",
         arm_bicep="keyUrl: key.properties.keyUriWithVersion",
@@ -65,7 +68,7 @@ def _reference_verdict(ctx: RuleContext, refs: pd.DataFrame, **kwargs: object) -
     references=REFS_VERSIONS,
     messages={
         "FAIL": "{resource_name} uses {key_uri} without a version, but {pin_reason} requires pinning",
-        "PASS": "{resource_name} pins version {key_version}",
+        "PASS": "{resource_name} {pin_state}",
         "NOT_APPLICABLE": "{resource_name}: neither its key's profile, its purpose nor the policy requires pinning",
     },
 )
@@ -87,14 +90,29 @@ def unpinned_consumer(ctx: RuleContext) -> pd.DataFrame:
     pinned = pinned.where(
         pinned.notna().to_numpy(), refs["key_version"].notna().astype("boolean").where(refs["key_uri"].notna(), pd.NA)
     )
-    return _reference_verdict(
+    # A consumer that re-wraps with each new version itself needs no pin, where the key's profile
+    # allows it; a signer's purpose or the policy's require_pinning still demand one.
+    follows = refs["consumer_type"].str.lower().isin(auto_rotating_consumer_types()).fillna(False).astype(bool)
+    allows = profile_field(ctx, profile, "auto_rotation_ok").eq(True)
+    exempt = (follows & allows & ~by_purpose & (not by_policy)).to_numpy(dtype=bool)
+    fail = (~pinned).mask(exempt, False)
+    pin_state = ("pins version " + refs["key_version"].astype("object").fillna("?").astype(str)).where(
+        ~exempt | pinned.fillna(False).to_numpy(dtype=bool),
+        "references the key without a version and follows its rotation itself ("
+        + refs["consumer_type"].astype("object").fillna("?").astype(str)
+        + ")",
+    )
+    only_profile = (by_profile & ~by_purpose & (not by_policy)).to_numpy(dtype=bool)
+    severity = profile_severity(ctx, profile, "KV-VER-001").where(only_profile, None)
+    out = _reference_verdict(
         ctx,
         refs,
-        fail=~pinned,
+        fail=fail,
         applicable=by_profile_known | by_purpose | by_policy,
-        evidence=["key_uri", "key_version", "purpose"],
-        extra={"pin_reason": reason},
+        evidence=["key_uri", "key_version", "purpose", "consumer_type"],
+        extra={"pin_reason": reason, "pin_state": pin_state},
     )
+    return with_severity(out, severity)
 
 
 @rule(

@@ -27,7 +27,7 @@ def catalogue(policy: Any) -> dict[str, Any]:
     ]
     return {
         "tag": policy.profile_tag,
-        "order": ["tag", "policy", "inference"],
+        "order": ["tag", "policy", "inference", "default"],
         "profiles": profiles,
         "assignments": [{"vault": a.vault, "key": a.key, "profile": a.profile} for a in policy.assignments],
     }

@@ -48,6 +48,9 @@ RULE_FOR: dict[str, str] = {
     "access_policy_grants_purge": "KV-ACC-007",
     "principal_unknown": "KV-ACC-008",
     "ethereum_signer_access_too_broad": "KV-ACC-010",
+    "software_key_without_declared_purpose": "KV-TIER-002",
+    "key_ops_mix_signing_and_encryption": "KV-KEY-005",
+    "standard_vault_software_keys_only": "KV-TIER-006",
 }
 _OWNED_BY = re.compile(r"(/accesspolicies/[^/]+|/providers/microsoft\.insights/diagnosticsettings/[^/]+|#.*)$")
 

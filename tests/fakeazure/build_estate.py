@@ -781,6 +781,31 @@ def default(now: int | None = None) -> dict[str, Any]:
         plant(
             "ethereum_signer_access_too_broad", f"{pay['id']}/providers/microsoft.authorization/roleassignments/{name}"
         )
+    # Keys with no declared purpose are judged by the default profile (low severity): software
+    # keys, and keys whose operations mix signing with encryption; a standard vault holding no
+    # key whose purpose needs an HSM is an info finding.
+    apps = (
+        "/subscriptions/11111111-1111-4111-8111-111111111111/resourcegroups/rg-apps/providers/microsoft.keyvault/vaults"
+    )
+    dev = (
+        "/subscriptions/22222222-2222-4222-8222-222222222222/resourcegroups/rg-dev/providers/microsoft.keyvault/vaults"
+    )
+    for kid in (
+        f"{apps}/kv-prod-apps/keys/app-rsa",
+        f"{apps}/kv-prod-apps/keys/des-key",
+        f"{apps}/kv-prod-legacy/keys/legacy-ec",
+        f"{dev}/kv-dev-01/keys/dev-key",
+    ):
+        plant("software_key_without_declared_purpose", kid)
+    for kid in (f"{apps}/kv-prod-apps/keys/app-rsa", f"{apps}/kv-prod-legacy/keys/legacy-ec"):
+        plant("key_ops_mix_signing_and_encryption", kid)
+    for vid in (
+        "/subscriptions/11111111-1111-4111-8111-111111111111/resourcegroups/rg-security/providers/microsoft.keyvault/vaults/kv-prod-empty",
+        f"{apps}/kv-prod-apps",
+        f"{apps}/kv-prod-legacy",
+        f"{dev}/kv-dev-01",
+    ):
+        plant("standard_vault_software_keys_only", vid)
     return est
 
 

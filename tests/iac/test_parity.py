@@ -26,6 +26,10 @@ EXPECTED = [
     ("KV-NET-003", "kv-parity"),
     ("KV-REC-002", "kv-parity"),
     ("KV-REC-003", "kv-parity"),
+    # The key has no declared purpose: the default profile fails a software key (low), and the
+    # standard-SKU vault holding no HSM-purpose key is an info finding.
+    ("KV-TIER-002", "kv-parity/signing"),
+    ("KV-TIER-006", "kv-parity"),
 ]
 
 

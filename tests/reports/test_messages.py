@@ -43,7 +43,8 @@ def test_demo_messages_read_well() -> None:
     by_key = {(f["rule_id"], f["resource"]["name"]): f["message"] for f in demo_report()["findings"]}
     assert by_key[("KV-KEY-002", "kv-nw-legacy/bootstrap-old")] == (
         "kv-nw-legacy/bootstrap-old is RSA 3072, but its profile ed25519-signer allows key types OKP-HSM; "
-        "curves Ed25519; sizes any"
+        "curves Ed25519; sizes any. Fix: az keyvault key create --hsm-name <hsm> --name <key> --kty OKP-HSM "
+        "--curve Ed25519 (profile ed25519-signer)"
     )
     assert by_key[("KV-LOG-001", "kv-nw-legacy")] == (
         "kv-nw-legacy has no diagnostic setting that sends the audit category to a destination "

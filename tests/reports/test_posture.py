@@ -145,6 +145,7 @@ def test_vault_summaries_count_keys_and_consumers(report: dict[str, Any]) -> Non
         "kv-nw-eth-signer",
         "kv-nw-legacy",
         "kv-nw-payments",
+        "kv-nw-tools",
     ]
     legacy = vaults["kv-nw-legacy"]
     assert (legacy["id"], legacy["kind"], legacy["keys"], legacy["consumers"]) == (LEGACY, "vault", 3, 1)
@@ -168,6 +169,7 @@ def test_fix_first_groups_by_vault_ranked_by_severity_then_dependents(report: di
         ("kv-nw-eth-signer", "high", 1),
         ("hsm-nw-dr", "high", 0),
         (None, "medium", 0),
+        ("kv-nw-tools", "info", 0),
     ]
     failing = [f for f in report["findings"] if f["status"] == "FAIL" and not f["suppression"]]
     assert sum(g["failing"] for g in groups) == len(failing)
@@ -176,11 +178,13 @@ def test_fix_first_groups_by_vault_ranked_by_severity_then_dependents(report: di
     # Within a vault: most severe first, then the rules whose resources have consumers.
     ranks = [({"high": 0, "medium": 1, "low": 2}[a["severity"]], -a["consumers"]) for a in legacy["actions"]]
     assert ranks == sorted(ranks)
+    # KV-TIER-002 fails high on the ed25519-signer key and low on the two keys of the default
+    # profile (software RSA and EC keys with no declared purpose); the action takes the highest.
     assert legacy["actions"][0] == {
-        "rule_id": "KV-KEY-002",
-        "title": "Key type, curve or size does not match the key's profile",
+        "rule_id": "KV-TIER-002",
+        "title": "Software-protected key where an HSM is required",
         "severity": "high",
-        "resources": 1,
+        "resources": 3,
         "consumers": 1,
     }
     # The subscription-scope Key Vault Administrator assignment belongs to no single vault.

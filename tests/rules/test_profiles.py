@@ -10,7 +10,7 @@ import pytest
 
 from kvaudit.reports.model import build_report
 from kvaudit.rules.engine import evaluate
-from kvaudit.rules.profiles import assign_profiles, builtin_profiles
+from kvaudit.rules.profiles import DEFAULT_REASON, assign_profiles, builtin_profiles
 from kvaudit.scanner.errors import PolicyError
 from kvaudit.scanner.policy import parse
 from tests.rules.builders import NOW, inventory, key, ref, vault
@@ -59,12 +59,19 @@ def test_tag_then_policy_then_inference_and_unknown_names_fall_through() -> None
             "tag kvaudit-profile=ed25519-signr",
         ),
         "signed": ("artifact-signing", "inference", "a consumer uses it to sign", None),
+        # No tag, assignment or inference: the built-in default profile.
+        "plain": ("default", "default", DEFAULT_REASON, None),
     }
 
 
 def test_policy_assignment_to_an_unknown_profile_is_reported() -> None:
     policy = parse('[[profiles.assign]]\nkey = "plain"\nprofile = "nope"\n', "p.toml")
-    assert _assigned(policy)["plain"] == (None, None, None, "policy assigns vault '*' key 'plain' to 'nope'")
+    assert _assigned(policy)["plain"] == (
+        "default",
+        "default",
+        DEFAULT_REASON,
+        "policy assigns vault '*' key 'plain' to 'nope'",
+    )
 
 
 def test_custom_profiles_extend_and_validate() -> None:
@@ -106,7 +113,7 @@ def test_kvaudit_profiles_lists_builtin_and_policy_profiles(kvaudit, tmp_path) -
         '[profiles.custom.mine]\nextends = "aes-kek"\n[[profiles.assign]]\nkey = "k*"\nprofile = "mine"\n'
     )
     data = json.loads(kvaudit("profiles", "--format", "json", "--policy", str(policy)).stdout)
-    assert data["order"] == ["tag", "policy", "inference"]
+    assert data["order"] == ["tag", "policy", "inference", "default"]
     mine = next(p for p in data["profiles"] if p["name"] == "mine")
     assert (mine["defined_in"], mine["kty"]) == ("policy", ["oct-HSM"])
     assert data["assignments"] == [{"vault": "*", "key": "k*", "profile": "mine"}]

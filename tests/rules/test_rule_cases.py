@@ -226,7 +226,16 @@ CASES: list[tuple[str, str, dict[str, list[dict[str, Any]]], str | None, list[tu
             ],
         },
         None,
-        [("kv1/a", "FAIL"), ("kv1/b", "PASS"), ("kv1/c", "UNKNOWN"), ("kv1/d", "NOT_APPLICABLE")],
+        # kv1/d has no declared purpose: the default profile fails a software key (at low
+        # severity, tests/rules/test_default_profile.py).
+        [("kv1/a", "FAIL"), ("kv1/b", "PASS"), ("kv1/c", "UNKNOWN"), ("kv1/d", "FAIL")],
+    ),
+    (
+        "KV-TIER-002",
+        "no profile asks for an HSM",
+        {"vaults": [HSM], "keys": [key(HSM, "kek", kty="oct-HSM", key_size=256, key_ops=["wrapKey"])]},
+        '[profiles.custom.aes-kek]\ntier = "any"\n',
+        [("hsm1/kek", "NOT_APPLICABLE")],
     ),
     (
         "KV-TIER-003",
@@ -242,6 +251,31 @@ CASES: list[tuple[str, str, dict[str, list[dict[str, Any]]], str | None, list[tu
         },
         None,
         [("gone/orphan", "UNKNOWN"), ("hsm1/okp", "PASS"), ("kv1/rsa", "NOT_APPLICABLE"), ("kv1/tagged", "FAIL")],
+    ),
+    (
+        "KV-TIER-006",
+        "standard vault holds only software keys",
+        {
+            "vaults": [
+                KV,
+                vault("std", sku="standard"),
+                vault("std-signer", sku="standard"),
+                vault("nosku", sku=None),
+                HSM,
+            ],
+            "keys": [
+                key(vault("std", sku="standard"), "app", kty="RSA"),
+                key(vault("std-signer", sku="standard"), "sig", kty="EC", tags=tag("artifact-signing")),
+            ],
+        },
+        None,
+        [
+            ("hsm1", "NOT_APPLICABLE"),
+            ("kv1", "PASS"),
+            ("nosku", "UNKNOWN"),
+            ("std", "FAIL"),
+            ("std-signer", "NOT_APPLICABLE"),
+        ],
     ),
     (
         "KV-TIER-005",
@@ -327,10 +361,19 @@ CASES: list[tuple[str, str, dict[str, list[dict[str, Any]]], str | None, list[tu
                 key(HSM, "b", kty="EC-HSM", key_ops=["sign", "decrypt"], tags=tag("artifact-signing")),
                 key(HSM, "c", kty="EC-HSM", key_ops=None, tags=tag("artifact-signing")),
                 key(HSM, "d", key_ops=["encrypt"]),
+                key(HSM, "e", key_ops=["encrypt", "sign"]),
             ],
         },
         None,
-        [("hsm1/a", "PASS"), ("hsm1/b", "FAIL"), ("hsm1/c", "UNKNOWN"), ("hsm1/d", "NOT_APPLICABLE")],
+        # d and e have the default profile: one purpose, so e's signing and encryption fail.
+        [("hsm1/a", "PASS"), ("hsm1/b", "FAIL"), ("hsm1/c", "UNKNOWN"), ("hsm1/d", "PASS"), ("hsm1/e", "FAIL")],
+    ),
+    (
+        "KV-KEY-005",
+        "default profile tuned to allow mixing",
+        {"vaults": [HSM], "keys": [key(HSM, "e", key_ops=["encrypt", "sign"])]},
+        '[profiles.custom.default]\nextends = "default"\nsingle_purpose = false\n',
+        [("hsm1/e", "NOT_APPLICABLE")],
     ),
     (
         "KV-KEY-006",
@@ -506,12 +549,25 @@ CASES: list[tuple[str, str, dict[str, list[dict[str, Any]]], str | None, list[tu
             ],
         },
         None,
+        # The wrapper's key has no declared purpose: the default profile wants a pin from a
+        # consumer that does not follow rotation itself (a Helm values file).
         [
             ("signer-floating", "FAIL"),
             ("signer-pinned", "PASS"),
             ("signer-unread", "UNKNOWN"),
-            ("wrapper", "NOT_APPLICABLE"),
+            ("wrapper", "FAIL"),
         ],
+    ),
+    (
+        "KV-VER-001",
+        "key-wrapping profile needs no pin",
+        {
+            "vaults": [HSM],
+            "keys": [key(HSM, "kek", kty="oct-HSM", key_size=256)],
+            "key_references": [ref("wrapper", key(HSM, "kek", kty="oct-HSM"), None, "wrap")],
+        },
+        None,
+        [("wrapper", "NOT_APPLICABLE")],
     ),
     (
         "KV-VER-002",

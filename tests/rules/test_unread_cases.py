@@ -145,7 +145,10 @@ def test_ver001_profile_of_an_unread_key_is_unknown() -> None:
 
 
 def test_ver001_read_key_without_pinning_profile_is_not_applicable() -> None:
-    inv = inventory(vaults=[KV], keys=[key(KV, "k")], key_references=[ref("wrapper", key(KV, "k"), None, "wrap")])
+    # An aes-kek key (inferred from oct-HSM): its profile does not require pinning. (A key with no
+    # declared purpose has the default profile, which does, from consumers that do not auto-rotate.)
+    k = key(KV, "k", kty="oct-HSM", key_size=256)
+    inv = inventory(vaults=[KV], keys=[k], key_references=[ref("wrapper", k, None, "wrap")])
     assert results("KV-VER-001", inv) == [("wrapper", "NOT_APPLICABLE")]
 
 

@@ -162,8 +162,13 @@ def test_scan_lists_each_failing_finding_on_stdout(kvaudit, tmp_path: Path) -> N
     assert sum(1 for line in lines if line.strip().startswith("fix: ")) == len(failing)
     assert result.stderr.splitlines() == [
         f"kvaudit: wrote json report {out}",
-        f"kvaudit: {len(failing)} failing ({sum(f['severity'] == 'high' for f in failing)} high, "
-        f"{sum(f['severity'] == 'medium' for f in failing)} medium), 1 suppressed (1 inline), "
+        f"kvaudit: {len(failing)} failing ("
+        + ", ".join(
+            f"{n} {s}"
+            for s in ("critical", "high", "medium", "low", "info")
+            if (n := sum(f["severity"] == s for f in failing))
+        )
+        + "), 1 suppressed (1 inline), "
         + ", ".join(
             f"{report['summary']['by_status'][s]} {s}"
             for s in ("UNKNOWN", "PASS", "NOT_APPLICABLE")

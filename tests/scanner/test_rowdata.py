@@ -199,13 +199,13 @@ def test_the_demo_estate_is_the_packaged_row_file() -> None:
     inventory = demo_inventory()
     assert demo_estate_path() == REPO / "scanner" / "demo" / "estate.toml"
     assert inventory.counts() == {
-        "vaults": 6,
+        "vaults": 7,
         "keys": 12,
         "key_versions": 16,
         "role_assignments": 16,
         "access_policies": 3,
-        "diagnostic_settings": 6,
-        "private_endpoints": 3,
+        "diagnostic_settings": 7,
+        "private_endpoints": 4,
         "key_references": 6,
         "key_usage": 2,
         "collection_errors": 0,

@@ -197,7 +197,8 @@ class Mapper:
         row.set("name", _name(decl.name))
         row.set("kid", None)
         row.set("current_version", None)
-        row.apply(fill("keys", decl.body, REST, "key", ARM_READER))
+        kind = "managed_hsm" if decl.type_lower == "microsoft.keyvault/managedhsms/keys" else "vault"
+        row.apply(fill("keys", decl.body, REST, kind, ARM_READER))
         row.apply(rotation_columns(decl.body, REST, ARM_READER))
         row.set("managed", False)
         return self._add("keys", row.done())
