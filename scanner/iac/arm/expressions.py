@@ -212,8 +212,8 @@ class Evaluator:
     def _short_circuit(self, node: Call, stop: bool) -> Any:
         """``and``/``or`` stop at the first false/true argument, as ARM's evaluator does, so
         ``and(contains(x, 'enabled'), x.enabled)`` is false, not an error, when x has no
-        ``enabled``. After an unknown argument, an argument that fails makes the result unknown
-        (ARM would have stopped before it, or not)."""
+        ``enabled``. After an argument that is unknown or not a boolean, an argument that fails
+        makes the result unknown (ARM would have stopped before it, or not)."""
         pending = False
         for arg in node.args:
             try:
@@ -225,9 +225,7 @@ class Evaluator:
             if value is stop:
                 return stop
             if value is not (not stop):
-                if isinstance(value, bool | int | float | str | list | dict) or value is None:
-                    raise ExpressionError(f"{node.name}() takes booleans, not {type(value).__name__}")
-                pending = True  # unknown: the rest may still decide
+                pending = True  # unknown, or not a boolean (null): the rest may still decide
         return UNKNOWN if pending else not stop
 
     def _lambda_variable(self, node: Call) -> Any:
