@@ -7,6 +7,8 @@ decide without it (``coalesce`` skips nulls, ``try`` takes the first success).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
 from collections.abc import Callable
@@ -252,6 +254,14 @@ def _jsondecode(text: str) -> Any:
         raise EvalError(f"jsondecode: {exc.problem}") from None
 
 
+def _base64decode(text: Any) -> str:
+    """Terraform's ``base64decode``: standard alphabet, the result must be UTF-8 text."""
+    try:
+        return base64.b64decode(to_str(text), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        raise EvalError("base64decode: not base64-encoded UTF-8 text") from None
+
+
 FUNCTIONS: dict[str, Callable[..., Any]] = {
     "lower": lambda s: to_str(s).lower(),
     "upper": lambda s: to_str(s).upper(),
@@ -294,6 +304,9 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "abs": lambda x: abs(to_number(x)),
     "jsonencode": lambda v: json.dumps(v, separators=(",", ":"), sort_keys=True),
     "jsondecode": _jsondecode,
+    # Release policies are commonly written as base64encode(jsonencode({...})).
+    "base64encode": lambda s: base64.b64encode(to_str(s).encode("utf-8")).decode("ascii"),
+    "base64decode": _base64decode,
 }
 
 #: Functions whose result does not depend on UNKNOWN arguments in the usual way.

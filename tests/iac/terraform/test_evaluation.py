@@ -55,6 +55,8 @@ def ev(expression: str, **variables):
         ("-(5 % 3)", -2),
         ('"a$${literal}"', "a${literal}"),
         ("<<-EOT\n    indented\n    EOT\n", "indented\n"),
+        ('base64encode(jsonencode({version = "1.0.0"}))', "eyJ2ZXJzaW9uIjoiMS4wLjAifQ=="),
+        ('base64decode("eyJ2ZXJzaW9uIjoiMS4wLjAifQ==")', '{"version":"1.0.0"}'),
     ],
 )
 def test_expressions(expression, expected):
