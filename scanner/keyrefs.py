@@ -111,6 +111,8 @@ class SettingsReference:
     def key_uri(self) -> str | None:
         if self.host is None or not isinstance(self.key_name, str) or not self.key_name:
             return None
+        if self.key_version is UNRESOLVED:
+            return None  # with or without a version: which one is unknown
         version = self.key_version.strip() if isinstance(self.key_version, str) else ""
         return f"https://{self.host}/keys/{self.key_name}" + (f"/{version}" if version else "")
 
@@ -190,9 +192,20 @@ def _plausible_text(value: Any) -> bool:
 def reference_row(
     ref: SettingsReference, *, consumer_id: str, consumer_type: str, consumer_name: str | None, path: str
 ) -> dict[str, Any]:
-    """A ``key_references`` row (without provenance) for one settings reference."""
+    """A ``key_references`` row (without provenance) for one settings reference.
+
+    Columns that depend on a setting whose value is unknown are null and named in
+    ``unresolved``, so that they read as unknown rather than absent."""
     host = ref.host
+    unresolved: set[str] = set()
+    if ref.vault_url is UNRESOLVED:
+        unresolved |= {"vault_host", "vault_id", "key_uri"}
+    if ref.key_name is UNRESOLVED:
+        unresolved |= {"key_name", "key_id", "key_uri"}
+    if ref.key_version is UNRESOLVED:
+        unresolved |= {"key_version", "pinned", "key_uri"}
     return {
+        "unresolved": sorted(unresolved),
         "id": f"{consumer_id}#{path}",
         "consumer_id": consumer_id,
         "consumer_type": consumer_type,
