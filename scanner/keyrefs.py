@@ -16,15 +16,18 @@ setting exists but is unknown is a reference whose pinning is unknown, never "un
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from kvaudit.scanner.dns_suffixes import kind_for_host
+from kvaudit.scanner.reference import SECRET_REFERENCE_PREFIX, Settings
 
 #: The value of a setting that exists but whose value could not be resolved.
 UNRESOLVED = object()
+#: Turns a source's value into text, or UNRESOLVED when the source cannot evaluate it.
+Text = Callable[[Any], Any]
 
 _WORD = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
 #: Setting-name endings (as lower-case words) and the part of the reference each names.
@@ -220,3 +223,72 @@ def reference_row(
         "pinned": ref.pinned,
         "purpose": ref.purpose,
     }
+
+
+# --- settings in resource bodies (IaC and live ARM share the shapes) ---------------------------
+
+
+def _field(obj: Any, name: str) -> Any:
+    """A dict entry by case-insensitive name (ARM is case-insensitive; azurerm names are exact)."""
+    if not isinstance(obj, dict):
+        return _ABSENT
+    if name in obj:
+        return obj[name]
+    for key, value in obj.items():
+        if isinstance(key, str) and key.lower() == name.lower():
+            return value
+    return _ABSENT
+
+
+_ABSENT: Any = object()
+
+
+def _locations(body: Any, steps: list[str], path: str) -> Iterator[tuple[str, Any]]:
+    """(concrete path, node) for every node at ``steps`` below ``body``; ``[]`` enters list items."""
+    if not steps:
+        yield path, body
+        return
+    step, rest = steps[0], steps[1:]
+    each = step.endswith("[]")
+    name = step[:-2] if each else step
+    node = _field(body, name)
+    if node is _ABSENT or node is None:
+        return
+    where = f"{path}.{name}" if path else name
+    if not each:
+        yield from _locations(node, rest, where)
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            yield from _locations(item, rest, f"{where}[{index}]")
+
+
+def settings_at(body: Any, where: Settings, text: Text) -> Iterator[tuple[str, dict[str, Any], Any]]:
+    """(path, ``name -> value`` settings, the raw values by name) for each settings list."""
+    for path, node in _locations(body, where.path.split("."), ""):
+        values: dict[str, Any] = {}
+        raw: dict[str, Any] = {}
+        if where.name is None:
+            items = node.items() if isinstance(node, dict) else ()
+            for name, value in items:
+                if isinstance(name, str):
+                    values[name], raw[name] = _setting(value, text), value
+        elif isinstance(node, list):
+            for item in node:
+                name = _field(item, where.name)
+                if not isinstance(name, str):
+                    continue  # a setting whose name is unknown cannot be told apart from any other
+                value = _field(item, where.value) if where.value else _ABSENT
+                if any(_field(item, other) not in (_ABSENT, None) for other in where.elsewhere):
+                    values[name], raw[name] = UNRESOLVED, None
+                else:
+                    values[name] = "" if value is _ABSENT or value is None else _setting(value, text)
+                    raw[name] = value
+        if values:
+            yield path, values, raw
+
+
+def _setting(value: Any, text: Text) -> Any:
+    converted = text(value)
+    if isinstance(converted, str) and converted.strip().lower().startswith(SECRET_REFERENCE_PREFIX):
+        return UNRESOLVED  # Azure puts a Key Vault secret's value here at run time
+    return converted

@@ -418,8 +418,14 @@ CONSUMERS: tuple[Consumer, ...] = (
         "Microsoft.App/containerApps",
         None,
         azurerm_types=("azurerm_container_app",),
-        settings=(Settings("properties.template.containers[].env", "name", "value", ("secretRef",)),),
-        azurerm_settings=(Settings("template[].container[].env", "name", "value", ("secret_name",)),),
+        settings=tuple(
+            Settings(f"properties.template.{containers}[].env", "name", "value", ("secretRef",))
+            for containers in ("containers", "initContainers")
+        ),
+        azurerm_settings=tuple(
+            Settings(f"template[].{containers}[].env", "name", "value", ("secret_name",))
+            for containers in ("container", "init_container")
+        ),
         settings_live=True,
     ),
     Consumer(
