@@ -16,7 +16,7 @@ setting exists but is unknown is a reference whose pinning is unknown, never "un
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -96,13 +96,8 @@ class SettingsReference:
 
     @property
     def host(self) -> str | None:
-        if not isinstance(self.vault_url, str):
-            return None
-        try:
-            host = urlsplit(self.vault_url.strip()).hostname
-        except ValueError:
-            return None
-        return host.lower() if host else None
+        """``host[:port]`` of the vault URL, lower-cased, without the default https port."""
+        return _host(self.vault_url) if isinstance(self.vault_url, str) else None
 
     @property
     def pinned(self) -> bool | None:
@@ -120,8 +115,24 @@ class SettingsReference:
         return f"https://{self.host}/keys/{self.key_name}" + (f"/{version}" if version else "")
 
 
-def find_in_settings(settings: Mapping[str, Any]) -> list[SettingsReference]:
-    """Key references among ``name -> value`` settings (env vars, app settings, Helm values)."""
+def _host(url: str) -> str | None:
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    if not parts.hostname:
+        return None
+    host = parts.hostname.lower()
+    return f"{host}:{port}" if port and port != 443 else host
+
+
+def find_in_settings(settings: Mapping[str, Any], known_hosts: Collection[str] = ()) -> list[SettingsReference]:
+    """Key references among ``name -> value`` settings (env vars, app settings, Helm values).
+
+    A vault setting must hold the https URL of a Key Vault or Managed HSM: a host under one of
+    the clouds' DNS suffixes, or one of ``known_hosts`` (the hosts of vaults a live scan read,
+    which may sit behind a custom name)."""
     groups: dict[tuple[str, ...], dict[str, tuple[str, Any]]] = {}
     for name, value in settings.items():
         found = _role(words(name))
@@ -135,7 +146,7 @@ def find_in_settings(settings: Mapping[str, Any]) -> list[SettingsReference]:
             continue
         vault, name = parts["vault"], parts["name"]
         version = parts.get("version")
-        if not (_plausible_url(vault[1]) and _plausible_text(name[1])):
+        if not (_plausible_url(vault[1], known_hosts) and _plausible_text(name[1])):
             continue
         refs.append(
             SettingsReference(
@@ -175,7 +186,7 @@ def _value(value: Any) -> Any:
     return str(value) if isinstance(value, str | int) and not isinstance(value, bool) else UNRESOLVED
 
 
-def _plausible_url(value: Any) -> bool:
+def _plausible_url(value: Any, known_hosts: Collection[str] = ()) -> bool:
     """A vault setting holds an https URL of a Key Vault or Managed HSM, or an unknown value."""
     if value is None or value is UNRESOLVED:
         return True
@@ -185,7 +196,9 @@ def _plausible_url(value: Any) -> bool:
         parts = urlsplit(value.strip())
     except ValueError:
         return False
-    return parts.scheme.lower() == "https" and bool(parts.hostname) and kind_for_host(parts.hostname) != "unknown"
+    if parts.scheme.lower() != "https" or not parts.hostname:
+        return False
+    return kind_for_host(parts.hostname) != "unknown" or _host(value) in known_hosts
 
 
 def _plausible_text(value: Any) -> bool:
