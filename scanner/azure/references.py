@@ -36,6 +36,8 @@ APPS_API = API_VERSIONS["container_apps"]
 LIVE_SETTINGS_TYPES: tuple[str, ...] = tuple(c.arm_type for c in CONSUMERS if c.settings and c.settings_live)
 #: Marks a resource body that came from the ARM list rather than Resource Graph (its api-version).
 _READ_WITH = "kvaudit:api-version"
+#: A consumer's ARM-listed body, beside the Resource Graph row of the same resource.
+_LISTED = "kvaudit:listed"
 
 #: Resource types queried for key URIs: every consumer type of the reference data.
 CONSUMER_TYPES: tuple[str, ...] = tuple(c.arm_type.lower() for c in CONSUMERS)
@@ -152,7 +154,7 @@ def reference_records(resources: list[dict[str, Any]], vault_uris: dict[str, str
                     "key_version": version,
                     "pinned": version is not None,
                     "purpose": consumer_purpose(rtype),
-                    **provenance(API),
+                    **provenance(str(resource.get(_READ_WITH) or API)),
                 },
             )
         rows.update((row["id"], row) for row in settings_records(resource, vault_uris) if row["id"] not in rows)
@@ -179,10 +181,12 @@ def settings_records(resource: dict[str, Any], vault_uris: dict[str, str]) -> li
         return []
     consumer_id = normalise_id(resource.get("id"))
     rtype = str(resource.get("type") or "")
-    api_version = str(resource.get(_READ_WITH) or API)
+    listed = resource.get(_LISTED)
+    body = listed if isinstance(listed, dict) else resource
+    api_version = str(body.get(_READ_WITH) or API)
     out: list[dict[str, Any]] = []
     for where in consumer.settings:
-        for path, values, _raw in settings_at(resource, where, _text):
+        for path, values, _raw in settings_at(body, where, _text):
             client_id = values.get(CLIENT_ID_SETTING, _NOT_SET)
             for index, ref in enumerate(find_in_settings(values, known_hosts=vault_uris)):
                 suffix = f"{path}/{'.'.join(ref.prefix) or 'key'}" + (f"/{index}" if index else "")
@@ -199,7 +203,7 @@ def settings_records(resource: dict[str, Any], vault_uris: dict[str, str]) -> li
                     row["unresolved"] = [c for c in row["unresolved"] if c != "vault_id"]
                     if row["key_name"]:
                         row["key_id"] = f"{vault_id}/keys/{row['key_name'].lower()}"
-                row["principal_id"] = _principal(resource, client_id)
+                row["principal_id"] = _principal(body, client_id)
                 row.update(provenance(api_version, unresolved=row["unresolved"]))
                 out.append(row)
     return out
@@ -247,10 +251,14 @@ _ANY_HOST = _AnyHost()
 
 
 def merge_consumers(graph: list[dict[str, Any]], listed: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Resource Graph consumers with the ARM-listed bodies of the same resources in their place."""
+    """Resource Graph consumers, each carrying its ARM-listed body for its settings, and the
+    listed resources Resource Graph did not return (it may lag behind ARM)."""
     by_id = {str(r.get("id") or "").lower(): r for r in listed}
-    out = [by_id.pop(str(r.get("id") or "").lower(), r) for r in graph]
-    return out + list(by_id.values())
+    out = []
+    for resource in graph:
+        body = by_id.pop(str(resource.get("id") or "").lower(), None)
+        out.append({**resource, _LISTED: body} if body is not None else resource)
+    return out + [{**body, _LISTED: body} for body in by_id.values()]
 
 
 def pins_by_host(resources: list[dict[str, Any]]) -> dict[str, dict[str, set[str]]]:

@@ -15,12 +15,13 @@ import pandas as pd
 
 from kvaudit.rules.engine import evaluate
 from kvaudit.rules.registry import get
+from kvaudit.scanner import snapshot
 from kvaudit.scanner.iac.arm import load_arm
 from kvaudit.scanner.iac.bicep import load_bicep
 from kvaudit.scanner.iac.terraform import load_terraform
 from kvaudit.scanner.inventory import Inventory
 from kvaudit.scanner.policy import parse
-from tests.rules.builders import NOW
+from tests.rules.builders import HSM_USER, NOW, hsm_role, key, vault
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "app_settings"
 RULES = ("KV-VER-001", "KV-ACC-004")
@@ -66,6 +67,8 @@ def test_bicep_container_apps() -> None:
     assert set(refs["key_id"]) == set(inv.tables["keys"].loc[inv.tables["keys"]["name"].eq("bootstrap"), "id"])
     kv = "/subscriptions/iac~main.bicep/resourcegroups/iac/providers/microsoft.keyvault/vaults/kv-codesign"
     assert results(inv) == [
+        # The builder signs (Crypto User on codesign); its other role is a parameter: unknown.
+        ("KV-ACC-004", f"?@{kv}", "UNKNOWN"),
         # The app's identity is only known after deployment, but the assignment itself signs with
         # the artifact-signing key, and at the vault it also reaches dek, which unwraps.
         ("KV-ACC-004", f"Key Vault Crypto User@{kv}", "FAIL"),
@@ -136,3 +139,43 @@ def test_settings_without_a_vault_or_with_unknown_names_make_no_reference(tmp_pa
     inv, errors = load_terraform([tmp_path], tmp_path)
     assert errors == []
     assert inv.tables["key_references"].empty
+
+
+def test_the_same_findings_from_a_snapshot_of_each_iac_inventory(tmp_path: Path) -> None:
+    """A snapshot keeps what the verdicts rest on: unresolved columns stay unknown after a save."""
+    loaded = [
+        load_bicep([FIXTURES / "bicep" / "main.bicep"], FIXTURES / "bicep")[0],
+        load_arm([FIXTURES / "arm" / "azuredeploy.json"], FIXTURES / "arm")[0],
+        load_terraform([FIXTURES / "terraform"], FIXTURES / "terraform")[0],
+    ]
+    for index, inv in enumerate(loaded):
+        path = tmp_path / f"{index}.json"
+        snapshot.save(inv, path)
+        assert results(snapshot.load(path)) == results(inv)
+
+
+def test_snapshot_of_an_artifact_signing_hsm_without_consumers(tmp_path: Path) -> None:
+    """Safeguard 003: 'build agents ... Crypto User on the specific signing key, with permission for
+    sign but not decrypt or unwrapKey'. Nothing in this snapshot uses a key: the grants alone show
+    who signs."""
+    hsm = vault("myorg-mhsm", hsm=True)
+    records = {
+        "vaults": [hsm],
+        "keys": [
+            key(hsm, "codesign-prod-2026", kty="EC-HSM", curve="P-384", key_ops=["sign", "verify"]),
+            key(hsm, "dek-wrap", kty="oct-HSM", key_size=256, key_ops=["wrapKey", "unwrapKey"]),
+        ],
+        "role_assignments": [
+            hsm_role(hsm, "build-on-key", "/keys/codesign-prod-2026", HSM_USER, "build-agent"),
+            hsm_role(hsm, "release-at-root", "/", HSM_USER, "release-agent"),
+            hsm_role(hsm, "nightly-custom", "/keys", "ffffffff-0000-0000-0000-000000000000", "build-agent"),
+        ],
+    }
+    path = tmp_path / "003.json"
+    snapshot.save(Inventory.from_records(records), path)
+    policy = '[[profiles.assign]]\nkey = "codesign-*"\nprofile = "artifact-signing"\n'
+    assert results(snapshot.load(path), policy) == [
+        ("KV-ACC-004", "myorg-mhsm:/:release-at-root", "FAIL"),
+        ("KV-ACC-004", "myorg-mhsm:/keys/codesign-prod-2026:build-on-key", "PASS"),
+        ("KV-ACC-004", "myorg-mhsm:/keys:nightly-custom", "UNKNOWN"),
+    ]
