@@ -205,6 +205,28 @@ def _plausible_text(value: Any) -> bool:
     return value is None or value is UNRESOLVED or (isinstance(value, str) and bool(value.strip()))
 
 
+def reference_path(where: str, ref: SettingsReference, index: int) -> str:
+    """The part of a reference row's id after the consumer: where the settings are, and their prefix."""
+    return f"{where}/{'.'.join(ref.prefix) or 'key'}" + (f"/{index}" if index else "")
+
+
+def locate(row: dict[str, Any], vault_id: str | None) -> None:
+    """Point a reference row at the vault (and key) a source resolved its vault setting to.
+
+    A Bicep child key's ``.name`` is its ARM name, ``<vault>/<key>``: the key is the tail."""
+    if vault_id is None:
+        return
+    row["vault_id"] = vault_id
+    row["unresolved"] = [c for c in row["unresolved"] if c != "vault_id"]
+    name = row["key_name"]
+    if isinstance(name, str) and "/" in name:
+        parent, _, tail = name.rpartition("/")
+        if parent.lower() == vault_id.rstrip("/").rsplit("/", 1)[-1].lower() and tail:
+            name = row["key_name"] = tail
+    if isinstance(name, str) and name:
+        row["key_id"] = f"{vault_id.rstrip('/')}/keys/{name}".lower()
+
+
 def reference_row(
     ref: SettingsReference, *, consumer_id: str, consumer_type: str, consumer_name: str | None, path: str
 ) -> dict[str, Any]:

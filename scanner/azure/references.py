@@ -27,7 +27,7 @@ from kvaudit.scanner.azure.apiversions import API_VERSIONS
 from kvaudit.scanner.azure.records import provenance
 from kvaudit.scanner.azure.rest import list_items
 from kvaudit.scanner.inventory import normalise_id
-from kvaudit.scanner.keyrefs import UNRESOLVED, find_in_settings, reference_row, settings_at
+from kvaudit.scanner.keyrefs import UNRESOLVED, find_in_settings, locate, reference_path, reference_row, settings_at
 from kvaudit.scanner.reference import CLIENT_ID_SETTING, CONSUMERS, consumer_for_arm_type, consumer_purpose
 
 API = API_VERSIONS["resource_graph"]
@@ -189,20 +189,14 @@ def settings_records(resource: dict[str, Any], vault_uris: dict[str, str]) -> li
         for path, values, _raw in settings_at(body, where, _text):
             client_id = values.get(CLIENT_ID_SETTING, _NOT_SET)
             for index, ref in enumerate(find_in_settings(values, known_hosts=vault_uris)):
-                suffix = f"{path}/{'.'.join(ref.prefix) or 'key'}" + (f"/{index}" if index else "")
                 row = reference_row(
                     ref,
                     consumer_id=consumer_id or "",
                     consumer_type=rtype,
                     consumer_name=resource.get("name"),
-                    path=suffix,
+                    path=reference_path(path, ref, index),
                 )
-                vault_id = vault_uris.get(ref.host) if ref.host else None
-                if vault_id is not None:
-                    row["vault_id"] = vault_id
-                    row["unresolved"] = [c for c in row["unresolved"] if c != "vault_id"]
-                    if row["key_name"]:
-                        row["key_id"] = f"{vault_id}/keys/{row['key_name'].lower()}"
+                locate(row, vault_uris.get(ref.host) if ref.host else None)
                 row["principal_id"] = _principal(body, client_id)
                 row.update(provenance(api_version, unresolved=row["unresolved"]))
                 out.append(row)

@@ -18,8 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from kvaudit.scanner.iac.common import synth_key_id
-from kvaudit.scanner.keyrefs import SettingsReference, Text, find_in_settings, reference_row, settings_at
+from kvaudit.scanner.keyrefs import Text, find_in_settings, locate, reference_path, reference_row, settings_at
 from kvaudit.scanner.reference import Settings
 
 #: Finds the declared vault of a reference: (the raw vault setting, its host or None) -> vault id.
@@ -41,28 +40,13 @@ def references(
     for where in locations:
         for path, values, raw in settings_at(body, where, text):
             for index, ref in enumerate(find_in_settings(values)):
-                suffix = f"{path}/{'.'.join(ref.prefix) or 'key'}" + (f"/{index}" if index else "")
                 row = reference_row(
-                    ref, consumer_id=consumer_id, consumer_type=consumer_type, consumer_name=consumer_name, path=suffix
+                    ref,
+                    consumer_id=consumer_id,
+                    consumer_type=consumer_type,
+                    consumer_name=consumer_name,
+                    path=reference_path(path, ref, index),
                 )
-                _place(row, ref, raw, vault_of)
+                locate(row, vault_of(raw.get(ref.settings[0]), ref.host))
                 rows.append(row)
     return rows
-
-
-def _place(row: dict[str, Any], ref: SettingsReference, raw: dict[str, Any], vault_of: VaultOf) -> None:
-    """The declared vault and key a reference points at, where the mapping can tell."""
-    vault_setting = raw.get(ref.settings[0])
-    vault_id = vault_of(vault_setting, ref.host)
-    if vault_id is None:
-        return
-    row["vault_id"] = vault_id
-    name = ref.key_name
-    if isinstance(name, str) and "/" in name:
-        # A Bicep child key's ``.name`` is its ARM name, ``<vault>/<key>``: the key is the tail.
-        parent, _, tail = name.rpartition("/")
-        if parent.lower() == vault_id.rsplit("/", 1)[-1].lower() and tail:
-            name = row["key_name"] = tail
-    if isinstance(name, str) and name:
-        row["key_id"] = synth_key_id(vault_id, name)
-    row["unresolved"] = [c for c in row["unresolved"] if c != "vault_id"]
