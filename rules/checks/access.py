@@ -438,7 +438,7 @@ def _signers(ctx: RuleContext) -> _Signers:
     """Signing identities, from three sources: consumers that use a key to sign (their
     principal), the CI identities the policy lists, and holders of a grant that allows sign on a
     key whose profile is a signer's (at the key, or at a vault, ``/`` or ``/keys`` scope that
-    reaches it). IaC rarely names a consumer's principal, so the grants are what make signers
+    reaches it; not above the vault). IaC rarely names a consumer's principal, so the grants are what make signers
     visible there."""
     refs = ctx.key_references
     view = ctx.key_view
@@ -458,7 +458,10 @@ def _signers(ctx: RuleContext) -> _Signers:
         grants = _grants(ctx, near_vaults(ctx, signer_vaults), ap["vault_id"].isin(signer_vaults).fillna(False))
         if len(grants):
             on_signer_key = pd.Series(signer_key.to_numpy(), index=ctx.keys.index, dtype="boolean")
-            signs = has_any(grants["operations"], _SIGNING) & _reach(ctx, grants, on_signer_key)
+            # Only grants at the key or its vault (an HSM's "/" or "/keys") make a signer: a role
+            # above the vault is an administrator's, judged by KV-ACC-005, not a workload's.
+            near = grants["level"].isin(["key", "vault"]).to_numpy(dtype=bool)
+            signs = has_any(grants["operations"], _SIGNING) & _reach(ctx, grants, on_signer_key) & near
             principals = grants["principal_id"]
             for principal, grant_id, value in zip(principals, grants["id"], signs, strict=True):
                 unknown = value is pd.NA

@@ -707,6 +707,9 @@ def default(now: int | None = None) -> dict[str, Any]:
     plant("administrator_and_crypto_officer", sign["id"] + "/roleassignments/c1000000-0000-4000-8000-000000000004")
     plant("hsm_crypto_role_at_broad_scope", sign["id"] + "/roleassignments/c1000000-0000-4000-8000-000000000006")
     plant("hsm_crypto_role_at_broad_scope", kek["id"] + "/roleassignments/c2000000-0000-4000-8000-000000000003")
+    # The CI pipeline signs with both signing keys through Crypto User at /keys, and artifact-signer
+    # allows decrypt: the pipeline can decrypt with it.
+    plant("signer_can_decrypt", sign["id"] + "/roleassignments/c1000000-0000-4000-8000-000000000006")
 
     # --- diagnostic settings ---------------------------------------------------------------
     ds = P.diagnostic_setting
@@ -782,6 +785,11 @@ def default(now: int | None = None) -> dict[str, Any]:
         plant(
             "ethereum_signer_access_too_broad", f"{pay['id']}/providers/microsoft.authorization/roleassignments/{name}"
         )
+    # payments-app's Crypto User on the vault signs with eth-signer and decrypts with payments-rsa.
+    plant(
+        "signer_can_decrypt",
+        f"{pay['id']}/providers/microsoft.authorization/roleassignments/b1000000-0000-4000-8000-000000000005",
+    )
     return est
 
 

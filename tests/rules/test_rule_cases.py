@@ -701,6 +701,8 @@ CASES: list[tuple[str, str, dict[str, list[dict[str, Any]]], str | None, list[tu
                 _builtin(
                     azure_role(KV["display_id"], "wrapper", "Key Vault Crypto Service Encryption User", "disk", KV["id"])
                 ),
+                # Above the vault: an administrator's grant (KV-ACC-005), which makes no signer.
+                _builtin(azure_role(RG, "rg-admin", "Key Vault Administrator", "admins")),
             ],
             "access_policies": [
                 access_policy(vault("legacy"), "eth-signer", ["get", "list", "sign", "verify", "unwrapKey"]),
