@@ -16,15 +16,18 @@ setting exists but is unknown is a reference whose pinning is unknown, never "un
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from kvaudit.scanner.dns_suffixes import kind_for_host
+from kvaudit.scanner.reference import SECRET_REFERENCE_PREFIX, Settings
 
 #: The value of a setting that exists but whose value could not be resolved.
 UNRESOLVED = object()
+#: Turns a source's value into text, or UNRESOLVED when the source cannot evaluate it.
+Text = Callable[[Any], Any]
 
 _WORD = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
 #: Setting-name endings (as lower-case words) and the part of the reference each names.
@@ -93,13 +96,8 @@ class SettingsReference:
 
     @property
     def host(self) -> str | None:
-        if not isinstance(self.vault_url, str):
-            return None
-        try:
-            host = urlsplit(self.vault_url.strip()).hostname
-        except ValueError:
-            return None
-        return host.lower() if host else None
+        """``host[:port]`` of the vault URL, lower-cased, without the default https port."""
+        return _host(self.vault_url) if isinstance(self.vault_url, str) else None
 
     @property
     def pinned(self) -> bool | None:
@@ -111,12 +109,30 @@ class SettingsReference:
     def key_uri(self) -> str | None:
         if self.host is None or not isinstance(self.key_name, str) or not self.key_name:
             return None
+        if self.key_version is UNRESOLVED:
+            return None  # with or without a version: which one is unknown
         version = self.key_version.strip() if isinstance(self.key_version, str) else ""
         return f"https://{self.host}/keys/{self.key_name}" + (f"/{version}" if version else "")
 
 
-def find_in_settings(settings: Mapping[str, Any]) -> list[SettingsReference]:
-    """Key references among ``name -> value`` settings (env vars, app settings, Helm values)."""
+def _host(url: str) -> str | None:
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    if not parts.hostname:
+        return None
+    host = parts.hostname.lower()
+    return f"{host}:{port}" if port and port != 443 else host
+
+
+def find_in_settings(settings: Mapping[str, Any], known_hosts: Collection[str] = ()) -> list[SettingsReference]:
+    """Key references among ``name -> value`` settings (env vars, app settings, Helm values).
+
+    A vault setting must hold the https URL of a Key Vault or Managed HSM: a host under one of
+    the clouds' DNS suffixes, or one of ``known_hosts`` (the hosts of vaults a live scan read,
+    which may sit behind a custom name)."""
     groups: dict[tuple[str, ...], dict[str, tuple[str, Any]]] = {}
     for name, value in settings.items():
         found = _role(words(name))
@@ -130,7 +146,7 @@ def find_in_settings(settings: Mapping[str, Any]) -> list[SettingsReference]:
             continue
         vault, name = parts["vault"], parts["name"]
         version = parts.get("version")
-        if not (_plausible_url(vault[1]) and _plausible_text(name[1])):
+        if not (_plausible_url(vault[1], known_hosts) and _plausible_text(name[1])):
             continue
         refs.append(
             SettingsReference(
@@ -170,7 +186,7 @@ def _value(value: Any) -> Any:
     return str(value) if isinstance(value, str | int) and not isinstance(value, bool) else UNRESOLVED
 
 
-def _plausible_url(value: Any) -> bool:
+def _plausible_url(value: Any, known_hosts: Collection[str] = ()) -> bool:
     """A vault setting holds an https URL of a Key Vault or Managed HSM, or an unknown value."""
     if value is None or value is UNRESOLVED:
         return True
@@ -180,19 +196,54 @@ def _plausible_url(value: Any) -> bool:
         parts = urlsplit(value.strip())
     except ValueError:
         return False
-    return parts.scheme.lower() == "https" and bool(parts.hostname) and kind_for_host(parts.hostname) != "unknown"
+    if parts.scheme.lower() != "https" or not parts.hostname:
+        return False
+    return kind_for_host(parts.hostname) != "unknown" or _host(value) in known_hosts
 
 
 def _plausible_text(value: Any) -> bool:
     return value is None or value is UNRESOLVED or (isinstance(value, str) and bool(value.strip()))
 
 
+def reference_path(where: str, ref: SettingsReference, index: int) -> str:
+    """The part of a reference row's id after the consumer: where the settings are, and their prefix."""
+    return f"{where}/{'.'.join(ref.prefix) or 'key'}" + (f"/{index}" if index else "")
+
+
+def locate(row: dict[str, Any], vault_id: str | None) -> None:
+    """Point a reference row at the vault (and key) a source resolved its vault setting to.
+
+    A Bicep child key's ``.name`` is its ARM name, ``<vault>/<key>``: the key is the tail."""
+    if vault_id is None:
+        return
+    row["vault_id"] = vault_id
+    row["unresolved"] = [c for c in row["unresolved"] if c != "vault_id"]
+    name = row["key_name"]
+    if isinstance(name, str) and "/" in name:
+        parent, _, tail = name.rpartition("/")
+        if parent.lower() == vault_id.rstrip("/").rsplit("/", 1)[-1].lower() and tail:
+            name = row["key_name"] = tail
+    if isinstance(name, str) and name:
+        row["key_id"] = f"{vault_id.rstrip('/')}/keys/{name}".lower()
+
+
 def reference_row(
     ref: SettingsReference, *, consumer_id: str, consumer_type: str, consumer_name: str | None, path: str
 ) -> dict[str, Any]:
-    """A ``key_references`` row (without provenance) for one settings reference."""
+    """A ``key_references`` row (without provenance) for one settings reference.
+
+    Columns that depend on a setting whose value is unknown are null and named in
+    ``unresolved``, so that they read as unknown rather than absent."""
     host = ref.host
+    unresolved: set[str] = set()
+    if ref.vault_url is UNRESOLVED:
+        unresolved |= {"vault_host", "vault_id", "key_uri"}
+    if ref.key_name is UNRESOLVED:
+        unresolved |= {"key_name", "key_id", "key_uri"}
+    if ref.key_version is UNRESOLVED:
+        unresolved |= {"key_version", "pinned", "key_uri"}
     return {
+        "unresolved": sorted(unresolved),
         "id": f"{consumer_id}#{path}",
         "consumer_id": consumer_id,
         "consumer_type": consumer_type,
@@ -207,3 +258,72 @@ def reference_row(
         "pinned": ref.pinned,
         "purpose": ref.purpose,
     }
+
+
+# --- settings in resource bodies (IaC and live ARM share the shapes) ---------------------------
+
+
+def _field(obj: Any, name: str) -> Any:
+    """A dict entry by case-insensitive name (ARM is case-insensitive; azurerm names are exact)."""
+    if not isinstance(obj, dict):
+        return _ABSENT
+    if name in obj:
+        return obj[name]
+    for key, value in obj.items():
+        if isinstance(key, str) and key.lower() == name.lower():
+            return value
+    return _ABSENT
+
+
+_ABSENT: Any = object()
+
+
+def _locations(body: Any, steps: list[str], path: str) -> Iterator[tuple[str, Any]]:
+    """(concrete path, node) for every node at ``steps`` below ``body``; ``[]`` enters list items."""
+    if not steps:
+        yield path, body
+        return
+    step, rest = steps[0], steps[1:]
+    each = step.endswith("[]")
+    name = step[:-2] if each else step
+    node = _field(body, name)
+    if node is _ABSENT or node is None:
+        return
+    where = f"{path}.{name}" if path else name
+    if not each:
+        yield from _locations(node, rest, where)
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            yield from _locations(item, rest, f"{where}[{index}]")
+
+
+def settings_at(body: Any, where: Settings, text: Text) -> Iterator[tuple[str, dict[str, Any], Any]]:
+    """(path, ``name -> value`` settings, the raw values by name) for each settings list."""
+    for path, node in _locations(body, where.path.split("."), ""):
+        values: dict[str, Any] = {}
+        raw: dict[str, Any] = {}
+        if where.name is None:
+            items = node.items() if isinstance(node, dict) else ()
+            for name, value in items:
+                if isinstance(name, str):
+                    values[name], raw[name] = _setting(value, text), value
+        elif isinstance(node, list):
+            for item in node:
+                name = _field(item, where.name)
+                if not isinstance(name, str):
+                    continue  # a setting whose name is unknown cannot be told apart from any other
+                value = _field(item, where.value) if where.value else _ABSENT
+                if any(_field(item, other) not in (_ABSENT, None) for other in where.elsewhere):
+                    values[name], raw[name] = UNRESOLVED, None
+                else:
+                    values[name] = "" if value is _ABSENT or value is None else _setting(value, text)
+                    raw[name] = value
+        if values:
+            yield path, values, raw
+
+
+def _setting(value: Any, text: Text) -> Any:
+    converted = text(value)
+    if isinstance(converted, str) and converted.strip().lower().startswith(SECRET_REFERENCE_PREFIX):
+        return UNRESOLVED  # Azure puts a Key Vault secret's value here at run time
+    return converted

@@ -333,6 +333,23 @@ KEY_DATA_ACTIONS: dict[str, str] = {
 
 
 @dataclass(frozen=True)
+class Settings:
+    """Where a consumer keeps application settings (environment variables, app settings).
+
+    ``path`` is a dotted path in the resource body where ``[]`` steps into every item of a list
+    (``properties.template.containers[].env``). With ``name`` set the settings are a list of
+    items naming themselves (``{name, value}``); without it they are a ``name -> value`` map.
+    ``elsewhere`` names item fields that take the value from somewhere the scanner cannot read
+    (a Container Apps ``secretRef``): such a setting exists, with an unknown value.
+    """
+
+    path: str
+    name: str | None = None
+    value: str | None = None
+    elsewhere: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Consumer:
     """A resource type that uses a customer-managed key, and what for."""
 
@@ -343,6 +360,14 @@ class Consumer:
     #: Given a versionless key URI, the service follows the key's rotation itself (re-wrapping its
     #: data keys with the new version), so not pinning is the documented configuration.
     auto_rotates: bool = False
+    #: Application settings in the ARM body (templates and live GETs share it), and in azurerm.
+    settings: tuple[Settings, ...] = ()
+    azurerm_settings: tuple[Settings, ...] = ()
+    #: Only resources of this type with these names hold settings (``sites/config`` 'appsettings').
+    settings_names: tuple[str, ...] = ()
+    #: Whether the live collector may read the settings: App Service app settings are only
+    #: returned by ``POST .../config/appsettings/list``, which returns their (secret) values.
+    settings_live: bool = False
 
 
 #: Purposes: services that protect their own data keys with the Key Vault key call wrapKey and
@@ -399,9 +424,40 @@ CONSUMERS: tuple[Consumer, ...] = (
     Consumer("Microsoft.OperationalInsights/clusters", "wrap"),
     Consumer("Microsoft.RecoveryServices/vaults", "wrap"),
     Consumer("Microsoft.DataFactory/factories", "wrap"),
-    Consumer("Microsoft.App/containerApps", None),  # application configuration: purpose unknown
-    Consumer("Microsoft.Web/sites", None),
+    # Applications: the purpose of a key they name in their settings comes from the settings' names.
+    Consumer(
+        "Microsoft.App/containerApps",
+        None,
+        azurerm_types=("azurerm_container_app",),
+        settings=tuple(
+            Settings(f"properties.template.{containers}[].env", "name", "value", ("secretRef",))
+            for containers in ("containers", "initContainers")
+        ),
+        azurerm_settings=tuple(
+            Settings(f"template[].{containers}[].env", "name", "value", ("secret_name",))
+            for containers in ("container", "init_container")
+        ),
+        settings_live=True,
+    ),
+    Consumer(
+        "Microsoft.Web/sites",
+        None,
+        azurerm_types=(
+            "azurerm_linux_web_app",
+            "azurerm_windows_web_app",
+            "azurerm_linux_function_app",
+            "azurerm_windows_function_app",
+        ),
+        settings=(Settings("properties.siteConfig.appSettings", "name", "value"),),
+        azurerm_settings=(Settings("app_settings"),),
+    ),
+    Consumer("Microsoft.Web/sites/config", None, settings=(Settings("properties"),), settings_names=("appsettings",)),
 )
+
+#: App Service setting values that Azure replaces with a Key Vault secret at run time.
+SECRET_REFERENCE_PREFIX = "@microsoft.keyvault("
+#: The setting that picks a user-assigned identity for DefaultAzureCredential / the Azure SDKs.
+CLIENT_ID_SETTING = "AZURE_CLIENT_ID"
 
 _BY_ARM_TYPE: dict[str, Consumer] = {c.arm_type.lower(): c for c in CONSUMERS}
 _BY_AZURERM_TYPE: dict[str, Consumer] = {t: c for c in CONSUMERS for t in c.azurerm_types}

@@ -3,6 +3,7 @@ access to every key in an HSM."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from kvaudit.rules.checks.common import (
@@ -29,8 +30,10 @@ from kvaudit.scanner.lazy import lazy
 from kvaudit.scanner.reference import AZURE_PLANE, BUILTIN_ROLES, builtin_role
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 else:
+    np = lazy("numpy")
     pd = lazy("pandas")
 
 
@@ -371,28 +374,121 @@ def _grant_verdict(grants: pd.DataFrame, **kwargs: object) -> pd.DataFrame:
     },
 )
 def signer_can_decrypt(ctx: RuleContext) -> pd.DataFrame:
-    refs = ctx.key_references
-    view = ctx.key_view
-    signer_keys = set(view.loc[profile_field(ctx, view["profile"], "signer").eq(True).to_numpy(), "id"].str.lower())
-    signing_refs = refs["purpose"].str.lower().eq("sign").fillna(False) | refs["key_id"].str.lower().isin(signer_keys)
-    signers = set(refs.loc[signing_refs.to_numpy(dtype=bool), "principal_id"].str.lower().dropna())
+    signers = _signers(ctx)
     ra, ap = ctx.role_assignments, ctx.access_policies
+    possible = signers.known | signers.possible
+    unknown_holder = signers.any
     grants = _grants(
         ctx,
-        ra["principal_id"].str.lower().isin(signers).fillna(False),
-        ap["object_id"].str.lower().isin(signers).fillna(False),
+        ra["principal_id"].str.lower().isin(possible).fillna(False) | (ra["principal_id"].isna() & unknown_holder),
+        ap["object_id"].str.lower().isin(possible).fillna(False) | (ap["object_id"].isna() & unknown_holder),
     )
     if grants.empty:
         return grants.assign(status=[])
     can = has_any(grants["operations"], DECRYPTING)
+    view = ctx.key_view
     key_ops = key_op_sets(ctx)
     key_decrypts = nullable((None if o is None else bool(o & DECRYPTING) for o in key_ops), view.index)
-    reaches = _reach(ctx, grants, key_decrypts)
+    fail = can & _reach(ctx, grants, key_decrypts)
+    principal = grants["principal_id"]
+    by_grant = grants["id"].str.lower().isin(signers.signing_grants).to_numpy(dtype=bool)
+    why = principal.map(signers.why).astype("object")
+    why[by_grant & why.isna().to_numpy()] = "holds sign on a signing key"
+    known = why.notna().to_numpy()
+    is_signer = pd.Series(np.where(known, True, pd.NA), index=grants.index, dtype="boolean")
+    # A grant whose holder may or may not sign (its principal or its signing role is unknown)
+    # matters only where it could decrypt: elsewhere it has no finding whichever it is.
+    keep = known | fail.isna().to_numpy() | fail.fillna(False).to_numpy(dtype=bool)
+    rows = grants[keep]
     return _grant_verdict(
-        grants,
-        fail=can & reaches,
-        extra={"operations": grants["operations"].map(lambda s: sorted(s) if s is not None else None)},
+        rows,
+        fail=fail[keep],
+        applicable=is_signer[keep],
+        extra={
+            "operations": rows["operations"].map(lambda s: sorted(s) if s is not None else None),
+            "signer_because": why[keep],
+        },
     )
+
+
+@dataclass(frozen=True)
+class _Signers:
+    """Who signs with signing keys: ``why`` maps each known signer to the reason it is one;
+    ``possible`` are principals that may sign (through a grant whose operations or reach are
+    unknown); ``signing_grants`` are grant ids that themselves sign with a signing key, whoever
+    holds them; ``any`` says whether anyone at all may be a signer."""
+
+    why: dict[str, str]
+    possible: frozenset[str]
+    signing_grants: frozenset[str]
+    any: bool
+
+    @property
+    def known(self) -> frozenset[str]:
+        return frozenset(self.why)
+
+
+def ci_principal_ids(ctx: RuleContext) -> frozenset[str]:
+    """The CI/CD identities the policy lists (``[rules.KV-ACC-009] ci_principal_ids``).
+
+    One parameter names them for every rule that asks, so that a policy lists its pipelines once."""
+    from kvaudit.rules.registry import get
+
+    ci_rule = get("KV-ACC-009")
+    defaults = {param.name: param.default for param in ci_rule.params}
+    params = ctx.policy.params_for(ci_rule.id, defaults) if ctx.policy is not None else defaults
+    return frozenset(str(p).lower() for p in params["ci_principal_ids"])
+
+
+def _signers(ctx: RuleContext) -> _Signers:
+    """Signing identities, from three sources: consumers that use a key to sign (their
+    principal), the CI identities the policy lists, and holders of a grant that allows sign on a
+    key whose profile is a signer's (at the key, or at a vault, ``/`` or ``/keys`` scope that
+    reaches it; not above the vault). IaC rarely names a consumer's principal, so the grants are what make signers
+    visible there."""
+    refs = ctx.key_references
+    view = ctx.key_view
+    signer_key = profile_field(ctx, view["profile"], "signer").eq(True)
+    signer_keys = set(view.loc[signer_key.to_numpy(), "id"].str.lower())
+    signing_refs = refs["purpose"].str.lower().eq("sign").fillna(False) | refs["key_id"].str.lower().isin(signer_keys)
+    why: dict[str, str] = {}
+    for principal in refs.loc[signing_refs.to_numpy(dtype=bool), "principal_id"].str.lower().dropna():
+        why.setdefault(principal, "uses a signing key")
+    for principal in ci_principal_ids(ctx):
+        why.setdefault(principal, "is a CI identity of the policy")
+    possible: set[str] = set()
+    signing_grants: set[str] = set()
+    signer_vaults = set(view.loc[signer_key.to_numpy(), "vault_id"].dropna())
+    if signer_vaults:
+        ap = ctx.access_policies
+        grants = _grants(ctx, near_vaults(ctx, signer_vaults), ap["vault_id"].isin(signer_vaults).fillna(False))
+        if len(grants):
+            on_signer_key = pd.Series(signer_key.to_numpy(), index=ctx.keys.index, dtype="boolean")
+            # Only grants at the key or its vault (an HSM's "/" or "/keys") make a signer: a role
+            # above the vault is an administrator's, judged by KV-ACC-005, not a workload's.
+            near = grants["level"].isin(["key", "vault"]).to_numpy(dtype=bool)
+            signs = has_any(grants["operations"], _SIGNING) & _reach(ctx, grants, on_signer_key) & near
+            principals = grants["principal_id"]
+            for principal, grant_id, value in zip(principals, grants["id"], signs, strict=True):
+                unknown = value is pd.NA
+                if not unknown and bool(value) and isinstance(grant_id, str):
+                    signing_grants.add(grant_id.lower())
+                if not isinstance(principal, str):
+                    continue
+                if unknown:
+                    possible.add(principal)
+                elif bool(value):
+                    why.setdefault(principal, "holds sign on a signing key")
+    possible -= set(why)
+    return _Signers(
+        why=why,
+        possible=frozenset(possible),
+        signing_grants=frozenset(signing_grants),
+        any=bool(why or possible or signing_grants),
+    )
+
+
+_SIGNING = frozenset({"sign"})
 
 
 @rule(
@@ -610,7 +706,7 @@ def ci_crypto_officer(ctx: RuleContext) -> pd.DataFrame:
         .str.lower()
         .dropna()
     )
-    ci |= {str(p).lower() for p in ctx.params["ci_principal_ids"]}
+    ci |= ci_principal_ids(ctx)
     ra = ctx.role_assignments
     guarded_vaults = set(view.loc[guarded.to_numpy(), "vault_id"].dropna())
     grants = _grants(

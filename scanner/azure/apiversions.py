@@ -15,4 +15,5 @@ API_VERSIONS: dict[str, str] = {
     "loganalytics": "v1",
     "loganalytics_workspace": "2023-09-01",
     "resources": "2022-09-01",
+    "container_apps": "2024-03-01",
 }

@@ -28,7 +28,15 @@ from kvaudit.scanner.azure.options import AzureOptions
 from kvaudit.scanner.azure.progress import Progress
 from kvaudit.scanner.azure.rbac import AzureRbacCollector, hsm_local_rbac
 from kvaudit.scanner.azure.records import arm_parts, vault_records
-from kvaudit.scanner.azure.references import host_of, kql, pins_by_host, reference_records
+from kvaudit.scanner.azure.references import (
+    host_of,
+    kql,
+    merge_consumers,
+    pins_by_host,
+    reference_records,
+    settings_consumers,
+    settings_subscriptions,
+)
 from kvaudit.scanner.azure.session import AzureSession
 from kvaudit.scanner.azure.shard import in_shard, select
 from kvaudit.scanner.azure.usage import LOG_TABLES, key_usage
@@ -81,7 +89,12 @@ class Scan:
         the versions consumers pin are the only old versions whose material is read."""
         consumers = asyncio.create_task(self._consumers())
         found = await discover(self.session, self.options, self.errors)
-        return found, await consumers
+        resources = await consumers
+        subscriptions = [
+            s for s in settings_subscriptions(resources, found.subscriptions) if in_shard(s, self.options.shard)
+        ]
+        listed = await settings_consumers(self.session, subscriptions, self.errors)
+        return found, merge_consumers(resources, listed)
 
     async def scan_vaults(self, vaults: list[Discovered]) -> None:
         self.progress.start(len(vaults))

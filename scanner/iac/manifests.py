@@ -20,7 +20,14 @@ from kvaudit.scanner.containment import read_bounded
 from kvaudit.scanner.errors import InputError
 from kvaudit.scanner.inventory import Inventory, SourceInfo
 from kvaudit.scanner.jsonio import decode_text, digest_bytes
-from kvaudit.scanner.keyrefs import UNRESOLVED, SettingsReference, find_in_arguments, find_in_settings, reference_row
+from kvaudit.scanner.keyrefs import (
+    UNRESOLVED,
+    SettingsReference,
+    find_in_arguments,
+    find_in_settings,
+    reference_path,
+    reference_row,
+)
 
 SOURCE = "kubernetes"
 MAX_YAML_BYTES = 4 * 1024 * 1024
@@ -107,7 +114,7 @@ class ManifestReader:
 
     def add(self, refs: list[SettingsReference], consumer_id: str, ctype: str, name: str | None, path: str, line: int):
         for index, ref in enumerate(refs):
-            suffix = f"{path}/{'.'.join(ref.prefix) or 'key'}" + (f"/{index}" if index else "")
+            suffix = reference_path(path, ref, index)
             row = reference_row(ref, consumer_id=consumer_id, consumer_type=ctype, consumer_name=name, path=suffix)
             row.update(source=SOURCE, file=self.origin, line=line, api_version=None, defaults=[])
             self.rows.append(row)

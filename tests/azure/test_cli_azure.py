@@ -40,6 +40,7 @@ RULE_FOR: dict[str, str] = {
     "signing_key_reference_unpinned": "KV-VER-001",
     "pinned_version_disabled": "KV-VER-002",
     "hsm_crypto_role_at_broad_scope": "KV-ACC-001",
+    "signer_can_decrypt": "KV-ACC-004",
     "administrator_and_crypto_officer": "KV-ACC-003",
     "vault_role_at_broad_scope": "KV-ACC-005",
     "owner_or_contributor_over_vaults": "KV-ACC-005",

@@ -29,6 +29,8 @@ _PROVIDER_LIST_RE = re.compile(
     r"Microsoft\.KeyVault/(?P<type>vaults|managedHSMs)/?$",
     re.I,
 )
+#: ContainerApps_ListBySubscription: apps with their template (env values; secrets only as secretRef).
+_APPS_LIST_RE = re.compile(r"^/subscriptions/(?P<sub>[^/]+)/providers/Microsoft\.App/containerApps/?$", re.I)
 _PEC_RE = re.compile(
     r"^(?P<owner>/subscriptions/.+/providers/Microsoft\.KeyVault/(?:vaults|managedHSMs)/[^/]+)"
     r"/privateEndpointConnections(?:/(?P<name>[^/]+))?/?$",
@@ -97,6 +99,8 @@ def handle(call: Call) -> web.Response:
         return _diagnostic_settings(call, m.group("rid"), m.group("name"))
     if (m := _PROVIDER_LIST_RE.match(path)) is not None:
         return _list_owners(call, m.group("sub"), m.group("rg"), m.group("type"))
+    if (m := _APPS_LIST_RE.match(path)) is not None:
+        return _list_container_apps(call, m.group("sub"))
     if (m := _PEC_RE.match(path)) is not None:
         return _private_endpoints(call, m.group("owner"), m.group("name"))
     if (m := _HSM_KEYS_RE.match(path)) is not None:
@@ -148,6 +152,17 @@ def _list_owners(call: Call, sub: str, rg: str | None, rtype: str) -> web.Respon
             max_size=1000,
         )
     )
+
+
+def _list_container_apps(call: Call, sub: str) -> web.Response:
+    _check_subscription(call, sub)
+    prefix = f"/subscriptions/{sub.lower()}/"
+    apps = [
+        r
+        for r in call.index.resources
+        if r["type"].lower() == "microsoft.app/containerapps" and r["id"].lower().startswith(prefix)
+    ]
+    return json_response(page(call, apps, default_size=ARM_PAGE, token_param="$skipToken"))
 
 
 def _generic_list(call: Call, sub: str) -> web.Response:

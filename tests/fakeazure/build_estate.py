@@ -9,6 +9,7 @@ key versions and materialising them all would dominate benchmark start-up.
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import time
@@ -706,6 +707,9 @@ def default(now: int | None = None) -> dict[str, Any]:
     plant("administrator_and_crypto_officer", sign["id"] + "/roleassignments/c1000000-0000-4000-8000-000000000004")
     plant("hsm_crypto_role_at_broad_scope", sign["id"] + "/roleassignments/c1000000-0000-4000-8000-000000000006")
     plant("hsm_crypto_role_at_broad_scope", kek["id"] + "/roleassignments/c2000000-0000-4000-8000-000000000003")
+    # The CI pipeline signs with both signing keys through Crypto User at /keys, and artifact-signer
+    # allows decrypt: the pipeline can decrypt with it.
+    plant("signer_can_decrypt", sign["id"] + "/roleassignments/c1000000-0000-4000-8000-000000000006")
 
     # --- diagnostic settings ---------------------------------------------------------------
     ds = P.diagnostic_setting
@@ -806,6 +810,11 @@ def default(now: int | None = None) -> dict[str, Any]:
         f"{dev}/kv-dev-01",
     ):
         plant("standard_vault_software_keys_only", vid)
+    # payments-app's Crypto User on the vault signs with eth-signer and decrypts with payments-rsa.
+    plant(
+        "signer_can_decrypt",
+        f"{pay['id']}/providers/microsoft.authorization/roleassignments/b1000000-0000-4000-8000-000000000005",
+    )
     return est
 
 
@@ -1062,3 +1071,95 @@ def save(estate: dict[str, Any], path: str | Path) -> None:
     data = dict(estate)
     data["keys"] = {k: v for k, v in estate["keys"].items()}
     Path(path).write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
+
+
+#: Identities of the Container Apps :func:`with_settings_signers` adds.
+SETTINGS_SIGNERS: dict[str, str] = {
+    "system": "a0000000-0000-4000-8000-0000000000e1",  # ca-yutha-unpinned's system-assigned identity
+    "uai-principal": "a0000000-0000-4000-8000-0000000000e2",
+    "uai-client": "c0000000-0000-4000-8000-0000000000e2",
+}
+
+
+def _container_app(name: str, env: list[dict[str, Any]], identity: dict[str, Any]) -> dict[str, Any]:
+    """A Container App as ContainerApps_ListBySubscription returns it (2024-03-01 shape)."""
+    rg = P.rg_id(SUB_PROD, "rg-apps")
+    return P.resource(
+        SUB_PROD,
+        "rg-apps",
+        "Microsoft.App/containerApps",
+        name,
+        {
+            "provisioningState": "Succeeded",
+            "runningStatus": "Running",
+            "managedEnvironmentId": f"{rg}/providers/Microsoft.App/managedEnvironments/cae-prod",
+            "latestRevisionName": f"{name}--r1",
+            "configuration": {
+                "activeRevisionsMode": "Single",
+                "secrets": [{"name": "signer-key-version"}],  # the list never carries secret values
+                "ingress": None,
+            },
+            "template": {
+                "containers": [
+                    {
+                        "name": "control-plane",
+                        "image": "ghcr.io/yutha/control-plane:1.0",
+                        "resources": {"cpu": 0.5, "memory": "1Gi"},
+                        "env": env,
+                    }
+                ],
+                "scale": {"minReplicas": 1, "maxReplicas": 1},
+            },
+        },
+        identity=identity,
+    )
+
+
+def with_settings_signers(estate: dict[str, Any]) -> dict[str, Any]:
+    """``estate`` plus three Yutha control planes in Container Apps that name the bootstrap key
+    with YUTHA_SIGNER_AZURE_KV_* variables: unpinned (system-assigned identity, which also holds
+    Crypto User at /keys of the KEK HSM), pinned (a user-assigned identity picked by
+    AZURE_CLIENT_ID) and with its version in a secret."""
+    est = copy.deepcopy(estate)
+    sign = next(r for r in est["resources"] if r["name"] == "mhsm-prod-signing")
+    kek = next(r for r in est["resources"] if r["name"] == "mhsm-prod-kek")
+    hsm_url = sign["properties"]["hsmUri"]
+    version = next(k for k in est["keys"][sign["id"].lower()] if k["name"] == "bootstrap-signer")["versions"][-1][
+        "version"
+    ]
+    base = [
+        {"name": "YUTHA_SIGNER_AZURE_KV_VAULT_URL", "value": hsm_url},
+        {"name": "YUTHA_SIGNER_AZURE_KV_KEY_NAME", "value": "bootstrap-signer"},
+    ]
+    uai = f"{P.rg_id(SUB_PROD, 'rg-apps')}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-yutha"
+    who = SETTINGS_SIGNERS
+    est["resources"] += [
+        _container_app(
+            "ca-yutha-unpinned",
+            base,
+            {"type": "SystemAssigned", "principalId": who["system"], "tenantId": est["tenantId"]},
+        ),
+        _container_app(
+            "ca-yutha-pinned",
+            [
+                *base,
+                {"name": "YUTHA_SIGNER_AZURE_KV_KEY_VERSION", "value": version},
+                {"name": "AZURE_CLIENT_ID", "value": who["uai-client"]},
+            ],
+            {
+                "type": "SystemAssigned,UserAssigned",
+                "principalId": "a0000000-0000-4000-8000-0000000000e3",
+                "tenantId": est["tenantId"],
+                "userAssignedIdentities": {uai: {"principalId": who["uai-principal"], "clientId": who["uai-client"]}},
+            },
+        ),
+        _container_app(
+            "ca-yutha-secret-version",
+            [*base, {"name": "YUTHA_SIGNER_AZURE_KV_KEY_VERSION", "secretRef": "signer-key-version"}],
+            {"type": "None"},
+        ),
+    ]
+    est["hsmRoleAssignments"][kek["id"].lower()].append(
+        P.hsm_role_assignment("/keys", "c2000000-0000-4000-8000-0000000000e1", "Managed HSM Crypto User", who["system"])
+    )
+    return est

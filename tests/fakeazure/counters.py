@@ -36,6 +36,7 @@ _ARM = (
     (re.compile(r"/providers/Microsoft\.KeyVault/(vaults|managedHSMs)/[^/]+/?$", re.I), "arm.vault_get"),
     (re.compile(r"/providers/Microsoft\.KeyVault/(vaults|managedHSMs)/?$", re.I), "arm.vault_list"),
     (re.compile(r"^/subscriptions(/[^/]+)?/?$", re.I), "arm.subscriptions"),
+    (re.compile(r"/providers/Microsoft\.App/containerApps/?$", re.I), "arm.container_apps"),
 )
 
 

@@ -27,7 +27,7 @@ def test_planted_findings_point_at_estate_objects(estate: dict) -> None:
     }
     missing = [p for p in estate["planted"] if p["resource_id"] not in ids]
     assert missing == []
-    assert len(estate["planted"]) == 65
+    assert len(estate["planted"]) == 67
     assert {
         "pinned_version_disabled",
         "hsm_crypto_role_at_broad_scope",

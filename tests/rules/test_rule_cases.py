@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from kvaudit.rules.registry import all_rules
+from kvaudit.scanner.reference import builtin_role
 from tests.rules.builders import (
     HSM_ADMIN,
     HSM_OFFICER,
@@ -41,6 +42,13 @@ SKR_CLAIMS = [
 
 def _policy(claims: list[dict[str, str]]) -> dict[str, Any]:
     return {"version": "1.0.0", "anyOf": [{"authority": "https://maa", "allOf": claims}]}
+
+
+def _builtin(row: dict[str, Any]) -> dict[str, Any]:
+    """An Azure role assignment with the role definition id of its built-in role, as sources emit."""
+    role = builtin_role(row["role_name"])
+    assert role is not None
+    return {**row, "role_definition_id": role.id}
 
 
 def tag(profile: str) -> dict[str, str]:
@@ -680,18 +688,107 @@ CASES: list[tuple[str, str, dict[str, list[dict[str, Any]]], str | None, list[tu
                 hsm_role(HSM, "narrow", "/keys/sign", HSM_USER, "signer"),
                 hsm_role(HSM, "broad", "/keys", HSM_USER, "signer"),
                 hsm_role(HSM, "custom", "/keys", "ffffffff-0000-0000-0000-000000000000", "signer", role_name="Custom"),
+                # Crypto User at "/" reaches the signing key too: its holder signs with it.
                 hsm_role(HSM, "other", "/", HSM_USER, "wrapper"),
+                hsm_role(HSM, "kek-only", "/keys/kek", HSM_USER, "kek-user"),
             ],
             "access_policies": [access_policy(vault("legacy"), "signer", ["get", "sign", "decrypt"])],
             "key_references": [ref("ci", key(HSM, "sign"), "v2", "sign", "signer")],
         },
         None,
         [
+            ("hsm1:/:other", "FAIL"),
             ("hsm1:/keys/sign:narrow", "PASS"),
             ("hsm1:/keys:broad", "FAIL"),
             ("hsm1:/keys:custom", "UNKNOWN"),
             ("legacy:access-policy:signer", "FAIL"),
         ],
+    ),
+    (
+        "KV-ACC-004",
+        "signers from grants on a signing key, without key references",
+        {
+            "vaults": [HSM],
+            "keys": [
+                key(HSM, "codesign", kty="EC-HSM", curve="P-384", key_ops=["sign", "verify"], tags=tag("artifact-signing")),
+                key(HSM, "kek", kty="oct-HSM", key_size=256, key_ops=["wrapKey", "unwrapKey"]),
+            ],
+            "role_assignments": [
+                hsm_role(HSM, "build-sign", "/keys/codesign", HSM_USER, "build"),
+                hsm_role(HSM, "build-kek", "/keys/kek", HSM_USER, "build"),
+                hsm_role(HSM, "wide", "/", HSM_USER, "wide"),
+                hsm_role(HSM, "wrapper", "/keys/kek", HSM_USER, "wrapper"),  # never signs: not judged
+                hsm_role(HSM, "officer", "/keys/codesign", HSM_OFFICER, "officer"),  # manages, does not sign
+                hsm_role(HSM, "officer-kek", "/keys/kek", HSM_USER, "officer"),
+                # A custom role on the signing key: whether "maybe" signs is unknown.
+                hsm_role(HSM, "maybe-sign", "/keys/codesign", "ffffffff-0000-0000-0000-000000000000", "maybe"),
+                hsm_role(HSM, "maybe-kek", "/keys/kek", HSM_USER, "maybe"),
+                # Unknown holders: one signs with the signing key, one may be any signer.
+                hsm_role(HSM, "anon-sign", "/keys/codesign", HSM_USER, None),
+                hsm_role(HSM, "anon-kek", "/keys/kek", HSM_USER, None),
+            ],
+        },
+        None,
+        [
+            ("hsm1:/:wide", "FAIL"),
+            ("hsm1:/keys/codesign:anon-sign", "PASS"),
+            ("hsm1:/keys/codesign:build-sign", "PASS"),
+            ("hsm1:/keys/kek:anon-kek", "UNKNOWN"),
+            ("hsm1:/keys/kek:build-kek", "FAIL"),
+            ("hsm1:/keys/kek:maybe-kek", "UNKNOWN"),
+        ],
+    ),
+    (
+        "KV-ACC-004",
+        "signers from Azure RBAC and access policies on signing keys",
+        {
+            "vaults": [KV, vault("legacy", rbac_authorization_enabled=False)],
+            "keys": [
+                key(KV, "release", kty="EC-HSM", curve="P-384", key_ops=["sign", "verify"], tags=tag("artifact-signing")),
+                key(KV, "dek"),
+                key(vault("legacy"), "eth", kty="EC-HSM", curve="P-256K", key_ops=["sign", "verify"]),
+                key(vault("legacy"), "wrap"),
+            ],
+            "role_assignments": [
+                _builtin(azure_role(KV["display_id"], "vault-user", "Key Vault Crypto User", "builder", KV["id"])),
+                _builtin(
+                    azure_role(f"{KV['display_id']}/keys/release", "key-user", "Key Vault Crypto User", "ci", KV["id"])
+                ),
+                _builtin(
+                    azure_role(KV["display_id"], "wrapper", "Key Vault Crypto Service Encryption User", "disk", KV["id"])
+                ),
+                # Above the vault: an administrator's grant (KV-ACC-005), which makes no signer.
+                _builtin(azure_role(RG, "rg-admin", "Key Vault Administrator", "admins")),
+            ],
+            "access_policies": [
+                access_policy(vault("legacy"), "eth-signer", ["get", "list", "sign", "verify", "unwrapKey"]),
+                access_policy(vault("legacy"), "eth-ok", ["get", "list", "sign", "verify"]),
+                access_policy(vault("legacy"), "eth-unread", None),
+            ],
+        },
+        None,
+        [
+            ("Key Vault Crypto User@" + KV["display_id"], "FAIL"),
+            ("Key Vault Crypto User@" + KV["display_id"] + "/keys/release", "PASS"),
+            ("legacy:access-policy:eth-ok", "PASS"),
+            ("legacy:access-policy:eth-signer", "FAIL"),
+            ("legacy:access-policy:eth-unread", "UNKNOWN"),
+        ],
+    ),
+    (
+        "KV-ACC-004",
+        "CI identities of the policy are signers",
+        {
+            "vaults": [HSM],
+            "keys": [key(HSM, "kek", kty="oct-HSM", key_size=256, key_ops=["wrapKey", "unwrapKey"])],
+            "role_assignments": [
+                hsm_role(HSM, "ci-kek", "/keys/kek", HSM_USER, "ci-agent"),
+                hsm_role(HSM, "ci-read", "/keys/kek", "ffffffff-0000-0000-0000-000000000000", "ci-agent"),
+                hsm_role(HSM, "app-kek", "/keys/kek", HSM_USER, "app"),
+            ],
+        },
+        '[rules.KV-ACC-009]\nci_principal_ids = ["CI-Agent"]\n',
+        [("hsm1:/keys/kek:ci-kek", "FAIL"), ("hsm1:/keys/kek:ci-read", "UNKNOWN")],
     ),
     (
         "KV-ACC-005",

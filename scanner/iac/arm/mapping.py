@@ -13,10 +13,12 @@ from collections.abc import Iterable
 from typing import Any
 
 from kvaudit.scanner.fields import REST, Filled, Reader, fill, rotation_columns, scalar_from_text
+from kvaudit.scanner.iac import app_settings
 from kvaudit.scanner.iac.arm.resources import Declared, deployment_id, render_name, scope_id
 from kvaudit.scanner.iac.arm.values import Partial, RuntimeObject, Unknown, join_strings, plain, render
 from kvaudit.scanner.iac.common import initial_administrators, parse_key_uri, synth_key_id
 from kvaudit.scanner.inventory import BOOL, INT, InlineSuppression, normalise_id
+from kvaudit.scanner.keyrefs import UNRESOLVED
 from kvaudit.scanner.reference import consumer_for_arm_type, kind_for_host, role_name
 
 VAULT = "microsoft.keyvault/vaults"
@@ -347,7 +349,43 @@ class Mapper:
             if _looks_like_key_reference(value):
                 row_id = self._reference_row(decl, path, value)
                 first = first or row_id
+        return self._settings_references(decl) or first
+
+    def _settings_references(self, decl: Declared) -> str | None:
+        """Key references named by application settings (vault URL, key name, key version)."""
+        consumer = consumer_for_arm_type(decl.type)
+        if consumer is None or not consumer.settings:
+            return None
+        if consumer.settings_names and (_name(decl.name) or "").lower() not in consumer.settings_names:
+            return None
+        owner_type, _, _child = decl.type.rpartition("/") if consumer.settings_names else (decl.type, "", "")
+        consumer_id = decl.id.rsplit("/", 2)[0] if consumer.settings_names else decl.id
+        names = decl.names[:-1] if consumer.settings_names else decl.names
+        first = None
+        for found in app_settings.references(
+            decl.body,
+            consumer.settings,
+            text=_setting_text,
+            vault_of=self._settings_vault,
+            consumer_id=consumer_id,
+            consumer_type=owner_type,
+            consumer_name=_name(names[-1]) if names else None,
+        ):
+            row = _Row(decl)
+            for column, value in found.items():
+                row.set(column, value)
+            row.unresolved.extend(found["unresolved"])
+            row_id = self._add("key_references", row.done())
+            first = first or row_id
         return first
+
+    def _settings_vault(self, setting: Any, host: str | None) -> str | None:
+        """The declared vault a vault-URL setting names: ``kv.properties.vaultUri`` or its host."""
+        head = setting.parts[0] if isinstance(setting, Partial) and setting.parts else setting
+        kind = _ref_kind(head)
+        if kind is not None and kind[0] == "vault":
+            return kind[1].lower()
+        return self._vault_for_host(host) if host else None
 
     def _reference_row(self, decl: Declared, path: str, value: Any) -> str | None:
         parsed = _parse_reference(value)
@@ -386,6 +424,17 @@ class Mapper:
             if name is not None and name.lower() == label and kind in (vault_kind, "unknown"):
                 return vault_id
         return None
+
+
+def _setting_text(value: Any) -> Any:
+    """An application setting's text: strings and numbers as ARM writes them, else unresolved."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return UNRESOLVED
 
 
 def _walk(value: Any, path: str) -> Iterable[tuple[str, Any]]:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kvaudit.scanner.fields import AZURERM, Filled, Reader, fill, rotation_columns
+from kvaudit.scanner.iac import app_settings
 from kvaudit.scanner.iac.common import initial_administrators, parse_key_uri, synth_key_id
 from kvaudit.scanner.iac.terraform.azapi import AZAPI_TYPES, declared_from
 from kvaudit.scanner.iac.terraform.azure import (
@@ -39,7 +40,8 @@ from kvaudit.scanner.iac.terraform.rotation import HSM_KEY_ROTATION_POLICY, Sepa
 from kvaudit.scanner.iac.terraform.updates import apply_writes
 from kvaudit.scanner.iac.terraform.values import UNKNOWN, EncodedJson, KeyRef, contains_unknown
 from kvaudit.scanner.inventory import normalise_id
-from kvaudit.scanner.reference import consumer_for_azurerm_type, role_name
+from kvaudit.scanner.keyrefs import UNRESOLVED
+from kvaudit.scanner.reference import Consumer, consumer_for_azurerm_type, role_name
 
 _MISSING = object()
 
@@ -394,6 +396,22 @@ class Mapper:
                 **ref,
             }
             self.rows.add("key_references", inst, row, self.source)
+        if known_consumer is not None and known_consumer.azurerm_settings:
+            self._settings_references(inst, known_consumer, consumer_id, consumer_name)
+
+    def _settings_references(self, inst: Instance, consumer: Consumer, consumer_id: str, name: str) -> None:
+        """Key references named by app settings or container env (vault URL, key name, version)."""
+        found = app_settings.references(
+            inst.values,
+            consumer.azurerm_settings,
+            text=_setting_text,
+            vault_of=lambda _setting, host: self.vaults_by_host.get(host) if host else None,
+            consumer_id=consumer_id,
+            consumer_type=consumer.arm_type,
+            consumer_name=name,
+        )
+        for row in found:
+            self.rows.add("key_references", inst, row, self.source)
 
     def _named_key_reference(
         self, inst: Instance, consumer_id: str, consumer_name: str, arm_type: str, purpose: str | None
@@ -464,6 +482,19 @@ class Mapper:
                 "pinned": version is not None,
             }
         return None
+
+
+def _setting_text(value: Any) -> Any:
+    """An app setting's text as the provider sends it; unresolved when only known after apply."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float):
+        return str(value)
+    return UNRESOLVED
 
 
 def _walk(value: Any, path: str = "") -> list[tuple[str, Any]]:
