@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kvaudit.scanner.fields import AZURERM, Filled, Reader, fill, rotation_columns
-from kvaudit.scanner.iac.common import initial_administrator, parse_key_uri, synth_key_id
+from kvaudit.scanner.iac.common import initial_administrator, location_columns, parse_key_uri, synth_key_id
 from kvaudit.scanner.iac.terraform.azapi import AZAPI_TYPES, declared_from
 from kvaudit.scanner.iac.terraform.azure import (
     HSM,
@@ -60,8 +60,8 @@ class Rows:
 
     def add(self, table: str, instance: Instance, row: dict[str, Any], source: str) -> None:
         row.setdefault("source", source)
-        row.setdefault("file", instance.file)
-        row.setdefault("line", instance.line)
+        for column, value in location_columns(instance.file, instance.line, instance.call).items():
+            row.setdefault(column, value)
         self.tables.setdefault(table, []).append(row)
         self.declared.setdefault(instance.address, []).append(row["id"])
 
@@ -191,6 +191,8 @@ class Mapper:
 
         pairs = [(inst, declared_from(inst)) for inst in instances]
         pairs = [(inst, decl) for inst, decl in pairs if decl is not None]
+        for inst, decl in pairs:
+            decl.call = inst.call  # a module's azapi resource is shown at its call, like the others
         records, _ = map_declared([decl for _, decl in pairs])
         for table, table_rows in records.items():
             for table_row in table_rows:

@@ -18,6 +18,7 @@ from typing import Any
 from kvaudit.scanner import budget
 from kvaudit.scanner.containment import inside, read_bounded, regular_problem
 from kvaudit.scanner.errors import InputError
+from kvaudit.scanner.iac.common import CallSite
 from kvaudit.scanner.iac.terraform.azure import computed_attribute
 from kvaudit.scanner.iac.terraform.evaluate import Evaluator
 from kvaudit.scanner.iac.terraform.functions import EvalError
@@ -48,6 +49,8 @@ class Instance:
     line: int | None = None
     end_line: int | None = None
     environment: str = "public"
+    #: The module call in the root that declared it (None for a resource of the root itself).
+    call: CallSite | None = None
 
 
 @dataclass
@@ -244,13 +247,20 @@ class ModuleInstance:
     """One call of a module (or the root module) with its input values."""
 
     def __init__(
-        self, loader: Loader, source: ModuleSource, prefix: str, inputs: dict[str, Any], stack: tuple[Path, ...]
+        self,
+        loader: Loader,
+        source: ModuleSource,
+        prefix: str,
+        inputs: dict[str, Any],
+        stack: tuple[Path, ...],
+        call: CallSite | None = None,
     ):
         budget.charge("module_calls")
         self.loader = loader
         self.source = source
         self.prefix = prefix
         self.inputs = inputs
+        self.call = call
         self.stack = stack + (source.directory,)
         self._locals: dict[str, Any] = {}
         self._busy: set[str] = set()
@@ -337,7 +347,11 @@ class ModuleInstance:
                     inputs[attr.name] = evaluator.evaluate(attr.expr)
                 except EvalError:
                     inputs[attr.name] = UNKNOWN
-            return ModuleInstance(self.loader, child_source, _address(base, key) + ".", inputs, self.stack)
+            path = _address(base, key)
+            # The outermost call stays the location however deep the module nesting goes.
+            outer = self.call or CallSite(path, block.file, block.line)
+            call = CallSite(path, outer.file, outer.line)
+            return ModuleInstance(self.loader, child_source, path + ".", inputs, self.stack, call)
 
         result = self._expand(block, make)
         self._modules[name] = result
@@ -489,6 +503,7 @@ class ResourceHandle:
             line=self.block.line,
             end_line=self.block.end_line,
             environment=self.module.source.environment,
+            call=self.module.call,
         )
 
 
