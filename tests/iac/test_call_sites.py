@@ -176,3 +176,64 @@ def test_moving_the_call_moves_the_location_not_the_fingerprint(tmp_path: Path) 
     assert old.keys() == new.keys()
     assert {new[fp]["line"] - old[fp]["line"] for fp in old} == {2}
     assert {json.dumps(new[fp]["declared"]) for fp in old} == {json.dumps(old[fp]["declared"]) for fp in old}
+
+
+REGISTRY_ROOT = """\
+module "kv" {
+  source  = "Azure/avm-res-keyvault-vault/azurerm"
+  version = "0.9.1"
+
+  name                = "kv-cached-prod"
+  resource_group_name = "rg-cached"
+}
+"""
+
+
+def _initialised(tmp_path: Path, manifest: str) -> Path:
+    """A root whose registry module ``terraform init`` installed under .terraform/modules."""
+    root = tmp_path / "env"
+    installed = root / ".terraform" / "modules" / "kv"
+    shutil.copytree(FIX / "terraform" / "modules" / "key-vault", installed)
+    (root / "main.tf").write_text(REGISTRY_ROOT, encoding="utf-8")
+    (root / ".terraform" / "modules" / "modules.json").write_text(manifest, encoding="utf-8")
+    return root
+
+
+MANIFEST = json.dumps(
+    {
+        "Modules": [
+            {"Key": "", "Source": "", "Dir": "."},
+            {
+                "Key": "kv",
+                "Source": "registry.terraform.io/Azure/avm-res-keyvault-vault/azurerm",
+                "Version": "0.9.1",
+                "Dir": ".terraform/modules/kv",
+            },
+        ]
+    }
+)
+
+
+def test_a_registry_module_installed_by_init_is_read_and_shown_at_its_call(tmp_path: Path) -> None:
+    _initialised(tmp_path, MANIFEST)
+    vault = _at("env/main.tf", 1, "module.kv", ("env/.terraform/modules/kv/main.tf", 17))
+    assert _open(_report(tmp_path, "env")) == [
+        ("KV-LOG-001", "kv-cached-prod", "FAIL", vault),
+        ("KV-NET-003", "kv-cached-prod", "FAIL", vault),
+        ("KV-REC-003", "kv-cached-prod", "FAIL", vault),
+    ]
+
+
+def test_a_registry_module_without_init_is_not_guessed(tmp_path: Path) -> None:
+    root = _initialised(tmp_path, MANIFEST)
+    shutil.rmtree(root / ".terraform")
+    assert _open(_report(tmp_path, "env")) == []
+
+
+def test_a_broken_module_manifest_is_one_error_naming_the_file(tmp_path: Path) -> None:
+    _initialised(tmp_path, '{"Modules": {"kv": 1}}')
+    loaded = load_sources([str(tmp_path / "env")], root=tmp_path)
+    assert [str(e) for e in loaded.errors] == [
+        "env/.terraform/modules/modules.json: module manifest has no Modules list; installed modules are not read"
+    ]
+    assert len(loaded.inventory.tables["vaults"]) == 0
