@@ -31,7 +31,7 @@ else:
     np = lazy("numpy")
     pd = lazy("pandas")
 
-SCHEMA_VERSION = "1.2.0"
+SCHEMA_VERSION = "1.3.0"
 
 DEFAULT_MESSAGES = {
     Status.FAIL.value: "{resource_name}: {title}",
@@ -122,7 +122,7 @@ def _findings_for(
         else:
             template = rule.messages.get(status) or DEFAULT_MESSAGES[status]
             message = format_message(template, values)
-        file, line = _plain(record.get("file")), _plain(record.get("line"))
+        location = _location(record)
         resource_id = str(record["resource_id"])
         vault_id = _plain(record.get("vault_id"))
         yield {
@@ -137,13 +137,33 @@ def _findings_for(
                 "name": resource_name,
                 "vault_id": str(vault_id).lower() if vault_id else None,
             },
-            "location": {"file": file, "line": line} if file else None,
+            "location": location,
+            "source": _plain(record.get("source")),
+            "reach": _plain(record.get("reach")),
             "message": message,
             "evidence": evidence,
             "profile": _plain(record.get("profile")),
             "fingerprint": fingerprint(rule.id, resource_id),
             "compliance": finding_controls(mappings, vault_id, facts or {}) if scoped else mappings,
         }
+
+
+def _location(record: dict[str, Any]) -> dict[str, Any] | None:
+    """Where to fix the finding, and for a resource declared in a module, where it is written.
+
+    ``file``/``line`` are the call in the scanned root (what the root's author edits); the
+    module path and the declaration let a reader follow the call to the resource itself.
+    """
+    file = _plain(record.get("file"))
+    if not file:
+        return None
+    declared_file = _plain(record.get("declared_file"))
+    return {
+        "file": file,
+        "line": _plain(record.get("line")),
+        "module": _plain(record.get("module")),
+        "declared": {"file": declared_file, "line": _plain(record.get("declared_line"))} if declared_file else None,
+    }
 
 
 def rule_catalogue(outcomes: list[Any]) -> list[dict[str, Any]]:

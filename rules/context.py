@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from kvaudit.rules.model import Status
 from kvaudit.rules.reads import Reads, note, recording, tracked
-from kvaudit.scanner.inventory import Inventory
+from kvaudit.scanner.inventory import LOCATION_COLUMNS, Inventory
 from kvaudit.scanner.lazy import lazy
 
 if TYPE_CHECKING:
@@ -44,13 +44,12 @@ RESULT_COLUMNS = [
     "resource_name",
     "vault_id",
     "status",
-    "file",
-    "line",
+    *LOCATION_COLUMNS,
     "profile",
 ]
 
-#: Result columns the engine reads but reports do not show: the source of the row a result is
-#: about (for the field table) and the ARM scope a grant reaches (for coverage gaps).
+#: Result columns the engine also routes by: the source of the row a result is about (for the
+#: field table) and the ARM scope a grant reaches (for coverage gaps). Reports show both.
 ROUTING_COLUMNS = ["source", "reach"]
 
 
@@ -212,8 +211,7 @@ def verdict(
         "resource_name": frame["name"] if resource_name is None else resource_name,
         "vault_id": (frame["vault_id"] if "vault_id" in frame else frame["id"]) if vault_id is None else vault_id,
         "status": status,
-        "file": frame["file"] if "file" in frame else None,
-        "line": frame["line"] if "line" in frame else None,
+        **{column: frame[column] if column in frame else None for column in LOCATION_COLUMNS},
         "profile": frame["profile"] if "profile" in frame else None,
         "source": frame["source"] if "source" in frame else None,
         "reach": reach,

@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any, TextIO
 
-from kvaudit.reports.renderers.common import SEVERITIES, STATUSES, failing, is_suppressed
+from kvaudit.reports.renderers.common import SEVERITIES, STATUSES, failing, is_suppressed, where
 from kvaudit.scanner.textsafe import terminal_text
 
 #: Longest message and fix hint shown on one line; the report holds the full text.
@@ -40,13 +40,6 @@ def one_line(text: object, width: int) -> str:
     """Whitespace collapsed, escaped, and cut to ``width`` characters with an ellipsis."""
     flat = visible(" ".join(str(text).split()))
     return flat if len(flat) <= width else flat[: width - 1] + "…"
-
-
-def _where(finding: dict[str, Any]) -> str | None:
-    location = finding.get("location") or {}
-    if not location.get("file"):
-        return None
-    return f"{location['file']}:{location['line']}" if location.get("line") else str(location["file"])
 
 
 def group_label(finding: dict[str, Any]) -> str:
@@ -88,7 +81,7 @@ def _rows(report: dict[str, Any]) -> Iterable[tuple[str, list[tuple[str, dict[st
                     {
                         "rule": finding["rule_id"],
                         "resource": one_line(finding["resource"].get("name") or finding["resource"]["id"], 80),
-                        "where": visible(_where(finding) or finding["resource"]["id"]),
+                        "where": visible(where(finding) or finding["resource"]["id"]),
                         "message": one_line(finding["message"], MESSAGE_WIDTH),
                         "fix": fix_hint(finding, rules),
                     },

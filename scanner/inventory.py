@@ -28,11 +28,18 @@ STRING, BOOL, INT, TIME, OBJ = "string", "boolean", "Int64", "datetime", "object
 PROVENANCE: dict[str, str] = {
     "source": STRING,  # azure | snapshot | arm | bicep | terraform | terraform-plan | demo
     "file": STRING,  # IaC file (repo-relative) where the row was declared
-    "line": INT,  # 1-based line in that file
+    "line": INT,  # 1-based line in that file; for a resource declared in a module, the call
+    # in the scanned root (the outermost ``module`` block), since that is what the root's author edits
+    "module": STRING,  # module path of a resource declared in a module (module.kv.module.keys["cmk"])
+    "declared_file": STRING,  # where a module's resource itself is declared (null outside modules)
+    "declared_line": INT,
     "api_version": STRING,  # REST api-version (live) or resource apiVersion (ARM)
     "defaults": OBJ,  # names of columns an adapter filled from a documented platform default
     "unresolved": OBJ,  # names of columns declared with a value the source could not evaluate
 }
+
+#: The provenance columns that say where a row is written: results carry them to the reports.
+LOCATION_COLUMNS: tuple[str, ...] = ("file", "line", "module", "declared_file", "declared_line")
 
 #: The tables and their columns, in display order. ``id`` is the original ARM id or key URI;
 #: ``*_id`` columns used for joins are normalised (lower case) by :func:`normalise_id`.

@@ -179,3 +179,22 @@ def controls_by_framework(report: dict[str, Any]) -> list[tuple[str, list[dict[s
 def percent(rate: float | None) -> str:
     """0.8125 -> '81.3%'; unknown stays visibly unknown."""
     return "n/a" if rate is None else f"{rate * 100:.1f}%"
+
+
+def place(file: Any, line: Any) -> str:
+    """``file:line``, or the file alone when the line is not known."""
+    return f"{file}:{line}" if line else str(file)
+
+
+def where(finding: dict[str, Any]) -> str | None:
+    """Where to fix a finding, as text: ``main.tf:20``; for a resource declared in a module,
+    ``main.tf:20 (module.kv, declared at modules/kv/main.tf:44)``. None without a file."""
+    location = finding.get("location") or {}
+    if not location.get("file"):
+        return None
+    text = place(location["file"], location.get("line"))
+    declared = location.get("declared") or {}
+    details = [str(location["module"])] if location.get("module") else []
+    if declared.get("file"):
+        details.append("declared at " + place(declared["file"], declared.get("line")))
+    return f"{text} ({', '.join(details)})" if details else text

@@ -33,6 +33,11 @@ FINDING_COLUMNS = [
     "resource_name",
     "file",
     "line",
+    "module",
+    "declared_file",
+    "declared_line",
+    "source",
+    "reach",
     "profile",
     "message",
     "evidence",
@@ -50,6 +55,7 @@ def defuse(value: Any) -> Any:
 def _finding_row(finding: dict[str, Any]) -> dict[str, Any]:
     suppression = finding.get("suppression") or {}
     location = finding.get("location") or {}
+    declared = location.get("declared") or {}
     resource = finding["resource"]
     return {
         "fingerprint": finding["fingerprint"],
@@ -68,6 +74,11 @@ def _finding_row(finding: dict[str, Any]) -> dict[str, Any]:
         "resource_name": resource.get("name"),
         "file": location.get("file"),
         "line": location.get("line"),
+        "module": location.get("module"),
+        "declared_file": declared.get("file"),
+        "declared_line": declared.get("line"),
+        "source": finding.get("source"),
+        "reach": finding.get("reach"),
         "profile": finding.get("profile"),
         "message": finding["message"],
         "evidence": json.dumps(finding["evidence"], sort_keys=True, ensure_ascii=False),
@@ -84,7 +95,8 @@ def _to_csv(frame: pd.DataFrame) -> str:
 
 def findings_frame(report: dict[str, Any]) -> pd.DataFrame:
     frame = pd.DataFrame([_finding_row(f) for f in report["findings"]], columns=FINDING_COLUMNS)
-    frame["line"] = frame["line"].astype("Int64")
+    for column in ("line", "declared_line"):
+        frame[column] = frame[column].astype("Int64")
     return frame
 
 

@@ -150,7 +150,13 @@ def page_data(report: dict[str, Any]) -> dict[str, Any]:
     rows = []
     for f in report["findings"]:
         location = f.get("location") or {}
+        declared = location.get("declared") or {}
         resource = f["resource"]
+        # Provenance a reader opens a finding for, after the fixed fields; trailing nulls are
+        # left off (most findings have no module and no reach) to keep large reports small.
+        provenance = [location.get("module"), declared.get("file"), declared.get("line"), f.get("source"), f.get("reach")]
+        while provenance and provenance[-1] is None:
+            provenance.pop()
         rows.append(
             [
                 f["severity"],
@@ -167,6 +173,7 @@ def page_data(report: dict[str, Any]) -> dict[str, Any]:
                 location.get("line"),
                 f.get("suppression"),
                 vault_index.get(resource.get("vault_id") or ""),
+                *provenance,
             ]
         )
     controls = [

@@ -13,7 +13,7 @@ import json
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from kvaudit.reports.renderers.common import is_suppressed
+from kvaudit.reports.renderers.common import is_suppressed, where
 from kvaudit.scanner.textsafe import xml_text as safe_xml_text
 
 
@@ -24,8 +24,13 @@ def xml_text(value: Any) -> str:
 
 def _details(finding: dict[str, Any], rule: dict[str, Any] | None) -> str:
     lines = [f"resource: {finding['resource']['id']}"]
-    if finding.get("location"):
-        lines.append(f"location: {finding['location']['file']}:{finding['location'].get('line') or ''}")
+    location = where(finding)
+    if location:
+        lines.append(f"location: {location}")
+    if finding.get("source"):
+        lines.append(f"source: {finding['source']}")
+    if finding.get("reach"):
+        lines.append(f"reach: {finding['reach']}")
     if finding.get("profile"):
         lines.append(f"profile: {finding['profile']}")
     lines.append("evidence: " + json.dumps(finding["evidence"], sort_keys=True, ensure_ascii=False))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kvaudit.reports.renderers.common import SEVERITIES, STATUSES, failing, percent, suppressed_counts
+from kvaudit.reports.renderers.common import SEVERITIES, STATUSES, failing, percent, suppressed_counts, where
 from kvaudit.scanner.textsafe import markdown_text
 
 #: How many failing findings the table lists; the rest are counted, not listed (comments have limits).
@@ -70,7 +70,7 @@ def render(report: dict[str, Any]) -> str:
                 f["severity"],
                 f["rule_id"],
                 f["resource"].get("name") or f["resource"]["id"],
-                _where(f),
+                where(f) or "",
                 f["message"],
             ]
             for f in open_failures[:TOP_FINDINGS]
@@ -87,13 +87,6 @@ def render(report: dict[str, Any]) -> str:
     if report.get("integrity"):
         lines += ["", f"Report digest (sha256): `{cell(report['integrity'].get('digest'))}`"]
     return "\n".join(lines) + "\n"
-
-
-def _where(finding: dict[str, Any]) -> str:
-    location = finding.get("location")
-    if not location:
-        return ""
-    return f"{location['file']}:{location['line']}" if location.get("line") else str(location["file"])
 
 
 def _coverage(report: dict[str, Any]) -> list[str]:

@@ -8,6 +8,14 @@ Design choices, each for how code-scanning services consume SARIF:
   must look: the data could not be read) and level ``none``, as SARIF 2.1.0 §3.27.10 requires
   for any kind but ``fail``. PASS and NOT_APPLICABLE are left out, since code scanning would
   show them as alerts.
+- GitHub ranks alerts by the *rule's* ``security-severity`` (a result cannot override it), so
+  an UNKNOWN result under a high-severity rule would be listed as a high-severity security
+  alert. UNKNOWN results therefore report against a companion rule ``<rule id>/unknown``
+  ("Not evaluated: ...") that has no ``security-severity`` and level ``note``, related to its
+  rule; each rule has its companion, so the catalogue is stable from run to run.
+- A resource declared in a module is reported at the module call in the scanned root (what the
+  root's author edits); the resource's own file and line is a ``relatedLocations`` entry, linked
+  from the message as GitHub expects, and the module path is in the properties.
 - ``partialFingerprints["kvaudit/v1"]`` is the report fingerprint (rule + resource identity, no
   line numbers), so moving a resource in a file does not reopen its alert.
 - Every result carries a file relative to the repository root (``uriBaseId`` ``%SRCROOT%``,
@@ -93,6 +101,35 @@ def _rule_help(rule: dict[str, Any]) -> dict[str, str]:
     return {"text": "\n".join(text).strip(), "markdown": "\n".join(markdown).strip()}
 
 
+#: Suffix of the companion rule UNKNOWN results are reported against.
+UNKNOWN_SUFFIX = "/unknown"
+
+
+def _unknown_descriptor(rule: dict[str, Any], index: int) -> dict[str, Any]:
+    """The rule UNKNOWN results of ``rule`` report against: no security-severity, so code
+    scanning does not rank "could not be evaluated" as a security alert of the rule's severity."""
+    why = (
+        f"kvaudit could not evaluate {rule['id']} ({rule['title']}) for this resource: a value it depends on "
+        "could not be read or evaluated. The result's message names what is missing; supply it (a parameter "
+        "value, read access, a module that can be followed) so the rule can pass or fail."
+    )
+    return {
+        "id": rule["id"] + UNKNOWN_SUFFIX,
+        "name": rule["id"].replace("-", "") + "Unknown",
+        "shortDescription": {"text": f"Not evaluated: {rule['title']}"},
+        "fullDescription": {"text": why},
+        "help": {"text": why, "markdown": why},
+        "defaultConfiguration": {"level": "note"},
+        "relationships": [{"target": {"id": rule["id"], "index": index}, "kinds": ["relevant"]}],
+        "properties": {
+            "problem.severity": "recommendation",
+            "precision": "high",
+            "tags": ["azure-key-vault", rule["domain"], "not-evaluated"],
+            "kvaudit/severity": rule["severity"],
+        },
+    }
+
+
 def _descriptor(rule: dict[str, Any]) -> dict[str, Any]:
     tags = ["security", "azure-key-vault", rule["domain"]]
     tags += [f"{m['framework']}/{m['control']}" for m in rule.get("compliance", [])]
@@ -133,19 +170,41 @@ def repository_path(path: str, options: SarifOptions) -> str | None:
     return relative
 
 
+def _physical(uri: str, line: Any) -> dict[str, Any]:
+    return {
+        "artifactLocation": {"uri": quote(uri), "uriBaseId": SRCROOT},
+        "region": {"startLine": max(int(line or 1), 1)},
+    }
+
+
 def _location(finding: dict[str, Any], uri: str) -> dict[str, Any]:
     resource = finding["resource"]
     logical = {"fullyQualifiedName": resource["id"], "kind": "resource"}
     if resource.get("name"):
         logical["name"] = str(resource["name"])
     line = (finding.get("location") or {}).get("line")
-    return {
-        "physicalLocation": {
-            "artifactLocation": {"uri": quote(uri), "uriBaseId": SRCROOT},
-            "region": {"startLine": max(int(line or 1), 1)},
-        },
-        "logicalLocations": [logical],
-    }
+    return {"physicalLocation": _physical(uri, line), "logicalLocations": [logical]}
+
+
+def _declared(finding: dict[str, Any], options: SarifOptions) -> tuple[dict[str, Any], str] | None:
+    """The related location of a resource declared in a module, with its ``path:line`` text
+    (None when there is none, or when its file is outside the repository, where code scanning
+    cannot link to it)."""
+    location = finding.get("location") or {}
+    declared = location.get("declared") or {}
+    path = repository_path(str(declared["file"]), options) if declared.get("file") else None
+    if path is None:
+        return None
+    module = location.get("module")
+    text = f"declared in {module}" if module else "declared here"
+    physical = _physical(path, declared.get("line"))
+    related = {"id": 1, "physicalLocation": physical, "message": {"text": sarif_text(text)}}
+    return related, f"{path}:{physical['region']['startLine']}"
+
+
+def _link_text(text: str) -> str:
+    """Text inside an embedded link: SARIF §3.11.6 escapes its square brackets with ``\\``."""
+    return text.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
 
 
 def _suppressions(finding: dict[str, Any]) -> list[dict[str, Any]] | None:
@@ -164,23 +223,34 @@ def _suppressions(finding: dict[str, Any]) -> list[dict[str, Any]] | None:
     return [entry]
 
 
-def _result(finding: dict[str, Any], rule_index: dict[str, int], uri: str) -> dict[str, Any]:
+def _result(finding: dict[str, Any], rule_index: dict[str, int], uri: str, options: SarifOptions) -> dict[str, Any]:
     kind = "fail" if finding["status"] == "FAIL" else "review"
+    rule_id = finding["rule_id"] if kind == "fail" else finding["rule_id"] + UNKNOWN_SUFFIX
+    message = sarif_text(finding["message"])
+    declared = _declared(finding, options)
+    if declared is not None:
+        message += f" (declared at [{_link_text(sarif_text(declared[1]))}](1))"
+    location = finding.get("location") or {}
     result: dict[str, Any] = {
-        "ruleId": finding["rule_id"],
-        "ruleIndex": rule_index[finding["rule_id"]],
+        "ruleId": rule_id,
+        "ruleIndex": rule_index[rule_id],
         "kind": kind,
         "level": LEVELS[finding["severity"]] if kind == "fail" else "none",
-        "message": {"text": sarif_text(finding["message"])},
+        "message": {"text": message},
         "locations": [_location(finding, uri)],
         "partialFingerprints": {FINGERPRINT_KEY: finding["fingerprint"]},
         "properties": {
             "kvaudit/status": finding["status"],
             "kvaudit/severity": finding["severity"],
             "kvaudit/profile": finding.get("profile"),
+            "kvaudit/source": finding.get("source"),
+            "kvaudit/reach": finding.get("reach"),
+            "kvaudit/module": location.get("module"),
             "kvaudit/evidence": finding["evidence"],
         },
     }
+    if declared is not None:
+        result["relatedLocations"] = [declared[0]]
     suppressions = _suppressions(finding)
     if suppressions:
         result["suppressions"] = suppressions
@@ -242,9 +312,11 @@ def to_sarif(report: dict[str, Any], options: SarifOptions | None = None) -> dic
     """The SARIF log as a dict (tests validate it against the official schema)."""
     options = options or SarifOptions()
     rules = report["rules"]
-    rule_index = {rule["id"]: i for i, rule in enumerate(rules)}
+    descriptors = [_descriptor(rule) for rule in rules]
+    descriptors += [_unknown_descriptor(rule, i) for i, rule in enumerate(rules)]
+    rule_index = {descriptor["id"]: i for i, descriptor in enumerate(descriptors)}
     chosen, omitted = _select(report, options)
-    results = [_result(finding, rule_index, path) for finding, path in chosen]
+    results = [_result(finding, rule_index, path, options) for finding, path in chosen]
     scan = report["scan"]
     invocation: dict[str, Any] = {
         "executionSuccessful": bool(report["coverage"]["complete"]),
@@ -274,7 +346,7 @@ def to_sarif(report: dict[str, Any], options: SarifOptions | None = None) -> dic
                         "name": "kvaudit",
                         "version": report["tool"]["version"],
                         "semanticVersion": report["tool"]["version"],
-                        "rules": [_descriptor(rule) for rule in rules],
+                        "rules": descriptors,
                         "properties": {"ruleset_version": scan["ruleset_version"]},
                     }
                 },

@@ -14,7 +14,8 @@
     return {
       i: i, severity: r[0], status: r[1], rule: rules[r[2]], name: r[3] || r[4], id: r[4], type: r[5] || "",
       message: r[6], evidence: r[7], profile: r[8] || "", fingerprint: r[9], file: r[10], line: r[11],
-      suppression: r[12], vault: r[13] === undefined ? null : r[13], hay: null
+      suppression: r[12], vault: r[13] === undefined ? null : r[13], module: r[14] || null,
+      declaredFile: r[15] || null, declaredLine: r[16] || null, source: r[17] || null, reach: r[18] || null, hay: null
     };
   });
   var state = { q: "", sev: {}, status: "", rule: "", profile: "", resource: "", supp: "", framework: "", control: "",
@@ -102,6 +103,10 @@
     add("Resource id", f.id);
     add("Resource type", f.type);
     if (f.file) add("Location", f.file + (f.line ? ":" + f.line : ""));
+    add("Module", f.module);
+    if (f.declaredFile) add("Declared at", f.declaredFile + (f.declaredLine ? ":" + f.declaredLine : ""));
+    add("Source", f.source);
+    add("Reach", f.reach);
     add("Profile", f.profile || "none (baseline rules only)");
     add("Fingerprint", f.fingerprint);
     var ev = el("table");

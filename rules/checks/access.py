@@ -26,6 +26,7 @@ from kvaudit.rules.checks.common import (
 from kvaudit.rules.context import RuleContext, verdict
 from kvaudit.rules.model import Param, Remediation
 from kvaudit.rules.registry import rule
+from kvaudit.scanner.inventory import LOCATION_COLUMNS
 from kvaudit.scanner.lazy import lazy
 from kvaudit.scanner.reference import AZURE_PLANE, BUILTIN_ROLES, builtin_role
 
@@ -292,8 +293,7 @@ def _grants(ctx: RuleContext, keep_roles: pd.Series, keep_policies: pd.Series) -
             "grant": ra["role_name"].astype("object"),
             "scope": ra["scope"].astype("object"),
             "operations": role_operations(ra),
-            "file": ra["file"],
-            "line": ra["line"],
+            **{column: ra[column] for column in LOCATION_COLUMNS},
             "source": ra["source"],
         }
     )
@@ -313,8 +313,7 @@ def _grants(ctx: RuleContext, keep_roles: pd.Series, keep_policies: pd.Series) -
             ),
             "scope": ap["vault_id"].astype("object"),
             "operations": permission_operations(ap["key_permissions"]),
-            "file": ap["file"],
-            "line": ap["line"],
+            **{column: ap[column] for column in LOCATION_COLUMNS},
             "source": ap["source"],
         }
     )

@@ -161,3 +161,34 @@ def initial_administrators(
             rows.append(initial_administrator(vault_id, who, who or label(admin, index) or f"{{unknown-{index}}}"))
         return rows
     return [initial_administrator(vault_id, None, UNKNOWN_ADMINISTRATORS)]
+
+
+@dataclass(frozen=True)
+class CallSite:
+    """The call in the scanned root that brought a module's resources into the deployment.
+
+    ``path`` names the chain of module calls down to the resource's module (Terraform's
+    ``module.kv.module.keys["cmk"]``, Bicep's symbolic names ``kv.keys``); ``file`` and ``line``
+    are the outermost call, in the file the scan was pointed at, because a finding there is one
+    the root's author can act on (a different input, a different module version), whereas the
+    module's own file may be vendored or shared by many callers.
+    """
+
+    path: str
+    file: str | None
+    line: int | None
+
+    def into(self, name: str) -> CallSite:
+        """The call site of a module called from inside this one: same outermost call."""
+        return CallSite(f"{self.path}.{name}", self.file, self.line)
+
+
+def location_columns(file: str | None, line: int | None, call: CallSite | None) -> dict[str, object]:
+    """The location provenance of a row declared at ``file``:``line``, through ``call`` if any.
+
+    A row in the root keeps its own file and line and has no module columns, so reports of
+    configurations without modules do not change.
+    """
+    if call is None:
+        return {"file": file, "line": line, "module": None, "declared_file": None, "declared_line": None}
+    return {"file": call.file, "line": call.line, "module": call.path, "declared_file": file, "declared_line": line}

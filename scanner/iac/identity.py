@@ -213,7 +213,11 @@ def duplicate_declarations(first: Inventory, second: Inventory | None = None) ->
         for frame in frames:
             if not len(frame):
                 continue
-            for row_id, file, line in zip(frame["id"], frame["file"], frame["line"], strict=True):
+            # A declaration inside a module or nested deployment is named where it is written,
+            # not at the call that brought it in: that is the text that repeats the id.
+            files = frame["declared_file"].fillna(frame["file"])
+            lines = frame["declared_line"].fillna(frame["line"])
+            for row_id, file, line in zip(frame["id"], files, lines, strict=True):
                 if not isinstance(row_id, str) or not isinstance(file, str) or not is_literal(row_id):
                     continue
                 earlier = seen.setdefault(row_id.lower(), (file, line))

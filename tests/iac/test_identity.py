@@ -177,16 +177,20 @@ def test_bicep_entry_files_are_units_and_modules_are_not() -> None:
     loaded = load_sources([str(FIX / "bicep")], root=FIX)
     assert loaded.errors == []
     vaults = loaded.inventory.tables["vaults"]
-    # modules/vault.bicep is used by two.bicep, so it is not an entry of its own.
-    assert list(zip(vaults["id"], vaults["sku"], vaults["file"], strict=True)) == [
+    # modules/vault.bicep is used by two.bicep, so it is not an entry of its own; its vault is
+    # shown at the call in two.bicep and declared in the module.
+    got = zip(vaults["id"], vaults["sku"], vaults["file"], vaults["declared_file"], strict=True)
+    assert [(i, sku, file, declared if isinstance(declared, str) else None) for i, sku, file, declared in got] == [
         (
             "/subscriptions/iac~bicep%2fone.bicep/resourcegroups/iac/providers/microsoft.keyvault/vaults/kv-same",
             "premium",
             "bicep/one.bicep",
+            None,
         ),
         (
             "/subscriptions/iac~bicep%2ftwo.bicep/resourcegroups/iac/providers/microsoft.keyvault/vaults/kv-same",
             "standard",
+            "bicep/two.bicep",
             "bicep/modules/vault.bicep",
         ),
     ]

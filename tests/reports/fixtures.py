@@ -1,9 +1,9 @@
 """The fixed report every renderer golden is made from, and the helper that regenerates goldens.
 
 The report is the demo estate evaluated at a fixed time with fixed scan times, then given the
-things the demo lacks so that every renderer branch shows in a golden: an IaC location, waivers
-(active and expired), a baseline entry, an inline suppression, an UNKNOWN with a coverage gap,
-and a resource named with HTML/script injection. It is sealed with its integrity digest.
+things the demo lacks so that every renderer branch shows in a golden: IaC locations (one of them
+inside a module), waivers (active and expired), a baseline entry, an inline suppression, an
+UNKNOWN with a coverage gap, and a resource named with HTML/script injection. It is sealed with its integrity digest.
 
 The report is frozen as tests/golden/report.json; the other goldens are rendered from it.
 Regenerate (re-evaluating the demo) after an intended change, then review the diff:
@@ -88,6 +88,13 @@ def build_golden_report() -> dict[str, Any]:
         "expired": True,
         "file": "waivers.toml",
         "line": 9,
+    }
+    # A resource declared in a nested Terraform module: shown at the outermost call in the root.
+    lapsed["location"] = {
+        "file": "infra/main.tf",
+        "line": 20,
+        "module": 'module.kv.module.keys["cmk"]',
+        "declared": {"file": "infra/modules/kv/keys/main.tf", "line": 7},
     }
     baselined = _first(report, "FAIL", 3)
     baselined["suppression"] = {"kind": "baseline", "active": True, "expired": False}

@@ -217,14 +217,41 @@ def test_control_matrix_counts_and_verdicts() -> None:
 def test_sarif_catalogue_results_locations_and_suppressions(report: dict[str, Any]) -> None:
     sarif = json.loads(get_renderer("sarif")(report))
     run = sarif["runs"][0]
-    rules = run["tool"]["driver"]["rules"]
-    assert [r["id"] for r in rules] == [r["id"] for r in report["rules"]]
+    descriptors = run["tool"]["driver"]["rules"]
+    # The catalogue, then each rule's companion for UNKNOWN results (no security-severity).
+    ids = [r["id"] for r in report["rules"]]
+    assert [r["id"] for r in descriptors] == ids + [i + "/unknown" for i in ids]
+    rules, companions = descriptors[: len(ids)], descriptors[len(ids) :]
     assert all(r["properties"]["security-severity"] in {"9.5", "8.0", "5.5", "3.0", "1.0"} for r in rules)
     assert all("```" in r["help"]["markdown"] for r in rules)
+    assert not any("security-severity" in c["properties"] for c in companions)
+    assert [c["relationships"][0]["target"] for c in companions] == [{"id": i, "index": n} for n, i in enumerate(ids)]
+    assert {c["defaultConfiguration"]["level"] for c in companions} == {"note"}
     open_findings = [f for f in report["findings"] if f["status"] in ("FAIL", "UNKNOWN")]
     placed = [f for f in open_findings if f["location"] and not (f["suppression"] or {}).get("active")]
     assert [r["partialFingerprints"]["kvaudit/v1"] for r in run["results"]] == [f["fingerprint"] for f in placed]
-    (hostile,) = run["results"]
+    hostile, in_module = run["results"]
+    # A resource declared in a module: at the call in the root, its declaration related and linked.
+    assert in_module["locations"][0]["physicalLocation"] == {
+        "artifactLocation": {"uri": "infra/main.tf", "uriBaseId": "%SRCROOT%"},
+        "region": {"startLine": 20},
+    }
+    assert in_module["relatedLocations"] == [
+        {
+            "id": 1,
+            "physicalLocation": {
+                "artifactLocation": {"uri": "infra/modules/kv/keys/main.tf", "uriBaseId": "%SRCROOT%"},
+                "region": {"startLine": 7},
+            },
+            "message": {"text": 'declared in module.kv.module.keys["cmk"]'},
+        }
+    ]
+    assert in_module["message"]["text"].endswith(" (declared at [infra/modules/kv/keys/main.tf:7](1))")
+    assert (in_module["properties"]["kvaudit/module"], in_module["properties"]["kvaudit/source"]) == (
+        'module.kv.module.keys["cmk"]',
+        "demo",
+    )
+    assert "relatedLocations" not in hostile and hostile["properties"]["kvaudit/module"] is None
     assert hostile["locations"][0]["physicalLocation"] == {
         "artifactLocation": {"uri": "infra/main.bicep", "uriBaseId": "%SRCROOT%"},
         "region": {"startLine": 12},

@@ -10,7 +10,8 @@ results and 25,000 rules per run, 1,000 locations per result (10 are shown), 20 
 (10 are shown), 10 MB gzipped; every result needs a location with
 ``physicalLocation.artifactLocation.uri``, relative to the repository root, and a
 ``region.startLine``; a rule needs ``id``, ``shortDescription``, ``fullDescription`` and
-``help`` texts and a numeric ``security-severity`` from 0.0 to 10.0. SARIF itself requires
+``help`` texts, and a rule tagged ``security`` a numeric ``security-severity`` from 0.0 to 10.0
+(results of a rule with one are security alerts, ranked by it). SARIF itself requires
 level ``none`` for any kind but ``fail`` (§3.27.10). :func:`github_problems` checks each.
 """
 
@@ -60,7 +61,7 @@ def test_sarif_object_shapes_use_only_sarif_property_names() -> None:
     assert set(run) == {"tool", "originalUriBaseIds", "invocations", "results", "columnKind", "properties"}
     assert set(run["tool"]["driver"]) == {"name", "version", "semanticVersion", "rules", "properties"}
     for rule in run["tool"]["driver"]["rules"]:
-        assert set(rule) - {"helpUri"} == {
+        assert set(rule) - {"helpUri", "relationships"} == {
             "id",
             "name",
             "shortDescription",
@@ -80,7 +81,7 @@ def test_sarif_object_shapes_use_only_sarif_property_names() -> None:
     for note in run["invocations"][0]["toolExecutionNotifications"]:
         assert set(note) - {"associatedRule", "descriptor"} == {"level", "message"}
     for result in run["results"]:
-        assert set(result) - {"suppressions"} == {
+        assert set(result) - {"suppressions", "relatedLocations"} == {
             "ruleId",
             "ruleIndex",
             "kind",
@@ -93,6 +94,8 @@ def test_sarif_object_shapes_use_only_sarif_property_names() -> None:
         for location in result["locations"]:
             assert set(location) == {"physicalLocation", "logicalLocations"}
             assert all(set(ll) <= {"name", "fullyQualifiedName", "kind"} for ll in location["logicalLocations"])
+        for related in result.get("relatedLocations", []):
+            assert set(related) == {"id", "physicalLocation", "message"}
         for suppression in result.get("suppressions", []):
             assert set(suppression) == {"kind", "status", "justification", "properties"}
             assert suppression["kind"] in {"inSource", "external"} and suppression["status"] == "accepted"
@@ -129,7 +132,9 @@ def github_problems(log: dict[str, Any]) -> list[str]:
             if len(tags) > 10:  # over 10 are dropped, over 20 rejected
                 problems.append(f"rule {rule['id']}: {len(tags)} tags")
             severity = rule.get("properties", {}).get("security-severity")
-            if not (isinstance(severity, str) and 0.0 <= float(severity) <= 10.0):
+            if ("security" in tags or severity is not None) and not (
+                isinstance(severity, str) and 0.0 <= float(severity) <= 10.0
+            ):
                 problems.append(f"rule {rule['id']}: security-severity {severity!r}")
         for i, result in enumerate(run["results"]):
             where = f"run {r} result {i}"
@@ -146,7 +151,7 @@ def github_problems(log: dict[str, Any]) -> list[str]:
             locations = result.get("locations") or []
             if not 1 <= len(locations) <= LIMITS["locations"]:
                 problems.append(f"{where}: {len(locations)} locations")
-            for location in locations:
+            for location in locations + (result.get("relatedLocations") or []):
                 physical = location.get("physicalLocation") or {}
                 artifact = physical.get("artifactLocation") or {}
                 uri = artifact.get("uri", "")
@@ -200,6 +205,44 @@ def test_unknown_results_are_review_with_level_none_and_fail_results_keep_their_
     for result in results:
         if result["properties"]["kvaudit/status"] == "FAIL":
             assert (result["kind"], result["level"]) == ("fail", levels[result["properties"]["kvaudit/severity"]])
+
+
+def test_unknown_results_report_against_a_companion_rule_without_security_severity() -> None:
+    """GitHub ranks an alert by its rule's security-severity; "not evaluated" must not rank as a
+    high-severity security alert, so UNKNOWN results use the rule's ``/unknown`` companion."""
+    log = to_sarif(_with_files(golden_report()))
+    run = log["runs"][0]
+    descriptors = run["tool"]["driver"]["rules"]
+    unknown = [r for r in run["results"] if r["properties"]["kvaudit/status"] == "UNKNOWN"]
+    failing = [r for r in run["results"] if r["properties"]["kvaudit/status"] == "FAIL"]
+    assert unknown and failing
+    for result in unknown:
+        descriptor = descriptors[result["ruleIndex"]]
+        assert result["ruleId"] == descriptor["id"] and descriptor["id"].endswith("/unknown")
+        assert "security-severity" not in descriptor["properties"] and "security" not in descriptor["properties"]["tags"]
+        parent = descriptors[descriptor["relationships"][0]["target"]["index"]]
+        assert descriptor["id"] == parent["id"] + "/unknown" and descriptor["shortDescription"]["text"] == (
+            "Not evaluated: " + parent["shortDescription"]["text"]
+        )
+    for result in failing:
+        descriptor = descriptors[result["ruleIndex"]]
+        assert result["ruleId"] == descriptor["id"] and float(descriptor["properties"]["security-severity"]) > 0
+    # The fingerprint is the finding's, whichever rule the result reports against.
+    assert {r["partialFingerprints"]["kvaudit/v1"] for r in unknown} <= {
+        f["fingerprint"] for f in golden_report()["findings"] if f["status"] == "UNKNOWN"
+    }
+
+
+def test_a_related_location_outside_the_repository_is_left_out() -> None:
+    from pathlib import PurePosixPath
+
+    report = golden_report()
+    options = SarifOptions(working_directory=PurePosixPath("/repo"), repository_root=PurePosixPath("/repo"))
+    (in_module,) = [f for f in report["findings"] if (f["location"] or {}).get("module")]
+    in_module["location"]["declared"]["file"] = "../vendor/kv/main.tf"
+    (result,) = [r for r in to_sarif(report, options)["runs"][0]["results"] if r["properties"]["kvaudit/module"]]
+    assert "relatedLocations" not in result and "](1)" not in result["message"]["text"]
+    assert github_problems(to_sarif(report, options)) == []
 
 
 def test_suppressed_results_are_left_out_unless_asked_for() -> None:

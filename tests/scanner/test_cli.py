@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from kvaudit.reports.renderers.common import where
 from kvaudit.reports.schema import validate_report
 from kvaudit.scanner import snapshot
 from kvaudit.scanner.demo import demo_inventory
@@ -155,10 +156,13 @@ def test_scan_lists_each_failing_finding_on_stdout(kvaudit, tmp_path: Path) -> N
     assert len(inline) == 1 and inline[0]["suppression"]["active"]
     lines = result.stdout.splitlines()
     assert lines[0] == "examples/iac/arm/misconfigured/azuredeploy.json"
-    heads = [line.split() for line in lines if line.startswith("  ") and line.split()[0].isupper()]
-    assert sorted((h[0], h[1], h[-1]) for h in heads) == sorted(
-        (f["severity"].upper(), f["rule_id"], f"{f['location']['file']}:{f['location']['line']}") for f in failing
+    heads = [line for line in lines if line.startswith("  ") and line.split()[0].isupper()]
+    # The location is the last column (after two spaces); a resource of the nested deployment is
+    # at the deployment, with the deployment's name and the resource's own line after it.
+    assert sorted((h.split()[0], h.split()[1], h.rsplit("  ", 1)[-1]) for h in heads) == sorted(
+        (f["severity"].upper(), f["rule_id"], where(f)) for f in failing
     )
+    assert any(h.endswith("azuredeploy.json:58 (hsm-keys, declared at " + MISCONFIGURED_ARM + "/azuredeploy.json:71)") for h in heads)
     assert sum(1 for line in lines if line.strip().startswith("fix: ")) == len(failing)
     assert result.stderr.splitlines() == [
         f"kvaudit: wrote json report {out}",

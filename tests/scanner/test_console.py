@@ -6,7 +6,7 @@ import copy
 import io
 from typing import Any
 
-from kvaudit.scanner.console import grouped_failures, summary_line, visible, write_findings
+from kvaudit.scanner.console import grouped_failures, summary_line, visible, write_findings, write_plain
 from tests.reports.fixtures import golden_report
 
 
@@ -64,8 +64,16 @@ def test_findings_without_a_file_group_under_their_vault() -> None:
     report = copy.deepcopy(golden_report())
     labels = [label for label, _ in grouped_failures(report)]
     assert "infra/main.bicep" in labels
+    assert "infra/main.tf" in labels  # a finding in a module groups under the root file that calls it
     assert "kv-nw-legacy (Azure)" in labels
-    assert all(label.endswith("(Azure)") or label == "infra/main.bicep" for label in labels)
+    assert all(label.endswith("(Azure)") or label in ("infra/main.bicep", "infra/main.tf") for label in labels)
+
+
+def test_a_finding_in_a_module_shows_the_call_and_the_declaration() -> None:
+    report = copy.deepcopy(golden_report())
+    out = io.StringIO()
+    write_plain(report, out)
+    assert 'infra/main.tf:20 (module.kv.module.keys["cmk"], declared at infra/modules/kv/keys/main.tf:7)' in out.getvalue()
 
 
 def test_summary_separates_suppressed_from_failing() -> None:

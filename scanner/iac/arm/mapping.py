@@ -16,7 +16,7 @@ from kvaudit.scanner.fields import REST, Filled, Reader, fill, rotation_columns,
 from kvaudit.scanner.iac import app_settings
 from kvaudit.scanner.iac.arm.resources import Declared, deployment_id, render_name, scope_id
 from kvaudit.scanner.iac.arm.values import Partial, RuntimeObject, Unknown, join_strings, plain, render
-from kvaudit.scanner.iac.common import initial_administrators, parse_key_uri, synth_key_id
+from kvaudit.scanner.iac.common import initial_administrators, location_columns, parse_key_uri, synth_key_id
 from kvaudit.scanner.inventory import BOOL, INT, InlineSuppression, normalise_id
 from kvaudit.scanner.keyrefs import UNRESOLVED
 from kvaudit.scanner.reference import consumer_for_arm_type, kind_for_host, role_name
@@ -80,8 +80,7 @@ class _Row:
         self.decl = decl
         self.values: dict[str, Any] = {
             "source": decl.source,
-            "file": decl.file,
-            "line": decl.line,
+            **location_columns(decl.file, decl.line, decl.call),
             "api_version": decl.api_version,
         }
         self.defaulted: list[str] = []

@@ -13,6 +13,7 @@ from typing import Any
 
 from kvaudit.scanner.iac.arm.functions import DeploymentScope
 from kvaudit.scanner.iac.arm.values import Partial, Unknown, join_strings, render
+from kvaudit.scanner.iac.common import CallSite
 
 #: Placeholder for a name piece that has no stable rendering at all.
 UNNAMED = "{unknown}"
@@ -33,6 +34,8 @@ class Declared:
     scope: Any = None  # evaluated extension scope (an id, relative or absolute), if any
     existing: bool = False
     suppressions: list[tuple[str, str | None]] = field(default_factory=list)
+    #: The module call in the scanned root that declared it (None for the root's own resources).
+    call: CallSite | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.body, dict):

@@ -17,9 +17,9 @@ from kvaudit.scanner.errors import InputError
 from kvaudit.scanner.iac.arm.expressions import Evaluator, ExpressionError
 from kvaudit.scanner.iac.arm.functions import DeploymentScope
 from kvaudit.scanner.iac.arm.positions import line_of
-from kvaudit.scanner.iac.arm.resources import Declared, split_extension_type, split_name
+from kvaudit.scanner.iac.arm.resources import Declared, render_name, split_extension_type, split_name
 from kvaudit.scanner.iac.arm.values import UNKNOWN, RuntimeObject, Unknown, is_known, render
-from kvaudit.scanner.iac.common import parse_suppression_comment
+from kvaudit.scanner.iac.common import CallSite, parse_suppression_comment
 
 #: Resource keys that are structure, not state: never evaluated into the body.
 _STRUCTURAL = {
@@ -355,6 +355,9 @@ class TemplateWalker:
         self.declared: list[Declared] = []
         self.errors: list[InputError] = []
         self.depth = 0
+        #: The outermost nested deployment being walked: its resources are shown at it, the
+        #: way a module's resources are shown at the module call.
+        self.call: CallSite | None = None
 
     def walk(self, template: dict[str, Any], supplied: dict[str, Any], scope: DeploymentScope) -> None:
         problem = section_problem(template)
@@ -452,6 +455,7 @@ class TemplateWalker:
             scope=scope_value,
             existing=bool(_ci(res, "existing")),
             suppressions=suppressions_from_metadata(_ci(res, "metadata"), _ci(res, "comments")),
+            call=self.call,
         )
 
     def _after_declare(self, decl: Declared, res: dict[str, Any], ctx: Context) -> None:
@@ -486,6 +490,9 @@ class TemplateWalker:
         options = _ci(raw_props, "expressionEvaluationOptions") or {}
         inner = str(_ci(options, "scope", "outer")).lower() == "inner"
         self.depth += 1
+        outer_call = self.call
+        name = render_name(decl.name)
+        self.call = outer_call.into(name) if outer_call is not None else CallSite(name, self.origin, decl.line)
         try:
             if inner:
                 supplied = self._nested_parameters(_ci(raw_props, "parameters"), ctx, decl)
@@ -500,6 +507,7 @@ class TemplateWalker:
                 self._walk_resources(template, outer)
         finally:
             self.depth -= 1
+            self.call = outer_call
 
     def _nested_parameters(self, entries: Any, ctx: Context, decl: Declared) -> dict[str, Any]:
         """Values an inner-scope nested deployment passes to its template.

@@ -25,7 +25,7 @@ from kvaudit.scanner.iac.arm.template import suppressions_from_metadata
 from kvaudit.scanner.iac.arm.values import UNKNOWN, RuntimeObject, Unknown, join_strings, render
 from kvaudit.scanner.iac.bicep.evaluator import BicepEvalError, Env, UserFunction
 from kvaudit.scanner.iac.bicep.parser import BicepSyntaxError, Node, parse
-from kvaudit.scanner.iac.common import parse_suppression_comment
+from kvaudit.scanner.iac.common import CallSite, parse_suppression_comment
 from kvaudit.scanner.jsonio import decode_text, digest_bytes
 
 MAX_BICEP_BYTES = 4 * 1024 * 1024
@@ -166,6 +166,9 @@ class _Run:
     def __init__(self, program: BicepProgram, unit: Unit):
         self.program = program
         self.unit = unit
+        #: The module call being evaluated (None in the entry file): resources declared under
+        #: it are shown at the outermost call, in the entry file.
+        self.call: CallSite | None = None
 
     def error(self, origin: str, problem: str, line: int | None) -> None:
         self.program.errors.append(InputError(origin, problem, line))
@@ -356,6 +359,7 @@ class _Run:
             scope=extension_scope,
             existing=bool(statement.get("existing")),
             suppressions=suppressions,
+            call=self.call,
         )
 
     def resource(self, env: Env, statement: Node, parsed: Parsed, parent: Declared | None) -> None:
@@ -367,7 +371,7 @@ class _Run:
                     suppressions += suppressions_from_metadata(env.guarded(args[0]))
         body = statement["body"]
         try:
-            for scope_env, object_node in self._instances(env, body):
+            for scope_env, object_node, _ in self._instances(env, body):
                 budget.charge("resources")
                 decl = self.declare(scope_env, statement, object_node, parsed, parent, suppressions)
                 self.unit.declared.append(decl)
@@ -377,28 +381,29 @@ class _Run:
         except BicepEvalError as exc:
             self.error(parsed.origin, f"cannot expand resource '{statement['name']}': {exc}", statement.line)
 
-    def _instances(self, env: Env, body: Node) -> list[tuple[Env, Node]]:
-        """The (scope, object) pairs a resource or module body declares: one, none (a false
-        condition), or one per loop item. An unknown condition still declares it (what it
-        would configure is judged), and an unknown loop declares one representative."""
+    def _instances(self, env: Env, body: Node) -> list[tuple[Env, Node, int | None]]:
+        """The (scope, object, loop index) triples a resource or module body declares: one,
+        none (a false condition), or one per loop item. An unknown condition still declares it
+        (what it would configure is judged), and an unknown loop declares one representative
+        (index None: which item it stands for is not known)."""
         if body.kind == "if":
             test = env.guarded(body["test"])
-            return [] if test is False else [(env, body["body"])]
+            return [] if test is False else [(env, body["body"], None)]
         if body.kind == "array" or body.kind == "for":
             loop = body if body.kind == "for" else None
             if loop is None:
                 raise BicepEvalError("a resource body must be an object, a condition or a loop")
-            out: list[tuple[Env, Node]] = []
+            out: list[tuple[Env, Node, int | None]] = []
             inner = loop["body"]
-            for child in loop_envs(env, loop):
+            for position, child in loop_envs(env, loop):
                 if inner.kind == "if":
                     if child.guarded(inner["test"]) is False:
                         continue
-                    out.append((child, inner["body"]))
+                    out.append((child, inner["body"], position))
                 else:
-                    out.append((child, inner))
+                    out.append((child, inner, position))
             return out
-        return [(env, body)]
+        return [(env, body, None)]
 
     def module(self, env: Env, statement: Node, path: Path, parsed: Parsed, depth: int, stack: tuple) -> None:
         source = statement["path"]
@@ -433,25 +438,32 @@ class _Run:
         except BicepEvalError as exc:
             self.error(parsed.origin, f"cannot expand module '{statement['name']}': {exc}", line)
             return
-        for scope_env, object_node in instances:
+        for scope_env, object_node, index in instances:
             budget.charge("module_calls")
             properties = {i["key"]: i["value"] for i in object_node["items"] if i.kind == "property"}
             params = scope_env.guarded(properties["params"]) if "params" in properties else {}
             scope_value = scope_env.guarded(properties["scope"]) if "scope" in properties else None
             module_scope, _ = scope_of(scope_value, scope_env.scope)
             supplied = params if isinstance(params, dict) else {}
-            self.file(target, module_parsed, supplied, module_scope, depth + 1, (*stack, path.resolve()))
+            name = statement["name"] + (f"[{index}]" if index is not None else "")
+            outer = self.call
+            self.call = outer.into(name) if outer is not None else CallSite(name, parsed.origin, line)
+            try:
+                self.file(target, module_parsed, supplied, module_scope, depth + 1, (*stack, path.resolve()))
+            finally:
+                self.call = outer
 
 
-def loop_envs(env: Env, loop: Node) -> list[Env]:
-    """Scopes of a ``for`` loop; an unknown collection gives one scope with unknown items."""
+def loop_envs(env: Env, loop: Node) -> list[tuple[int | None, Env]]:
+    """Scopes of a ``for`` loop with their item index; an unknown collection gives one scope
+    with unknown items and index None."""
     envs = list(env.iterations(loop))
     if envs == [None]:
         bindings = {loop["item"]: UNKNOWN}
         if loop["index"]:
             bindings[loop["index"]] = UNKNOWN
-        return [env.child(bindings)]
-    return [e for e in envs if e is not None]
+        return [(None, env.child(bindings))]
+    return [(index, e) for index, e in enumerate(envs) if e is not None]
 
 
 def _thunk(env: Env, node: Node) -> Any:

@@ -20,7 +20,7 @@ from typing import Any
 
 from kvaudit.scanner.fields import AZURERM, Filled, Reader, fill, rotation_columns
 from kvaudit.scanner.iac import app_settings
-from kvaudit.scanner.iac.common import initial_administrators, parse_key_uri, synth_key_id
+from kvaudit.scanner.iac.common import initial_administrators, location_columns, parse_key_uri, synth_key_id
 from kvaudit.scanner.iac.terraform.azapi import AZAPI_TYPES, declared_from
 from kvaudit.scanner.iac.terraform.azure import (
     HSM,
@@ -64,8 +64,8 @@ class Rows:
 
     def add(self, table: str, instance: Instance, row: dict[str, Any], source: str) -> None:
         row.setdefault("source", source)
-        row.setdefault("file", instance.file)
-        row.setdefault("line", instance.line)
+        for column, value in location_columns(instance.file, instance.line, instance.call).items():
+            row.setdefault(column, value)
         self.tables.setdefault(table, []).append(row)
         self.declared.setdefault(instance.address, []).append(row["id"])
 
@@ -198,6 +198,8 @@ class Mapper:
 
         pairs = [(inst, declared_from(inst)) for inst in instances]
         pairs = [(inst, decl) for inst, decl in pairs if decl is not None]
+        for inst, decl in pairs:
+            decl.call = inst.call  # a module's azapi resource is shown at its call, like the others
         records, _ = map_declared([decl for _, decl in pairs])
         for table, table_rows in records.items():
             for table_row in table_rows:

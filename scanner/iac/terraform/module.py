@@ -18,6 +18,7 @@ from typing import Any
 from kvaudit.scanner import budget
 from kvaudit.scanner.containment import inside, read_bounded, regular_problem
 from kvaudit.scanner.errors import InputError
+from kvaudit.scanner.iac.common import CallSite
 from kvaudit.scanner.iac.terraform.azure import computed_attribute
 from kvaudit.scanner.iac.terraform.evaluate import Evaluator
 from kvaudit.scanner.iac.terraform.functions import EvalError
@@ -48,6 +49,8 @@ class Instance:
     line: int | None = None
     end_line: int | None = None
     environment: str = "public"
+    #: The module call in the root that declared it (None for a resource of the root itself).
+    call: CallSite | None = None
 
 
 @dataclass
@@ -83,6 +86,41 @@ class Loader:
         self.errors: list[InputError] = []
         self._sources: dict[Path, ModuleSource] = {}
         self._visiting: list[Path] = []
+        self._installed: dict[Path, dict[str, Path]] = {}
+
+    def installed(self, root_dir: Path, key: str) -> Path | None:
+        """The directory ``terraform init`` installed the module call ``key`` (call names joined
+        by ``.``, as in ``.terraform/modules/modules.json``) into, for registry and git sources;
+        None when the root was not initialised or the call is not listed. Reading only what init
+        already downloaded keeps the gate offline."""
+        if root_dir not in self._installed:
+            self._installed[root_dir] = self._read_manifest(root_dir)
+        return self._installed[root_dir].get(key)
+
+    def _read_manifest(self, root_dir: Path) -> dict[str, Path]:
+        path = root_dir / ".terraform" / "modules" / "modules.json"
+        if not path.is_file():
+            return {}
+        origin = relative(path, self.root)
+        try:
+            doc = load_json_bytes(read_bounded(path, origin, MAX_TF_BYTES), origin)
+        except InputError as exc:
+            self.errors.append(exc)
+            return {}
+        entries = doc.get("Modules") if isinstance(doc, dict) else None
+        if not isinstance(entries, list):
+            self.errors.append(InputError(origin, "module manifest has no Modules list; installed modules are not read"))
+            return {}
+        found: dict[str, Path] = {}
+        for entry in entries:
+            if not isinstance(entry, dict) or not isinstance(entry.get("Key"), str) or not entry["Key"]:
+                continue
+            directory = entry.get("Dir")
+            if isinstance(directory, str) and directory:
+                target = (root_dir / directory).resolve()
+                if target.is_dir():
+                    found[entry["Key"]] = target
+        return found
 
     def parsed_files(self) -> list[HclFile]:
         """Every ``.tf`` file parsed so far (root and called modules), for comments and digests."""
@@ -244,13 +282,24 @@ class ModuleInstance:
     """One call of a module (or the root module) with its input values."""
 
     def __init__(
-        self, loader: Loader, source: ModuleSource, prefix: str, inputs: dict[str, Any], stack: tuple[Path, ...]
+        self,
+        loader: Loader,
+        source: ModuleSource,
+        prefix: str,
+        inputs: dict[str, Any],
+        stack: tuple[Path, ...],
+        call: CallSite | None = None,
+        installed: tuple[Path, str] | None = None,
     ):
         budget.charge("module_calls")
         self.loader = loader
         self.source = source
         self.prefix = prefix
         self.inputs = inputs
+        self.call = call
+        #: (root module directory, this call's key in its modules.json): where ``terraform
+        #: init`` put the registry modules this module calls.
+        self.installed = installed or (source.directory, "")
         self.stack = stack + (source.directory,)
         self._locals: dict[str, Any] = {}
         self._busy: set[str] = set()
@@ -321,7 +370,11 @@ class ModuleInstance:
         if block is None:
             return UNKNOWN, []
         self._modules[name] = (UNKNOWN, [])
+        root_dir, key = self.installed
+        key = f"{key}.{name}" if key else name
         directory = local_source(self.source.directory, block, Evaluator(self.scope))
+        if directory is None:
+            directory = self.loader.installed(root_dir, key)
         if directory is None or directory in self.stack or len(self.stack) >= MAX_MODULE_DEPTH:
             return UNKNOWN, []
         child_source = self.loader.source(directory)
@@ -337,7 +390,11 @@ class ModuleInstance:
                     inputs[attr.name] = evaluator.evaluate(attr.expr)
                 except EvalError:
                     inputs[attr.name] = UNKNOWN
-            return ModuleInstance(self.loader, child_source, _address(base, key) + ".", inputs, self.stack)
+            path = _address(base, key)
+            # The outermost call stays the location however deep the module nesting goes.
+            outer = self.call or CallSite(path, block.file, block.line)
+            call = CallSite(path, outer.file, outer.line)
+            return ModuleInstance(self.loader, child_source, path + ".", inputs, self.stack, call, (root_dir, key))
 
         result = self._expand(block, make)
         self._modules[name] = result
@@ -489,6 +546,7 @@ class ResourceHandle:
             line=self.block.line,
             end_line=self.block.end_line,
             environment=self.module.source.environment,
+            call=self.module.call,
         )
 
 

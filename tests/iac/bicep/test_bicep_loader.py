@@ -10,7 +10,7 @@ import pytest
 from kvaudit.scanner.iac.arm import load_arm
 from kvaudit.scanner.iac.bicep import load_bicep
 from kvaudit.scanner.iac.identity import ID_COLUMNS
-from kvaudit.scanner.inventory import TABLES, InlineSuppression
+from kvaudit.scanner.inventory import LOCATION_COLUMNS, TABLES, InlineSuppression
 
 ROOT = Path(__file__).resolve().parents[3]
 FIX = ROOT / "examples" / "iac"
@@ -18,7 +18,7 @@ LEGACY = (
     "/subscriptions/iac~examples%2fiac%2fbicep%2fmisconfigured%2fmain.bicep/resourcegroups/iac"
     "/providers/microsoft.keyvault/vaults/kv-legacy"
 )
-PROVENANCE = ["source", "file", "line", "api_version"]
+PROVENANCE = ["source", *LOCATION_COLUMNS, "api_version"]
 
 
 def _values(inv, table: str, unit: str) -> list[dict]:
@@ -50,13 +50,22 @@ def test_bicep_provenance_follows_modules() -> None:
     inv, errors = load_bicep([FIX / "bicep/compliant/main.bicep"], ROOT)
     assert errors == []
     vault = inv.tables["vaults"].iloc[0]
-    assert (vault["source"], vault["file"], vault["line"]) == ("bicep", "examples/iac/bicep/compliant/vault.bicep", 6)
+    # Shown at the module call in the entry file; the module's own line is the related location.
+    assert (vault["source"], vault["file"], vault["line"]) == ("bicep", "examples/iac/bicep/compliant/main.bicep", 11)
+    assert (vault["module"], vault["declared_file"], vault["declared_line"]) == (
+        "vault",
+        "examples/iac/bicep/compliant/vault.bicep",
+        6,
+    )
     assert [s.location for s in inv.sources] == [
         "examples/iac/bicep/compliant/main.bicep",
         "examples/iac/bicep/compliant/vault.bicep",
     ]
-    lines = dict(zip(inv.tables["keys"]["name"], inv.tables["keys"]["line"], strict=True))
-    assert lines == {"cmk": 29}
+    keys = inv.tables["keys"]
+    assert list(zip(keys["name"], keys["line"], keys["declared_line"], strict=True)) == [("cmk", 11, 29)]
+    diag = inv.tables["diagnostic_settings"].iloc[0]  # declared in the entry file itself: unchanged
+    assert diag["file"] == "examples/iac/bicep/compliant/main.bicep"
+    assert diag[["module", "declared_file", "declared_line"]].isna().all()
 
 
 def test_comment_suppression() -> None:

@@ -83,6 +83,8 @@ def test_misconfigured_vaults(tmp_path):
     assert located[("KV-REC-002", "kv-legacy-app")] == {
         "file": "examples/iac/terraform/vault_misconfigured/main.tf",
         "line": 12,
+        "module": None,  # declared in the root itself
+        "declared": None,
     }
 
 

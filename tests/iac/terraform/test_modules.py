@@ -6,6 +6,7 @@ from .helpers import rows
 
 PAYMENTS = "/subscriptions/iac~examples%2fiac%2fterraform%2fmodule_for_each/resourcegroups/rg-vaults/providers/microsoft.keyvault/vaults/kv-payments-prod"
 LEGACY = "/subscriptions/iac~examples%2fiac%2fterraform%2fmodule_for_each/resourcegroups/rg-vaults/providers/microsoft.keyvault/vaults/kv-legacy-prod"
+ROOT_FILE = "examples/iac/terraform/module_for_each/main.tf"
 MODULE_FILE = "examples/iac/terraform/module_for_each/modules/kv/main.tf"
 
 
@@ -22,12 +23,30 @@ def test_for_each_module_expands_per_key_with_tfvars(load):
             r["ip_rules"],
             r["file"],
             r["line"],
+            r["module"],
+            r["declared_file"],
+            r["declared_line"],
         )
         for r in rows(inv, "vaults")
     ]
+    # Each instance is shown at the module call (main.tf:20), with its key in the module path
+    # and the resource block in the module as where it is declared.
     assert got == [
-        (PAYMENTS, "premium", True, "Disabled", "Deny", "None", [], MODULE_FILE, 44),
-        (LEGACY, "standard", False, "Enabled", "Allow", "AzureServices", ["198.51.100.7/32"], MODULE_FILE, 44),
+        (PAYMENTS, "premium", True, "Disabled", "Deny", "None", [], ROOT_FILE, 20, 'module.kv["payments"]', MODULE_FILE, 44),
+        (
+            LEGACY,
+            "standard",
+            False,
+            "Enabled",
+            "Allow",
+            "AzureServices",
+            ["198.51.100.7/32"],
+            ROOT_FILE,
+            20,
+            'module.kv["legacy"]',
+            MODULE_FILE,
+            44,
+        ),
     ]
 
 

@@ -42,6 +42,9 @@ def test_compliant_vault_row(load):
             "source": "terraform",
             "file": FILE_OK,
             "line": 27,
+            "module": None,  # declared in the root: no module, no separate declaration site
+            "declared_file": None,
+            "declared_line": None,
             "api_version": None,
             "defaults": ["soft_delete_enabled"],  # no subnet list is "no rules", not a default
             "unresolved": ["tenant_id"],
