@@ -102,13 +102,16 @@ def unpinned_consumer(ctx: RuleContext) -> pd.DataFrame:
         + refs["consumer_type"].astype("object").fillna("?").astype(str)
         + ")",
     )
+    # A pinned reference meets any requirement its key's profile could make, so a profile that
+    # could not be read leaves nothing unknown about it.
+    requirement = by_profile_known.mask((by_profile_known.isna() & pinned.eq(True).fillna(False)).to_numpy(), True)
     only_profile = (by_profile & ~by_purpose & (not by_policy)).to_numpy(dtype=bool)
     severity = profile_severity(ctx, profile, "KV-VER-001").where(only_profile, None)
     out = _reference_verdict(
         ctx,
         refs,
         fail=fail,
-        applicable=by_profile_known | by_purpose | by_policy,
+        applicable=requirement | by_purpose | by_policy,
         evidence=["key_uri", "key_version", "purpose", "consumer_type"],
         extra={"pin_reason": reason, "pin_state": pin_state},
     )

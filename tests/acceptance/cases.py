@@ -83,7 +83,7 @@ G0_CASES = [
         G0_BASE | G0_STD_KEY | {("KV-TIER-004", "yutha-control-plane", "FAIL")},
         edits=(Edit(K8S, "https://yutha-hsm.managedhsm.azure.net", "https://yutha-kv.vault.azure.net"),),
         extra_files=(("extra/standard_vault.tf", "standard_vault.tf"),),
-        xfail="E: the Kubernetes signer settings are not joined to the key they name, so KV-TIER-004 cannot see an Ed25519 signer",
+        xfail="E: a reference in another unit (a Kubernetes manifest, Helm values, a second entry file) is not joined to the declared key named by its vault host and key name",
     ),
     Case(
         G0,
@@ -108,7 +108,6 @@ G0_CASES = [
         G0_BASE | {("KV-VER-001", "yutha-control-plane", "FAIL")},
         removed_files=(K8S,),
         extra_files=(("extra/container_app.tf", "container_app.tf"),),
-        xfail="E: Container App environment variables are not read as a key reference",
     ),
     Case(
         G0,
@@ -135,7 +134,7 @@ G0_CASES = [
         G0_BASE | G0_STD_KEY | {("KV-TIER-004", "yutha-control-plane", "FAIL")},
         edits=(Edit("main.bicep", "'https://${hsmName}.managedhsm.azure.net'", "'https://yutha-kv.vault.azure.net'"),),
         extra_files=(("extra/standard_vault.bicep", "standard_vault.bicep"),),
-        xfail="E: Container App environment variables are not read as a key reference",
+        xfail="E: a reference in another unit (a Kubernetes manifest, Helm values, a second entry file) is not joined to the declared key named by its vault host and key name",
     ),
     Case(
         G0,
@@ -153,7 +152,6 @@ G0_CASES = [
                 "",
             ),
         ),
-        xfail="E: Container App environment variables are not read as a key reference",
     ),
     Case(
         G0,
@@ -162,7 +160,6 @@ G0_CASES = [
         Q0_KTY,
         G0_BASE | {("KV-KEY-002", "yutha-hsm/bootstrap", "FAIL")},
         edits=(Edit("main.bicep", "kty: 'OKP-HSM'\n    curveName: 'Ed25519'", "kty: 'EC'\n    curveName: 'P-256'"),),
-        xfail="B: kty 'EC' declared in a Managed HSM is read as software-protected (KV-TIER-002)",
     ),
 ]
 
@@ -181,7 +178,7 @@ E_HELM = (
 )
 B_OCT = "B: kty 'oct' declared in a Managed HSM is read as software-protected (KV-TIER-002) and not oct-HSM (KV-KEY-002)"
 G1_CASES = [
-    Case(G1, "terraform", DESCRIBED, "", _f(), xfail=E_HELM),
+    Case(G1, "terraform", DESCRIBED, "", _f()),
     Case(
         G1,
         "terraform",
@@ -189,7 +186,7 @@ G1_CASES = [
         Q1_PIN,
         _f(),
         edits=(Edit(VALUES, '    keyVersion: "a1b2c3d4e5f6"\n', ""),),
-        xfail=E_HELM,
+        xfail="E: a reference in another unit (a Kubernetes manifest, Helm values, a second entry file) is not joined to the declared key named by its vault host and key name",
     ),
     Case(
         G1,
@@ -198,7 +195,6 @@ G1_CASES = [
         Q1_AES,
         _f(("KV-KEY-002", G1_KEK, "FAIL"), ("KV-KEY-004", G1_KEK, "FAIL")),
         edits=(Edit("main.tf", "key_size        = 256", "key_size        = 128"),),
-        xfail=E_HELM,
     ),
     Case(
         G1,
@@ -207,9 +203,8 @@ G1_CASES = [
         Q1_SHARED,
         _f(("KV-ACC-001", "my-managed-hsm:/:0d3f5a7c-2b4e-4c6d-8e0f-1a2b3c4d5e6f", "FAIL")),
         policy_edits=(('dedicated = ["my-managed-hsm"]', "dedicated = []"),),
-        xfail=E_HELM,
     ),
-    Case(G1, "bicep", DESCRIBED, "", _f(), xfail=B_OCT),
+    Case(G1, "bicep", DESCRIBED, "", _f()),
     Case(
         G1,
         "bicep",
@@ -217,7 +212,6 @@ G1_CASES = [
         Q1_AES,
         _f(("KV-KEY-002", G1_KEK, "FAIL"), ("KV-KEY-004", G1_KEK, "FAIL")),
         edits=(Edit("main.bicep", "keySize: 256", "keySize: 128"),),
-        xfail=B_OCT,
     ),
 ]
 
@@ -470,7 +464,6 @@ G3_CASES = [
             ("KV-ACC-004", "myorg-mhsm:/keys/codesign-prod-2026:b0b0b0b0-0000-4000-8000-00000000b001", "FAIL"),
         ),
         edits=(Edit("signing_key.tf", '["sign", "verify"]', '["sign", "verify", "decrypt", "unwrapKey"]'),),
-        xfail=C_SIGNER,
     ),
     Case(
         G3,

@@ -554,16 +554,21 @@ CASES: list[tuple[str, str, dict[str, list[dict[str, Any]]], str | None, list[tu
                 ref("signer-floating", key(KV, "k"), None, "sign"),
                 ref("wrapper", key(KV, "w"), None, "wrap"),
                 ref("signer-unread", key(KV, "k"), None, "sign", pinned=None, key_uri=None),
+                ref("wrapper-pinned-unread-key", key(KV, "unread"), "v7", "wrap"),
+                ref("wrapper-floating-unread-key", key(KV, "unread"), None, "wrap"),
             ],
         },
         None,
         # The wrapper's key has no declared purpose: the default profile wants a pin from a
-        # consumer that does not follow rotation itself (a Helm values file).
+        # consumer that does not follow rotation itself (a Helm values file). A key that was not
+        # read has an unknown profile: a pin meets whatever it requires, no pin may not.
         [
             ("signer-floating", "FAIL"),
             ("signer-pinned", "PASS"),
             ("signer-unread", "UNKNOWN"),
             ("wrapper", "FAIL"),
+            ("wrapper-floating-unread-key", "UNKNOWN"),
+            ("wrapper-pinned-unread-key", "PASS"),
         ],
     ),
     (
