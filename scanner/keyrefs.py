@@ -29,6 +29,18 @@ UNRESOLVED = object()
 #: Turns a source's value into text, or UNRESOLVED when the source cannot evaluate it.
 Text = Callable[[Any], Any]
 
+
+def json_setting_text(value: Any) -> Any:
+    """A setting's text where settings are JSON (ARM templates, live GETs): strings and numbers
+    as written, null as empty; anything else (an object, a list, an unknown) is unresolved."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return UNRESOLVED
+
 _WORD = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
 #: Setting-name endings (as lower-case words) and the part of the reference each names.
 _ROLES: tuple[tuple[tuple[str, ...], str], ...] = (

@@ -27,7 +27,15 @@ from kvaudit.scanner.azure.apiversions import API_VERSIONS
 from kvaudit.scanner.azure.records import provenance
 from kvaudit.scanner.azure.rest import list_items
 from kvaudit.scanner.inventory import normalise_id
-from kvaudit.scanner.keyrefs import UNRESOLVED, find_in_settings, locate, reference_path, reference_row, settings_at
+from kvaudit.scanner.keyrefs import (
+    UNRESOLVED,
+    find_in_settings,
+    json_setting_text,
+    locate,
+    reference_path,
+    reference_row,
+    settings_at,
+)
 from kvaudit.scanner.reference import CLIENT_ID_SETTING, CONSUMERS, consumer_for_arm_type, consumer_purpose
 
 API = API_VERSIONS["resource_graph"]
@@ -161,16 +169,6 @@ def reference_records(resources: list[dict[str, Any]], vault_uris: dict[str, str
     return list(rows.values())
 
 
-def _text(value: Any) -> Any:
-    """A setting's value as the service returned it (JSON); anything but text is unresolved."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
-    return UNRESOLVED
-
 
 def settings_records(resource: dict[str, Any], vault_uris: dict[str, str]) -> list[dict[str, Any]]:
     """``key_references`` rows for the key settings groups of one live consumer.
@@ -186,7 +184,7 @@ def settings_records(resource: dict[str, Any], vault_uris: dict[str, str]) -> li
     api_version = str(body.get(_READ_WITH) or API)
     out: list[dict[str, Any]] = []
     for where in consumer.settings:
-        for path, values, _raw in settings_at(body, where, _text):
+        for path, values, _raw in settings_at(body, where, json_setting_text):
             client_id = values.get(CLIENT_ID_SETTING, _NOT_SET)
             for index, ref in enumerate(find_in_settings(values, known_hosts=vault_uris)):
                 row = reference_row(

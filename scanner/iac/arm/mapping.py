@@ -18,7 +18,7 @@ from kvaudit.scanner.iac.arm.resources import Declared, deployment_id, render_na
 from kvaudit.scanner.iac.arm.values import Partial, RuntimeObject, Unknown, join_strings, plain, render
 from kvaudit.scanner.iac.common import initial_administrators, location_columns, parse_key_uri, synth_key_id
 from kvaudit.scanner.inventory import BOOL, INT, InlineSuppression, normalise_id
-from kvaudit.scanner.keyrefs import UNRESOLVED
+from kvaudit.scanner.keyrefs import json_setting_text
 from kvaudit.scanner.reference import consumer_for_arm_type, kind_for_host, role_name
 
 VAULT = "microsoft.keyvault/vaults"
@@ -364,7 +364,7 @@ class Mapper:
         for found in app_settings.references(
             decl.body,
             consumer.settings,
-            text=_setting_text,
+            text=json_setting_text,
             vault_of=self._settings_vault,
             consumer_id=consumer_id,
             consumer_type=owner_type,
@@ -424,16 +424,6 @@ class Mapper:
                 return vault_id
         return None
 
-
-def _setting_text(value: Any) -> Any:
-    """An application setting's text: strings and numbers as ARM writes them, else unresolved."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
-    return UNRESOLVED
 
 
 def _walk(value: Any, path: str) -> Iterable[tuple[str, Any]]:
