@@ -265,8 +265,16 @@ def admin_and_officer(ctx: RuleContext) -> pd.DataFrame:
     ra = ctx.role_assignments
     ra = ra[ra["plane"].eq("managed_hsm").fillna(False).to_numpy(dtype=bool)]
     pair = ra["vault_id"].str.lower() + "|" + ra["principal_id"].str.lower()
-    admin_pairs = set(pair[hsm_role_is(ra, HSM_ADMINISTRATOR, "Managed HSM Administrator").to_numpy()].dropna())
+    is_admin = hsm_role_is(ra, HSM_ADMINISTRATOR, "Managed HSM Administrator")
+    admin_pairs = set(pair[is_admin.to_numpy()].dropna())
     fail = pair.isin(admin_pairs).astype("boolean").where(pair.notna(), pd.NA)
+    # An administrator whose principal was not read (an admin list that could not be evaluated)
+    # may be this Crypto Officer, and so may an assignment whose role was not read.
+    unread_role = (ra["role_name"].isna() & ra["role_definition_id"].isna()).to_numpy(dtype=bool)
+    doubtful = ra["principal_id"].isna().to_numpy(dtype=bool) & (is_admin.to_numpy(dtype=bool) | unread_role)
+    doubtful_vaults = set(ra.loc[doubtful, "vault_id"].str.lower().dropna())
+    in_doubt = ra["vault_id"].str.lower().isin(doubtful_vaults).fillna(False).to_numpy(dtype=bool)
+    fail = fail.where(fail.fillna(False).to_numpy(dtype=bool) | ~in_doubt, pd.NA)
     return verdict(
         ra,
         fail=fail,

@@ -680,6 +680,27 @@ CASES: list[tuple[str, str, dict[str, list[dict[str, Any]]], str | None, list[tu
         ],
     ),
     (
+        "KV-ACC-003",
+        "administrator list not read",
+        {
+            "vaults": [HSM],
+            "role_assignments": [
+                hsm_role(HSM, "admins-unread", "/", HSM_ADMIN, None),
+                hsm_role(HSM, "alice-admin", "/", HSM_ADMIN, "alice"),
+                hsm_role(HSM, "alice-officer", "/keys", HSM_OFFICER, "alice"),
+                hsm_role(HSM, "bob-officer", "/keys", HSM_OFFICER, "bob"),
+            ],
+        },
+        None,
+        # Bob may be one of the administrators that could not be listed; Alice is one for certain.
+        [
+            ("hsm1:/:admins-unread", "NOT_APPLICABLE"),
+            ("hsm1:/:alice-admin", "NOT_APPLICABLE"),
+            ("hsm1:/keys:alice-officer", "FAIL"),
+            ("hsm1:/keys:bob-officer", "UNKNOWN"),
+        ],
+    ),
+    (
         "KV-ACC-004",
         "signer can decrypt",
         {
