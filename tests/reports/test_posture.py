@@ -42,13 +42,13 @@ def _counts(entry: dict[str, Any]) -> tuple[int, int, int, int, int, float | Non
 
 
 def test_one_failing_vault_lowers_a_control_by_one_resource(report: dict[str, Any]) -> None:
-    # CIS 8.3.7 (KV-NET-001, KV-NET-002) over the six demo vaults and HSMs: three accept public traffic.
-    assert _counts(_control(report, "CIS-Azure-6.0.0", "8.3.7")) == (6, 3, 3, 0, 0, 0.5)
-    # CIS 8.3.6 (KV-ACC-006) applies to the three standard vaults only (HSMs are NOT_APPLICABLE).
-    assert _counts(_control(report, "CIS-Azure-6.0.0", "8.3.6")) == (3, 1, 2, 0, 0, 0.3333)
+    # CIS 8.3.7 (KV-NET-001, KV-NET-002) over the seven demo vaults and HSMs: three accept public traffic.
+    assert _counts(_control(report, "CIS-Azure-6.0.0", "8.3.7")) == (7, 4, 3, 0, 0, 0.5714)
+    # CIS 8.3.6 (KV-ACC-006) applies to the four key vaults only (HSMs are NOT_APPLICABLE).
+    assert _counts(_control(report, "CIS-Azure-6.0.0", "8.3.6")) == (4, 2, 2, 0, 0, 0.5)
     # MCSB LT-3 combines KV-LOG-001 and KV-LOG-003 per vault: three fail, and the usage of
-    # kv-nw-eth-signer and hsm-nw-kek was not collected, so they are unknown, not passing.
-    assert _counts(_control(report, "MCSB", "LT-3")) == (6, 1, 3, 2, 0, 0.1667)
+    # kv-nw-eth-signer, hsm-nw-kek and kv-nw-tools was not collected, so they are unknown, not passing.
+    assert _counts(_control(report, "MCSB", "LT-3")) == (7, 1, 3, 3, 0, 0.1429)
 
 
 def test_every_mapped_control_is_reported(report: dict[str, Any]) -> None:
@@ -80,7 +80,7 @@ def test_a_suppressed_failure_moves_the_resource_to_suppressed(report: dict[str,
     )
     finding["suppression"] = {"kind": "waiver", "active": True, "expired": False}
     refresh(changed)
-    assert _counts(_control(changed, "CIS-Azure-6.0.0", "8.3.7")) == (6, 3, 2, 0, 1, 0.5)
+    assert _counts(_control(changed, "CIS-Azure-6.0.0", "8.3.7")) == (7, 4, 2, 0, 1, 0.5714)
     group = next(g for g in changed["fix_first"] if g["name"] == "kv-nw-eth-signer")
     before = next(g for g in report["fix_first"] if g["name"] == "kv-nw-eth-signer")
     assert group["failing"] == before["failing"] - 1
@@ -168,8 +168,8 @@ def test_fix_first_groups_by_vault_ranked_by_severity_then_dependents(report: di
         ("kv-nw-payments", "high", 3),
         ("kv-nw-eth-signer", "high", 1),
         ("hsm-nw-dr", "high", 0),
-        (None, "medium", 0),
         ("kv-nw-tools", "info", 0),
+        (None, "medium", 0),
     ]
     failing = [f for f in report["findings"] if f["status"] == "FAIL" and not f["suppression"]]
     assert sum(g["failing"] for g in groups) == len(failing)
@@ -239,8 +239,8 @@ def test_waivers_in_a_scan_move_resources_from_failing_to_suppressed(tmp_path: P
     subprocess.run([*command, "--waivers", str(waivers)], env=env, check=True, capture_output=True)
     waived = json.loads(out.read_text(encoding="utf-8"))
     # CIS 8.3.5 (soft delete and purge protection): kv-nw-legacy's failures are both waived.
-    assert _counts(_control(plain, "CIS-Azure-6.0.0", "8.3.5"))[:5] == (6, 4, 2, 0, 0)
-    assert _counts(_control(waived, "CIS-Azure-6.0.0", "8.3.5"))[:5] == (6, 4, 1, 0, 1)
+    assert _counts(_control(plain, "CIS-Azure-6.0.0", "8.3.5"))[:5] == (7, 5, 2, 0, 0)
+    assert _counts(_control(waived, "CIS-Azure-6.0.0", "8.3.5"))[:5] == (7, 5, 1, 0, 1)
     legacy = [next(g for g in r["fix_first"] if g["name"] == "kv-nw-legacy") for r in (plain, waived)]
     assert legacy[1]["failing"] == legacy[0]["failing"] - 2
     assert {"KV-REC-001", "KV-REC-003"} & {a["rule_id"] for a in legacy[1]["actions"]} == set()

@@ -16,7 +16,7 @@ from typing import Any
 
 from kvaudit.scanner import budget
 from kvaudit.scanner.errors import InputError
-from kvaudit.scanner.iac.terraform.values import UNKNOWN, contains_unknown
+from kvaudit.scanner.iac.terraform.values import UNKNOWN, EncodedJson, contains_unknown
 from kvaudit.scanner.jsonio import load_json_text
 
 
@@ -318,7 +318,9 @@ def call(name: str, args: list[Any]) -> Any:
     func = FUNCTIONS.get(name)
     if func is None:
         return UNKNOWN
-    if name not in LAZY and any(contains_unknown(a) for a in args):
+    # jsonencode() of a structure holding unknowns has no text yet: a function of that text
+    # (base64encode, sha256, ...) is unknown too.
+    if name not in LAZY and any(contains_unknown(a) or isinstance(a, EncodedJson) for a in args):
         return UNKNOWN
     try:
         return budget.check_size(bounded_number(func(*args)))

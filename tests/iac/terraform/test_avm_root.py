@@ -49,7 +49,7 @@ def test_keys_map_with_optional_defaults_expands_one_key_module_per_entry():
             ["wrapKey", "unwrapKey"],
             ["Rotate"],
             {"module": "key_vault"},
-            "modules/vault/modules/key/main.tf",
+            "main.tf",
         ),
         # key_opts takes its optional() default; the rotation policy defaults to null: none
         (
@@ -60,8 +60,13 @@ def test_keys_map_with_optional_defaults_expands_one_key_module_per_entry():
             ["sign", "verify"],
             [],
             {"module": "key_vault"},
-            "modules/vault/modules/key/main.tf",
+            "main.tf",
         ),
+    ]
+    # Shown at the module call in the root, declared in the nested key module.
+    assert [(k["line"], k["module"], k["declared_file"]) for k in rows(inv, "keys")] == [
+        (6, 'module.key_vault.module.keys["cmk_for_storage"]', "modules/vault/modules/key/main.tf"),
+        (6, 'module.key_vault.module.keys["signer"]', "modules/vault/modules/key/main.tf"),
     ]
     (vault,) = rows(inv, "vaults")
     # network_acls: bypass and ip_rules given, default_action from optional(string, "Deny")
@@ -86,6 +91,9 @@ def test_findings_are_exact():
         ("KV-LOG-001", "kv-avm-root", "FAIL"),
         ("KV-NET-001", "kv-avm-root", "FAIL"),
         ("KV-NET-003", "kv-avm-root", "FAIL"),
+        # Neither key declares a purpose: the default profile wants HSM-backed keys (low).
+        ("KV-TIER-002", "kv-avm-root/cmk-storage", "FAIL"),
+        ("KV-TIER-002", "kv-avm-root/signer", "FAIL"),
     ]
 
 
@@ -103,12 +111,14 @@ def test_keys_from_a_root_variable_without_a_value_are_unknown_not_absent(tmp_pa
     assert (key["name"], key["kty"], key["rotation_policy_present"]) == (None, None, None)
     assert _findings(inv) == [
         ("KV-KEY-001", "kv-avm-root/?", "UNKNOWN"),
+        ("KV-KEY-005", "kv-avm-root/?", "UNKNOWN"),
         # the key module never sets an expiration date: whichever keys the map holds, none expires
         ("KV-LIFE-001", "kv-avm-root/?", "FAIL"),
         ("KV-LIFE-004", "kv-avm-root/?", "UNKNOWN"),
         ("KV-LOG-001", "kv-avm-root", "FAIL"),
         ("KV-NET-001", "kv-avm-root", "FAIL"),
         ("KV-NET-003", "kv-avm-root", "FAIL"),
+        ("KV-TIER-002", "kv-avm-root/?", "UNKNOWN"),
     ]
 
 
