@@ -30,6 +30,7 @@ from pathlib import Path
 
 from kvaudit.scanner import budget, containment
 from kvaudit.scanner.errors import InputError, UsageError, one_line
+from kvaudit.scanner.iac.crossunit import join_references_by_host
 from kvaudit.scanner.iac.identity import duplicate_declarations
 from kvaudit.scanner.inventory import Inventory
 from kvaudit.scanner.jsonio import load_json_bytes
@@ -184,7 +185,7 @@ def load_sources(arguments: list[str], root: Path | None = None) -> Loaded:
         for loaded, problems in _run_loaders(buckets, root):
             errors.extend(problems + duplicate_declarations(inventory, loaded))
             inventory = inventory.merge(loaded)
-    return Loaded(inventory, errors)
+    return Loaded(join_references_by_host(inventory), errors)
 
 
 def _bucket(

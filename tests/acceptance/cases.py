@@ -83,7 +83,6 @@ G0_CASES = [
         G0_BASE | G0_STD_KEY | {("KV-TIER-004", "yutha-control-plane", "FAIL")},
         edits=(Edit(K8S, "https://yutha-hsm.managedhsm.azure.net", "https://yutha-kv.vault.azure.net"),),
         extra_files=(("extra/standard_vault.tf", "standard_vault.tf"),),
-        xfail="E: a reference in another unit (a Kubernetes manifest, Helm values, a second entry file) is not joined to the declared key named by its vault host and key name",
     ),
     Case(
         G0,
@@ -134,7 +133,6 @@ G0_CASES = [
         G0_BASE | G0_STD_KEY | {("KV-TIER-004", "yutha-control-plane", "FAIL")},
         edits=(Edit("main.bicep", "'https://${hsmName}.managedhsm.azure.net'", "'https://yutha-kv.vault.azure.net'"),),
         extra_files=(("extra/standard_vault.bicep", "standard_vault.bicep"),),
-        xfail="E: a reference in another unit (a Kubernetes manifest, Helm values, a second entry file) is not joined to the declared key named by its vault host and key name",
     ),
     Case(
         G0,
@@ -172,11 +170,6 @@ Q1_SHARED = (
     "role permits encrypt and decrypt operations"
 )
 VALUES = "values.yaml"
-E_HELM = (
-    "E: the Helm values reference is not joined to the key it names, so its pin requirement is unknown "
-    "(KV-VER-001 UNKNOWN on helm:values.yaml#0)"
-)
-B_OCT = "B: kty 'oct' declared in a Managed HSM is read as software-protected (KV-TIER-002) and not oct-HSM (KV-KEY-002)"
 G1_CASES = [
     Case(G1, "terraform", DESCRIBED, "", _f()),
     Case(
@@ -186,7 +179,6 @@ G1_CASES = [
         Q1_PIN,
         _f(),
         edits=(Edit(VALUES, '    keyVersion: "a1b2c3d4e5f6"\n', ""),),
-        xfail="E: a reference in another unit (a Kubernetes manifest, Helm values, a second entry file) is not joined to the declared key named by its vault host and key name",
     ),
     Case(
         G1,
