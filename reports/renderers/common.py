@@ -148,7 +148,7 @@ def framework_summary(report: dict[str, Any]) -> list[dict[str, Any]]:
     for control in compliance["not_assessed"]:
         entry(control["framework"])["not_assessed"] += 1
     for row in frameworks.values():
-        row["pass_rate"] = round(row["passing"] / row["assessed"], 4) if row["assessed"] else None
+        row["pass_rate"] = row["passing"] / row["assessed"] if row["assessed"] else None
     return list(frameworks.values())
 
 

@@ -127,6 +127,17 @@ def _vault_entry(vault: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _own_controls(finding: dict[str, Any], rule: dict[str, Any]) -> list[dict[str, str]] | None:
+    """The controls a finding counts toward when they differ from its rule's mapping (a scoped
+    control such as CIS 8.3.1 holds only the keys of RBAC vaults); None when they are the same,
+    which is almost always, so the page carries the rule's list once."""
+    own = [{"framework": m["framework"], "control": m["control"]} for m in finding.get("compliance", [])]
+    for mapping, source in zip(own, finding.get("compliance", []), strict=True):
+        if source.get("scope"):
+            mapping["scope"] = source["scope"]
+    return None if own == rule["compliance"] else own
+
+
 def page_data(report: dict[str, Any]) -> dict[str, Any]:
     """The findings browser's data: rules and vaults once, findings as positional arrays
     that reference them by index (see report.js)."""
@@ -154,7 +165,14 @@ def page_data(report: dict[str, Any]) -> dict[str, Any]:
         resource = f["resource"]
         # Provenance a reader opens a finding for, after the fixed fields; trailing nulls are
         # left off (most findings have no module and no reach) to keep large reports small.
-        provenance = [location.get("module"), declared.get("file"), declared.get("line"), f.get("source"), f.get("reach")]
+        provenance = [
+            location.get("module"),
+            declared.get("file"),
+            declared.get("line"),
+            f.get("source"),
+            f.get("reach"),
+            _own_controls(f, rules[index[f["rule_id"]]]),
+        ]
         while provenance and provenance[-1] is None:
             provenance.pop()
         rows.append(

@@ -15,7 +15,8 @@
       i: i, severity: r[0], status: r[1], rule: rules[r[2]], name: r[3] || r[4], id: r[4], type: r[5] || "",
       message: r[6], evidence: r[7], profile: r[8] || "", fingerprint: r[9], file: r[10], line: r[11],
       suppression: r[12], vault: r[13] === undefined ? null : r[13], module: r[14] || null,
-      declaredFile: r[15] || null, declaredLine: r[16] || null, source: r[17] || null, reach: r[18] || null, hay: null
+      declaredFile: r[15] || null, declaredLine: r[16] || null, source: r[17] || null, reach: r[18] || null,
+      controls: r[19] || null, hay: null
     };
   });
   var state = { q: "", sev: {}, status: "", rule: "", profile: "", resource: "", supp: "", framework: "", control: "",
@@ -45,9 +46,12 @@
     }
     return f.hay;
   }
+  // A finding's own controls when a scoped control leaves it out (CIS 8.3.1 holds only RBAC
+  // vaults' keys), else its rule's.
+  function controlsOf(f) { return f.controls || f.rule.compliance; }
   function hasControl(f) {
     if (!state.framework) return true;
-    return f.rule.compliance.some(function (m) {
+    return controlsOf(f).some(function (m) {
       return m.framework === state.framework && (!state.control || m.control === state.control);
     });
   }
@@ -131,7 +135,9 @@
     add("Remediation (az CLI)", rem.cli, true);
     add("Remediation (Bicep/ARM)", rem.arm_bicep, true);
     add("Remediation (Terraform)", rem.terraform, true);
-    add("Controls", f.rule.compliance.map(function (m) { return m.framework + " " + m.control; }).join(", "));
+    add("Controls", controlsOf(f).map(function (m) {
+      return m.framework + " " + m.control + (m.scope === "unknown" ? " (scope unknown)" : "");
+    }).join(", "));
     td.appendChild(dl);
     var tr = el("tr", "detail");
     tr.appendChild(td);
@@ -270,7 +276,7 @@
     findings.forEach(function (f) {
       var s = resultState(f);
       if (!s) return;
-      if (!f.rule.compliance.some(function (m) { return m.framework === framework && m.control === control; })) return;
+      if (!controlsOf(f).some(function (m) { return m.framework === framework && m.control === control; })) return;
       var r = byResource[f.id];
       if (!r) { r = byResource[f.id] = { name: f.name, id: f.id, vault: f.vault, state: s, results: [] }; order.push(r); }
       if (STATE_RANK[s] > STATE_RANK[r.state]) r.state = s;
