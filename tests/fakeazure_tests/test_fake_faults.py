@@ -26,7 +26,9 @@ def test_429_with_retry_after_is_retried_by_the_sdk(estate: dict) -> None:
         started = time.monotonic()
         assert len(list(client.list_properties_of_keys())) == 2
         assert time.monotonic() - started >= 1.0
-        assert statuses(fake, "GET kv-prod-apps/keys") == [401, 429, 200]
+        # The SDK caches a vault host's auth challenge process-wide, so the first 401 is absent
+        # when an earlier test's fake listened on the same port.
+        assert statuses(fake, "GET kv-prod-apps/keys") in ([401, 429, 200], [429, 200])
         throttled = next(r for r in fake.requests if r.status == 429)
         assert throttled.query["api-version"] == "2025-07-01"
 
