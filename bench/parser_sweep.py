@@ -2,12 +2,13 @@
 
 ``python -m bench.parser_sweep DIR [--bicep] [--terraform]`` parses every ``.bicep`` and
 ``.bicepparam`` file under DIR with kvaudit's Bicep parser, pycep-parser and tree-sitter-bicep,
-and every ``.tf`` file with python-hcl2 and pygohcl (and each ``.tf`` directory with tfparse),
-whichever are installed. It prints the machine, the parse failures of each parser grouped by
+and every ``.tf`` file with kvaudit's HCL parser, python-hcl2 and pygohcl (and each ``.tf``
+directory with tfparse), whichever are installed. It prints the machine, the parse failures of each parser grouped by
 their first error line, and the CPU time of each, so a parser choice rests on measurements of
 real code rather than on our own fixtures. Nothing is written; the repository is not committed.
 
-For Terraform it also measures fidelity against python-hcl2 (kvaudit's parser): every attribute
+For Terraform it also measures fidelity against python-hcl2 (``bench.hcl_parsers`` compares
+kvaudit's own parser with it by meaning): every attribute
 value is flattened to ``(path, value)`` and each value is classed as the same literal, a
 different literal, an expression that came back as plain text (so it can no longer be told
 from a literal), or missing; tfparse's resources are compared by address and start line.
@@ -339,11 +340,13 @@ def unit_sweep(root: Path) -> None:
 
 
 def _terraform_parsers() -> dict[str, Callable[[str], object]]:
-    parsers: dict[str, Callable[[str], object]] = {}
+    from kvaudit.scanner.iac.terraform import hcl_syntax
+
+    parsers: dict[str, Callable[[str], object]] = {"kvaudit (hcl_syntax)": hcl_syntax.parse}
     if importlib.util.find_spec("hcl2"):
         import hcl2
 
-        parsers["python-hcl2 (tree)"] = hcl2.parses_to_tree  # what kvaudit parses with
+        parsers["python-hcl2 (tree)"] = hcl2.parses_to_tree
         parsers["python-hcl2 (dict)"] = hcl2.loads
     if importlib.util.find_spec("pygohcl"):
         import pygohcl

@@ -10,11 +10,12 @@ no traceback, one line per error, the good file's findings intact, time and memo
 from __future__ import annotations
 
 import json
+import re
 
 from tests.hostile.runner import ARM_SCHEMA, Case, Outcome, Special
 
 VAULT_TF = (
-    'resource "azurerm_key_vault" "{name}" {{\n'
+    'resource "azurerm_key_vault" "{label}" {{\n'
     '  name                       = "{name}"\n'
     '  location                   = "westeurope"\n'
     '  resource_group_name        = "rg"\n'
@@ -23,6 +24,11 @@ VAULT_TF = (
     "  soft_delete_retention_days = {days}\n"
     "}}\n"
 )
+
+
+def vault_tf(name: str, days: int) -> str:
+    """A vault whose name may be an expression; its block label stays literal, as HCL requires."""
+    return VAULT_TF.format(name=name, days=days, label=re.sub(r"[^\w-]", "_", name))
 
 
 def arm(resources: object, **sections: object) -> str:
@@ -128,7 +134,7 @@ def cases() -> list[Case]:
     add = out.append
 
     # --- Hangs and blow-ups ----------------------------------------------------------------
-    tf_ok = VAULT_TF.format(name="kv-tf-ok", days=90)
+    tf_ok = vault_tf("kv-tf-ok", 90)
     for kind, special in (("fifo", Special("fifo")), ("dev-zero", Special("symlink", "/dev/zero"))):
         add(Case("hang-special-file", f"tf-{kind}", "terraform", {"bad/main.tf": tf_ok, "bad/evil.tf": special}))
         add(Case("hang-special-file", f"tfvars-{kind}", "terraform", {"bad/main.tf": tf_ok, "bad/x.tfvars": special}))
@@ -187,7 +193,7 @@ def cases() -> list[Case]:
     mod = {"bad/main.tf": 'module "m" {\n  source = "./m1"\n  count = 1000\n}\n'}
     for level in range(1, 6):
         mod[f"bad/m{level}/main.tf"] = f'module "m" {{\n  source = "../m{level + 1}"\n  count = 1000\n}}\n'
-    mod["bad/m6/main.tf"] = VAULT_TF.format(name="kv-deep", days=90)
+    mod["bad/m6/main.tf"] = vault_tf("kv-deep", 90)
     add(Case("blowup-terraform", "count-times-module-depth", "terraform", mod, input_error=True))
     add(
         Case(
@@ -196,7 +202,7 @@ def cases() -> list[Case]:
             "terraform",
             {
                 "bad/main.tf": "locals {\n  x = [for i in range(1000) : [for j in range(1000) : [for k in range(1000) : k]]]\n}\n"
-                + VAULT_TF.format(name="kv-${length(local.x)}", days=90)
+                + vault_tf("kv-${length(local.x)}", 90)
             },
             input_error=True,
         )
@@ -206,10 +212,7 @@ def cases() -> list[Case]:
             "blowup-terraform",
             "range-1e7",
             "terraform",
-            {
-                "bad/main.tf": "locals {\n  x = range(10000000)\n}\n"
-                + VAULT_TF.format(name="kv-${length(local.x)}", days=90)
-            },
+            {"bad/main.tf": "locals {\n  x = range(10000000)\n}\n" + vault_tf("kv-${length(local.x)}", 90)},
             input_error=True,
         )
     )
@@ -218,10 +221,7 @@ def cases() -> list[Case]:
             "blowup-terraform",
             "format-width",
             "terraform",
-            {
-                "bad/main.tf": 'locals {\n  x = format("%999999999s", "x")\n}\n'
-                + VAULT_TF.format(name="kv-${local.x}", days=90)
-            },
+            {"bad/main.tf": 'locals {\n  x = format("%999999999s", "x")\n}\n' + vault_tf("kv-${local.x}", 90)},
             input_error=True,
         )
     )
@@ -233,14 +233,7 @@ def cases() -> list[Case]:
             "blowup-terraform",
             "join-doubling",
             "terraform",
-            {
-                "bad/main.tf": 'locals {\n  j0 = "'
-                + "x" * 100
-                + '"\n'
-                + joins
-                + "}\n"
-                + VAULT_TF.format(name="kv-${local.j15}", days=90)
-            },
+            {"bad/main.tf": 'locals {\n  j0 = "' + "x" * 100 + '"\n' + joins + "}\n" + vault_tf("kv-${local.j15}", 90)},
             input_error=True,
         )
     )
@@ -251,7 +244,7 @@ def cases() -> list[Case]:
             "terraform",
             {
                 "bad/main.tf": "locals {\n  x = distinct([for i in range(90000) : i])\n}\n"
-                + VAULT_TF.format(name="kv-${length(local.x)}", days=7)
+                + vault_tf("kv-${length(local.x)}", 7)
             },
             check=_fails("kv-90000", "KV-REC-002"),
         )
@@ -324,7 +317,7 @@ def cases() -> list[Case]:
                 "traceback-arithmetic",
                 f"hcl-{'div' if op == '/' else 'mod'}-by-zero",
                 "terraform",
-                {"bad/main.tf": VAULT_TF.format(name=f"kv-${{1 {op} 0}}", days=7)},
+                {"bad/main.tf": vault_tf(f"kv-${{1 {op} 0}}", 7)},
             )
         )
     huge = "9" * 5000
@@ -352,7 +345,7 @@ def cases() -> list[Case]:
             "traceback-huge-int",
             "hcl-5000-digits",
             "terraform",
-            {"bad/main.tf": VAULT_TF.format(name="kv-huge", days=huge)},
+            {"bad/main.tf": vault_tf("kv-huge", huge)},
         )
     )
     add(
@@ -360,7 +353,7 @@ def cases() -> list[Case]:
             "traceback-huge-int",
             "hcl-pow",
             "terraform",
-            {"bad/main.tf": "locals {\n  x = pow(10, 100000000)\n}\n" + VAULT_TF.format(name="kv-${local.x}", days=7)},
+            {"bad/main.tf": "locals {\n  x = pow(10, 100000000)\n}\n" + vault_tf("kv-${local.x}", 7)},
         )
     )
     for section, value in (("parameters", [1]), ("resources", 5), ("variables", "x"), ("outputs", [2])):
@@ -478,7 +471,7 @@ def cases() -> list[Case]:
             "override-merges",
             "terraform",
             {
-                "bad/main.tf": VAULT_TF.format(name="kv-over", days=90).replace(
+                "bad/main.tf": vault_tf("kv-over", 90).replace(
                     "}\n", '  network_acls {\n    default_action = "Deny"\n    bypass = "None"\n  }\n}\n'
                 ),
                 "bad/main_override.tf": 'resource "azurerm_key_vault" "kv-over" {\n  soft_delete_retention_days = 7\n}\n',
@@ -553,11 +546,7 @@ def cases() -> list[Case]:
             "silent-duplicate-key",
             "hcl-duplicate-attribute",
             "terraform",
-            {
-                "bad/main.tf": VAULT_TF.format(name="kv-dup", days=7).replace(
-                    "}\n", "  soft_delete_retention_days = 90\n}\n"
-                )
-            },
+            {"bad/main.tf": vault_tf("kv-dup", 7).replace("}\n", "  soft_delete_retention_days = 90\n}\n")},
             input_error=True,
             check=_error_mentions("duplicate attribute", "soft_delete_retention_days"),
         )
@@ -625,7 +614,7 @@ def cases() -> list[Case]:
             "terraform",
             {
                 "bad/main.tf": 'module "m" {\n  source = "../../outside-tf"\n}\n',
-                "../outside-tf/main.tf": VAULT_TF.format(name="TOP-SECRET", days=7),
+                "../outside-tf/main.tf": vault_tf("TOP-SECRET", 7),
             },
             input_error=True,
             check=_no_secret,
@@ -706,7 +695,7 @@ def cases() -> list[Case]:
             {
                 "bad/main.tf": 'variable "a" {\n  default = "x"\n}\nvariable "b" {\n  default = "y"\n}\n'
                 + interp
-                + VAULT_TF.format(name="kv-interp", days=7)
+                + vault_tf("kv-interp", 7)
             },
             check=_fails("kv-interp", "KV-REC-002"),
         )

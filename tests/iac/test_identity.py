@@ -161,7 +161,9 @@ def test_diagnostic_setting_counts_only_in_its_own_template(tmp_path: Path) -> N
     }
 
 
-def test_key_uri_resolves_only_inside_its_unit() -> None:
+def test_a_literal_key_uri_joins_the_one_vault_its_host_names_even_from_another_unit() -> None:
+    """A vault name is a globally unique DNS label, so a literal URI names that vault wherever
+    it is written (scanner.iac.crossunit); two units declaring the name would leave it unjoined."""
     loaded = load_sources([str(FIX / "consumers")], root=FIX)
     assert loaded.errors == []
     keys = "/subscriptions/iac~consumers%2fkeys/resourcegroups/rg-keys/providers/microsoft.keyvault/vaults/kv-keys"
@@ -169,7 +171,7 @@ def test_key_uri_resolves_only_inside_its_unit() -> None:
     refs = refs.astype(object).where(refs.notna(), None)
     assert sorted(zip(refs["consumer_name"], refs["vault_id"], refs["key_id"], refs["pinned"], strict=True)) == [
         ("des-local", keys, f"{keys}/keys/cmk", True),
-        ("des-remote", None, None, True),
+        ("des-remote", keys, f"{keys}/keys/cmk", True),
     ]
 
 

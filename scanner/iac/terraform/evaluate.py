@@ -1,4 +1,4 @@
-"""Evaluating HCL expressions (the Lark subtrees kept by :mod:`hcl)` against a scope.
+"""Evaluating HCL expressions (the trees :mod:`.hcl_syntax` builds) against a scope.
 
 The evaluator knows HCL's expression language (literals, templates, operators, conditionals,
 ``for`` expressions, splats, function calls) but not Terraform's namespaces: the first name
@@ -12,10 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from hcl2.utils import process_escape_sequences
-
 from kvaudit.scanner import budget
 from kvaudit.scanner.iac.terraform.functions import MAX_NUMBER_BITS, EvalError, bounded_number, call, to_number, to_str
+from kvaudit.scanner.iac.terraform.hcl_syntax import unescape
 from kvaudit.scanner.iac.terraform.values import UNKNOWN, EncodedJson, KeyRef, contains_unknown
 
 #: An operation applied after the root of a traversal: ("attr", name), ("index", tree),
@@ -138,7 +137,7 @@ class Evaluator:
                         return UNKNOWN  # %{if}/%{for} template directives
                     parts.append(self._eval(_trees(piece)[0]))
                 elif piece.type == "STRING_CHARS":
-                    parts.append(process_escape_sequences(str(piece)))
+                    parts.append(unescape(str(piece)))
                 elif piece.type == "ESCAPED_INTERPOLATION":
                     parts.append(str(piece)[1:])
                 elif piece.type == "ESCAPED_DIRECTIVE":

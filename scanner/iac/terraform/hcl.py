@@ -1,10 +1,11 @@
 """Reading one ``.tf`` file into blocks, attributes and comments, defensively.
 
-python-hcl2's dict output flattens expressions back into strings, which would force a second,
-home-made parser for ``${...}``. Its raw Lark tree keeps expressions structured *and* carries
-line numbers and comment tokens, so this module keeps that tree for expressions and wraps only
-the block structure in small dataclasses. Every failure is an :class:`InputError` with the
-file, line and column, because one broken file must not stop the scan of the others.
+The syntax itself is :mod:`.hcl_syntax` (a parser written from the HCL specification, which keeps
+expressions as trees for the evaluator); this module adds the guards that run before it (NUL
+bytes, nesting depth), turns its items into the small dataclasses the module loader walks, and
+rejects what Terraform rejects in a body (an attribute set twice). Every failure is an
+:class:`InputError` with the file, line and column, because one broken file must not stop the
+scan of the others.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from pathlib import Path
 
 from kvaudit.scanner.containment import read_bounded
 from kvaudit.scanner.errors import InputError
+from kvaudit.scanner.iac.terraform import hcl_syntax
 from kvaudit.scanner.jsonio import decode_text
 
-#: A real Terraform file is kilobytes; the Lark parser manages ~200 KB/s, so larger is refused.
+#: A real Terraform file is kilobytes; a megabyte of HCL is refused rather than parsed.
 MAX_TF_BYTES = 1024 * 1024
 #: Bracket nesting deeper than this is refused before parsing: the evaluator recurses per level.
 MAX_NESTING = 64
@@ -112,24 +114,6 @@ def _line_col(text: str, offset: int) -> tuple[int, int]:
     return text.count("\n", 0, offset) + 1, offset - (text.rfind("\n", 0, offset) + 1) + 1
 
 
-def _describe(exc: Exception) -> str:
-    """One-line wording for Lark's multi-line parse errors."""
-    from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
-
-    if isinstance(exc, UnexpectedToken):
-        if exc.token.type == "$END":
-            return "invalid HCL: unexpected end of file"
-        value = str(exc.token.value).strip()
-        if not value:
-            return "invalid HCL: unexpected end of line"
-        return f"invalid HCL: unexpected {value[:40]!r}"
-    if isinstance(exc, UnexpectedCharacters):
-        return f"invalid HCL: unexpected character {exc.char!r}"
-    if isinstance(exc, UnexpectedEOF):
-        return "invalid HCL: unexpected end of file"
-    return f"invalid HCL: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
-
-
 def parse_text(text: str, origin: str) -> HclFile:
     """Parse HCL text; ``origin`` names the file in errors and in every block."""
     if "\x00" in text:
@@ -139,28 +123,14 @@ def parse_text(text: str, origin: str) -> HclFile:
     if deep is not None:
         line, col = _line_col(text, deep)
         raise InputError(origin, f"nesting deeper than {MAX_NESTING} levels", line, col)
-    import hcl2
-    from lark.exceptions import LarkError, UnexpectedInput
-
     try:
-        tree = hcl2.parses_to_tree(text)
-    except UnexpectedInput as exc:
-        line = getattr(exc, "line", None)
-        column = getattr(exc, "column", None)
-        raise InputError(
-            origin, _describe(exc), line if line and line > 0 else None, column if column and column > 0 else None
-        ) from None
-    except (LarkError, RecursionError, ValueError) as exc:
-        raise InputError(origin, _describe(exc)) from None
-    result = HclFile(path=origin)
-    try:
-        body = _child(tree, "body")
-        if body is not None:
-            result.blocks = _blocks_of(body, origin)
-            result.attrs = _attrs_of(body, origin)
-        result.comments = _comments(tree)
+        raw = hcl_syntax.parse(text)
+    except hcl_syntax.HclSyntaxError as exc:
+        raise InputError(origin, exc.message, exc.line, exc.column) from None
     except RecursionError:
-        raise InputError(origin, "blocks nested too deeply") from None
+        raise InputError(origin, "invalid HCL: expressions nested too deeply") from None
+    result = HclFile(path=origin, comments=sorted(raw.comments))
+    result.blocks, result.attrs = _items(raw.items, origin)
     return result
 
 
@@ -170,87 +140,32 @@ def parse_file(path: Path, origin: str) -> HclFile:
     return parse_text(decode_text(data, origin), origin)
 
 
-# --- tree helpers ---------------------------------------------------------------------------
+# --- structure ------------------------------------------------------------------------------
 
 
-def _is_tree(node: object) -> bool:
-    return hasattr(node, "data") and hasattr(node, "children")
-
-
-def _child(tree: object, name: str) -> object | None:
-    for kid in tree.children:  # type: ignore[attr-defined]
-        if _is_tree(kid) and kid.data == name:
-            return kid
-    return None
-
-
-def label_text(node: object) -> str:
-    """A block type or label: an identifier, keyword or quoted string."""
-    if _is_tree(node):
-        if node.data == "string":
-            return "".join(
-                str(part.children[0])
-                for part in node.children
-                if _is_tree(part) and part.children and not _is_tree(part.children[0])
-            )
-        return "".join(label_text(kid) for kid in node.children)
-    return str(node)
-
-
-def _blocks_of(body: object, origin: str) -> list[Block]:
-    return [_block(kid, origin) for kid in body.children if _is_tree(kid) and kid.data == "block"]  # type: ignore[attr-defined]
-
-
-def _attrs_of(body: object, origin: str) -> dict[str, Attr]:
-    """The attributes of a body; Terraform rejects a body that sets one twice, and so do we
-    (otherwise the second value would silently win)."""
+def _items(items: list[hcl_syntax.RawAttr | hcl_syntax.RawBlock], origin: str) -> tuple[list[Block], dict[str, Attr]]:
+    """The blocks and attributes of a body. Terraform rejects a body that sets an attribute
+    twice, and so do we (otherwise the second value would silently win)."""
+    blocks: list[Block] = []
     attrs: dict[str, Attr] = {}
-    for kid in body.children:  # type: ignore[attr-defined]
-        if _is_tree(kid) and kid.data == "attribute":
-            parts = [c for c in kid.children if _is_tree(c)]
-            name = label_text(parts[0])
-            if name in attrs:
+    for item in items:
+        if isinstance(item, hcl_syntax.RawAttr):
+            if item.name in attrs:
                 raise InputError(
-                    origin, f"duplicate attribute '{name}' (first set on line {attrs[name].line})", kid.meta.line
+                    origin, f"duplicate attribute '{item.name}' (first set on line {attrs[item.name].line})", item.line
                 )
-            attrs[name] = Attr(name=name, expr=parts[-1], line=kid.meta.line)
-    return attrs
-
-
-def _block(tree: object, origin: str) -> Block:
-    names: list[str] = []
-    body = None
-    for kid in tree.children:  # type: ignore[attr-defined]
-        if _is_tree(kid):
-            if kid.data == "body":
-                body = kid
-            elif kid.data in ("identifier", "keyword", "literal_value", "string"):
-                names.append(label_text(kid))
-    attrs = _attrs_of(body, origin) if body is not None else {}
-    blocks = _blocks_of(body, origin) if body is not None else []
-    meta = tree.meta  # type: ignore[attr-defined]
-    return Block(
-        type=names[0] if names else "",
-        labels=names[1:],
-        attrs=attrs,
-        blocks=blocks,
-        line=meta.line,
-        end_line=meta.end_line,
-        file=origin,
-    )
-
-
-def _comments(tree: object) -> list[tuple[int, str]]:
-    """Every comment token with its line; suppressions are looked for among these."""
-    found: list[tuple[int, str]] = []
-    stack = [tree]  # iterative: Lark's own scan_values recurses once per nesting level
-    while stack:
-        node = stack.pop()
-        for kid in node.children:  # type: ignore[attr-defined]
-            if _is_tree(kid):
-                stack.append(kid)
-            elif getattr(kid, "type", None) == "NL_OR_COMMENT":
-                text = str(kid).strip()
-                if text.startswith(("#", "//", "/*")):
-                    found.append((kid.line, text))
-    return sorted(found)
+            attrs[item.name] = Attr(name=item.name, expr=item.expr, line=item.line)
+        else:
+            nested, nested_attrs = _items(item.items, origin)
+            blocks.append(
+                Block(
+                    type=item.type,
+                    labels=item.labels,
+                    attrs=nested_attrs,
+                    blocks=nested,
+                    line=item.line,
+                    end_line=item.end_line,
+                    file=origin,
+                )
+            )
+    return blocks, attrs

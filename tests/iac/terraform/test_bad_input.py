@@ -24,7 +24,7 @@ def _scan(tmp_path: Path, files: dict[str, bytes | str]):
 
 def test_invalid_hcl_reports_line_and_column_and_other_modules_load():
     inv, errors = load_terraform([BAD, FIXTURES / "hsm_misconfigured"], REPO)
-    assert [str(e) for e in errors] == ["tests/fixtures/terraform/bad/invalid.tf:3:14: invalid HCL: unexpected '}'"]
+    assert [str(e) for e in errors] == ["tests/fixtures/terraform/bad/invalid.tf:3:14: invalid HCL: unexpected end of line, expected an expression"]
     assert (errors[0].line, errors[0].column) == (3, 14)
     assert [r["name"] for r in rows(inv, "vaults")] == ["mhsm-shared"]
 
@@ -107,5 +107,5 @@ def test_missing_path_is_an_error(tmp_path):
 def test_bad_tfvars_is_reported_and_variables_fall_back_to_unknown(tmp_path):
     content = 'variable "sku" {}\nresource "azurerm_key_vault" "v" {\n  name = "kv-v"\n  sku_name = var.sku\n}\n'
     inv, errors = _scan(tmp_path, {"main.tf": content, "terraform.tfvars": "sku = \n"})
-    assert [str(e) for e in errors] == ["terraform.tfvars:1:7: invalid HCL: unexpected end of line"]
+    assert [str(e) for e in errors] == ["terraform.tfvars:1:7: invalid HCL: unexpected end of line, expected an expression"]
     assert rows(inv, "vaults")[0]["sku"] is None
