@@ -12,6 +12,8 @@ literal with the unit's path relative to the scan root. Inside a unit every id g
 same function, so references still join (a diagnostic setting to its vault, a key to its vault,
 a role assignment to its scope, a consumer to its key); across units only fully literal ids (a
 real subscription and resource group, no unknown name) still meet, as they would in Azure.
+A literal data-plane URI names its vault by DNS, so :mod:`scanner.iac.crossunit` joins it to the
+one declared vault with that name after all units are merged.
 
 The qualified id keeps the ARM shape that the rules parse: the first placeholder segment gets
 ``~<unit>`` appended (``/subscriptions/iac~envs%2fdev/resourcegroups/rg/...``), with the unit
