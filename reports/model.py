@@ -48,8 +48,14 @@ def fingerprint(rule_id: str, resource_id: str) -> str:
     return hashlib.sha256(identity.encode("utf-8")).hexdigest()[:32]
 
 
+#: Values that are already JSON as they are (exact types: numpy's subclasses take the long way).
+_ALREADY_PLAIN = frozenset((str, int, bool))
+
+
 def _plain(value: Any) -> Any:
     """JSON-safe, human-meaningful evidence values (null stays null: unknown)."""
+    if type(value) in _ALREADY_PLAIN:
+        return value
     if value is None or value is pd.NA or value is pd.NaT:
         return None
     if isinstance(value, float) and math.isnan(value):

@@ -228,17 +228,48 @@ def _coerce(series: pd.Series, kind: str) -> pd.Series:
 
 
 def frame(table: str, records: Iterable[Mapping[str, Any]] = ()) -> pd.DataFrame:
-    """Build a correctly typed table from dict records; missing keys become null."""
+    """Build a correctly typed table from dict records; missing keys become null.
+
+    Each column is typed once and the frame is assembled once: an IaC gate builds a few dozen
+    small tables per scan, and assigning column by column into a frame cost more than the
+    records did. An empty table is built once per process and copied."""
     spec = columns_of(table)
-    rows = list(records)
+    rows = records if isinstance(records, list) else list(records)
+    if not rows:
+        empty = _EMPTY.get(table)
+        if empty is None:
+            empty = _EMPTY[table] = _typed_frame(spec, [])
+        return empty.copy()
     unknown = {key for row in rows for key in row} - set(spec)
     if unknown:
         raise ValueError(f"unknown columns for table {table}: {sorted(unknown)}")
-    data = {col: [row.get(col) for row in rows] for col in spec}
-    df = pd.DataFrame(data, columns=list(spec))
+    return _typed_frame(spec, rows)
+
+
+_EMPTY: dict[str, pd.DataFrame] = {}
+
+
+def _typed_frame(spec: dict[str, str], rows: list[Mapping[str, Any]]) -> pd.DataFrame:
+    columns: dict[str, Any] = {}
     for col, kind in spec.items():
-        df[col] = _coerce(df[col] if rows else pd.Series([], dtype="object"), kind)
-    return df
+        values = [row.get(col) for row in rows]
+        if any(value is not None for value in values):
+            columns[col] = _coerce(pd.Series(values, dtype="object"), kind)
+        else:
+            columns[col] = _null_column(kind, len(values))
+    return pd.DataFrame(columns, columns=list(spec))
+
+
+_NULL: dict[str, Any] = {}
+
+
+def _null_column(kind: str, length: int) -> Any:
+    """A column of ``length`` nulls of ``kind``, taken from a one-row column typed once, so it
+    has exactly the dtype :func:`_coerce` gives."""
+    base = _NULL.get(kind)
+    if base is None:
+        base = _NULL[kind] = _coerce(pd.Series([None], dtype="object"), kind).array
+    return base.take([0] * length) if length else base[:0]
 
 
 def conform(table: str, df: pd.DataFrame) -> pd.DataFrame:

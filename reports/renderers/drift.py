@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from markupsafe import Markup
 
+from kvaudit.reports import indented_json
 from kvaudit.reports.renderers.common import SEVERITIES
 from kvaudit.reports.renderers.html_report import asset, csp_hash, environment
 from kvaudit.reports.renderers.markdown import table
@@ -17,7 +17,7 @@ HTML_LIMIT = 5000
 
 
 def render_json(drift: dict[str, Any]) -> str:
-    return json.dumps(drift, indent=1, ensure_ascii=False) + "\n"
+    return indented_json.dumps(drift) + "\n"
 
 
 def _rows(entries: list[dict[str, Any]]) -> list[list[Any]]:

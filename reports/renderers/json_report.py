@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
+
+from kvaudit.reports import indented_json
 
 
 def render(report: dict[str, Any]) -> str:
-    return json.dumps(report, indent=1, sort_keys=False, ensure_ascii=False) + "\n"
+    return indented_json.dumps(report) + "\n"

@@ -34,7 +34,6 @@ Design choices, each for how code-scanning services consume SARIF:
 
 from __future__ import annotations
 
-import json
 import posixpath
 from collections import Counter
 from dataclasses import dataclass
@@ -42,6 +41,7 @@ from pathlib import PurePath, PureWindowsPath
 from typing import Any
 from urllib.parse import quote
 
+from kvaudit.reports import indented_json
 from kvaudit.reports.renderers.common import is_suppressed
 from kvaudit.rules.model import SECURITY_SEVERITY
 from kvaudit.scanner.textsafe import sarif_text, visible_multiline
@@ -363,7 +363,7 @@ def to_sarif(report: dict[str, Any], options: SarifOptions | None = None) -> dic
 
 
 def render(report: dict[str, Any], options: SarifOptions | None = None) -> str:
-    return json.dumps(_neutralised(to_sarif(report, options)), indent=1, ensure_ascii=False) + "\n"
+    return indented_json.dumps(_neutralised(to_sarif(report, options))) + "\n"
 
 
 def _neutralised(value: Any) -> Any:

@@ -76,6 +76,8 @@ def _tag(unit: str) -> str:
 
 def _segments(value: str) -> list[str]:
     """Split an id on ``/`` outside ``{...}``: a rendered unknown may hold slashes itself."""
+    if "{" not in value:
+        return value.split("/")  # the common case, without a walk over every character
     parts: list[str] = []
     current: list[str] = []
     depth = 0
