@@ -1,5 +1,5 @@
 """``python -m kvaudit.scanner`` is the same as the ``kvaudit`` command."""
 
-from kvaudit.scanner.cli import main
+from kvaudit.scanner.cli import run
 
-raise SystemExit(main())
+run()

@@ -557,11 +557,18 @@ def _hook_epoch(h: HookInput) -> Any:
     if isinstance(value, int | float):
         return datetime.fromtimestamp(value, tz=UTC)
     if isinstance(value, str) and h.flavour == AZURERM:
-        stamp = pd.to_datetime(value, utc=True, errors="coerce")
-        if pd.isna(stamp):
-            raise Unresolvable
-        return stamp.to_pydatetime()
+        return _rfc3339(value)
     raise Unresolvable
+
+
+def _rfc3339(text: str) -> datetime:
+    """azurerm's RFC 3339 time (``2027-12-31T00:00:00Z``); a time without an offset is UTC.
+    Parsed without pandas, because the IaC loaders run in processes that never import it."""
+    try:
+        stamp = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise Unresolvable from None
+    return stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp.astimezone(UTC)
 
 
 def decode_release_policy(encoded: Any) -> dict[str, Any] | None:

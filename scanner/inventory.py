@@ -9,7 +9,10 @@ observe a value leaves it null, and the rules turn null into UNKNOWN rather than
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import math
+import sys
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -207,9 +210,15 @@ def columns_of(table: str) -> dict[str, str]:
     return {**TABLES[table], **PROVENANCE}
 
 
+def _is_pandas_na(value: Any) -> bool:
+    """``value is pd.NA``, without importing pandas: where it is not imported, nothing is NA."""
+    pandas = sys.modules.get("pandas")
+    return pandas is not None and value is pandas.NA
+
+
 def normalise_id(value: Any) -> Any:
     """ARM ids are case-insensitive: lower-case and strip a trailing slash for matching."""
-    if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or _is_pandas_na(value):
         return None
     text = str(value).strip()
     return text.rstrip("/").lower() if text != "/" else text
@@ -328,10 +337,20 @@ class Inventory:
         scope: Mapping[str, Any] | None = None,
         suppressions: Iterable[InlineSuppression] = (),
     ) -> Inventory:
-        """Build an inventory from ``{table: [row dicts]}``; absent tables are empty."""
+        """Build an inventory from ``{table: [row dicts]}``; absent tables are empty.
+
+        Inside :func:`rows_only` the typed tables are not built: a :class:`PendingInventory`
+        holding the rows is returned instead (see there)."""
         extra = set(records) - set(TABLES)
         if extra:
             raise ValueError(f"unknown inventory tables: {sorted(extra)}")
+        if _ROWS_ONLY[0]:
+            return PendingInventory(  # type: ignore[return-value]
+                {t: list(rows) for t, rows in records.items()},
+                list(sources),
+                dict(scope or {}),
+                list(suppressions),
+            )
         tables = {t: frame(t, records.get(t, ())) for t in TABLES}
         return cls(tables=tables, sources=list(sources), scope=dict(scope or {}), suppressions=list(suppressions))
 
@@ -358,3 +377,40 @@ class Inventory:
     def counts(self) -> dict[str, int]:
         """Row count per table, for the report's scan metadata."""
         return {name: int(len(df)) for name, df in self.tables.items()}
+
+
+@dataclass
+class PendingInventory:
+    """An inventory's rows before its typed tables are built.
+
+    A loader process forked by :mod:`scanner.sources` parses and maps IaC, which needs no pandas;
+    building typed tables would make it import pandas (a third of a second) and pickle frames
+    back. So it sends its rows, and the main process, which imported pandas meanwhile, builds
+    the tables with :meth:`build`: the import and the parsing run on two cores at once."""
+
+    records: dict[str, list[dict[str, Any]]]
+    sources: list[SourceInfo]
+    scope: dict[str, Any]
+    suppressions: list[InlineSuppression]
+
+    def build(self) -> Inventory:
+        return Inventory.from_records(self.records, self.sources, self.scope, self.suppressions)
+
+
+_ROWS_ONLY = [False]
+
+
+@contextmanager
+def rows_only() -> Iterator[None]:
+    """Within this block :meth:`Inventory.from_records` returns a :class:`PendingInventory`."""
+    before = _ROWS_ONLY[0]
+    _ROWS_ONLY[0] = True
+    try:
+        yield
+    finally:
+        _ROWS_ONLY[0] = before
+
+
+def built(inventory: Inventory | PendingInventory) -> Inventory:
+    """The inventory itself, or the one a pending inventory's rows make."""
+    return inventory.build() if isinstance(inventory, PendingInventory) else inventory

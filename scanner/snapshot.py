@@ -13,10 +13,7 @@ import math
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from kvaudit.scanner.errors import InputError
 from kvaudit.scanner.inventory import (
@@ -33,6 +30,14 @@ from kvaudit.scanner.inventory import (
     conform,
 )
 from kvaudit.scanner.jsonio import digest_bytes, load_json_bytes
+from kvaudit.scanner.lazy import lazy
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+else:  # sniffing a JSON file's kind needs neither; loader processes fork before pandas is imported
+    np = lazy("numpy")
+    pd = lazy("pandas")
 
 FORMAT = "kvaudit-snapshot"
 VERSION = 1

@@ -32,7 +32,7 @@ from kvaudit.scanner import budget, containment
 from kvaudit.scanner.errors import InputError, UsageError, one_line
 from kvaudit.scanner.iac.crossunit import join_references_by_host
 from kvaudit.scanner.iac.identity import duplicate_declarations
-from kvaudit.scanner.inventory import Inventory
+from kvaudit.scanner.inventory import Inventory, PendingInventory, built, rows_only
 from kvaudit.scanner.jsonio import load_json_bytes
 
 _SKIP_DIRS = {".git", ".terraform", "node_modules", "__pycache__", ".venv", "venv"}
@@ -161,7 +161,7 @@ def load_sources(arguments: list[str], root: Path | None = None) -> Loaded:
     root = (root or Path.cwd()).resolve()
     buckets: dict[str, list[Path]] = {}
     errors: list[InputError] = []
-    inventory = Inventory()
+    inventory: Inventory | None = None  # built only when needed: it would import pandas before the loaders fork
     scan_roots = [root]
     for argument in arguments:
         path = Path(argument)
@@ -183,14 +183,19 @@ def load_sources(arguments: list[str], root: Path | None = None) -> Loaded:
     _drop_compiled_bicep(buckets)
     with containment.roots(scan_roots):
         for loaded, problems in _run_loaders(buckets, root):
-            errors.extend(problems + duplicate_declarations(inventory, loaded))
-            inventory = inventory.merge(loaded)
-    return Loaded(join_references_by_host(inventory), errors)
+            base = inventory if inventory is not None else Inventory()
+            errors.extend(problems + duplicate_declarations(base, loaded))
+            inventory = base.merge(loaded)  # drops a repeated id, keeping the first
+    return Loaded(join_references_by_host(inventory or Inventory()), errors)
 
 
 def _bucket(
-    candidate: Path, explicit: bool, buckets: dict[str, list[Path]], inventory: Inventory, errors: list[InputError]
-) -> Inventory:
+    candidate: Path,
+    explicit: bool,
+    buckets: dict[str, list[Path]],
+    inventory: Inventory | None,
+    errors: list[InputError],
+) -> Inventory | None:
     """Put one file in its loader's bucket (snapshots are loaded at once); returns the inventory."""
     from kvaudit.scanner import snapshot
 
@@ -205,13 +210,13 @@ def _bucket(
         elif name.endswith(".json"):
             kind = _classify_json(candidate, explicit)
             if kind == "snapshot":  # data, not code: nothing to expand, so no evaluation budget
-                return inventory.merge(snapshot.load(candidate))
+                return _merged(inventory, snapshot.load(candidate))
             if kind:
                 buckets.setdefault(kind, []).append(candidate)
         elif name.endswith(".toml") and explicit:  # never picked up from a directory
             from kvaudit.scanner import rowdata
 
-            return inventory.merge(rowdata.load(candidate))
+            return _merged(inventory, rowdata.load(candidate))
         elif explicit:
             raise InputError(
                 str(candidate),
@@ -222,6 +227,10 @@ def _bucket(
     except (Exception, MemoryError, RecursionError) as exc:  # noqa: BLE001 - isolation is the point
         errors.append(InputError(str(candidate), describe_failure(exc)))
     return inventory
+
+
+def _merged(inventory: Inventory | None, other: Inventory) -> Inventory:
+    return (inventory if inventory is not None else Inventory()).merge(other)
 
 
 def _drop_compiled_bicep(buckets: dict[str, list[Path]]) -> None:
@@ -313,25 +322,31 @@ def _load_kind(kind: str, paths: list[Path], root: Path) -> tuple[Inventory, lis
         except (Exception, MemoryError, RecursionError) as exc:  # noqa: BLE001
             errors.append(InputError(_origin(unit, root), describe_failure(exc)))
             continue
-        inventory = inventory.merge(loaded)
+        inventory = inventory.merge(built(loaded))
         errors.extend(problems)
     return inventory, errors
 
 
 def _run_loaders(buckets: dict[str, list[Path]], root: Path) -> list[tuple[Inventory, list[InputError]]]:
-    """Run each kind's loader; with several kinds and enough files, in parallel processes.
+    """Run each kind's loader; with enough files, in forked processes.
 
-    Parsing HCL and Bicep is pure-Python and CPU-bound, so on a pull-request gate with a mixed
-    repository the kinds are parsed on separate cores (forked, so nothing is re-imported). The
-    order of the results, and so of the merged inventory, does not depend on scheduling."""
+    Parsing HCL, Bicep and ARM is pure Python and CPU-bound, and so is importing pandas, which
+    the typed tables need. So on a pull-request gate every kind is parsed in a forked process
+    that sends back rows only (:class:`PendingInventory`), while this process imports pandas;
+    the tables are then built here. The order of the results, and so of the merged inventory,
+    does not depend on scheduling."""
     kinds = [kind for kind in LOADERS if kind in buckets]
     files = sum(len(buckets[kind]) for kind in kinds)
     cores = os.cpu_count() or 1
-    if len(kinds) < 2 or cores < 2 or files < PARALLEL_MIN_FILES or "fork" not in mp.get_all_start_methods():
+    if cores < 2 or files < PARALLEL_MIN_FILES or "fork" not in mp.get_all_start_methods():
         return [_load_kind(kind, buckets[kind], root) for kind in kinds]
-    with ProcessPoolExecutor(max_workers=min(len(kinds) - 1, cores - 1), mp_context=mp.get_context("fork")) as pool:
-        # The kind with most files stays in this process; the others go to workers.
-        heaviest = max(kinds, key=lambda kind: len(buckets[kind]))
-        futures = {kind: pool.submit(_load_kind, kind, buckets[kind], root) for kind in kinds if kind != heaviest}
-        local = _load_kind(heaviest, buckets[heaviest], root)
-        return [local if kind == heaviest else futures[kind].result() for kind in kinds]
+    with ProcessPoolExecutor(max_workers=min(len(kinds), cores), mp_context=mp.get_context("fork")) as pool:
+        futures = [pool.submit(_load_kind_rows, kind, buckets[kind], root) for kind in kinds]
+        importlib.import_module("pandas")  # meanwhile: the tables are built here
+        return [(built(loaded), problems) for loaded, problems in (future.result() for future in futures)]
+
+
+def _load_kind_rows(kind: str, paths: list[Path], root: Path) -> tuple[Inventory | PendingInventory, list[InputError]]:
+    """:func:`_load_kind` in a loader process: rows, not tables (pandas is not imported here)."""
+    with rows_only():
+        return _load_kind(kind, paths, root)

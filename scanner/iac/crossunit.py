@@ -17,13 +17,18 @@ depends on its key stays UNKNOWN rather than being guessed.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
-
-import pandas as pd
 
 from kvaudit.scanner.iac.common import synth_key_id
 from kvaudit.scanner.inventory import Inventory
+from kvaudit.scanner.lazy import lazy
 from kvaudit.scanner.reference import kind_for_host
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy("pandas")
 
 
 def _host_of(uri: object) -> str | None:

@@ -79,6 +79,6 @@ def test_a_finding_in_a_module_shows_the_call_and_the_declaration() -> None:
 def test_summary_separates_suppressed_from_failing() -> None:
     report = _report()
     assert summary_line(report) == (
-        "kvaudit: 2 failing (2 high), 3 suppressed (1 baseline, 1 inline, 1 waiver), 3 UNKNOWN, 180 PASS, "
-        "125 NOT_APPLICABLE; coverage: INCOMPLETE (1 collection errors)"
+        "kvaudit: 2 failing (2 high), 3 suppressed (1 baseline, 1 inline, 1 waiver), 4 UNKNOWN, 198 PASS, "
+        "124 NOT_APPLICABLE; coverage: INCOMPLETE (1 collection errors)"
     )
