@@ -271,9 +271,9 @@ def fix_first(report: dict[str, Any]) -> list[dict[str, Any]]:
         vault_id = finding["resource"].get("vault_id")
         vault = vaults.get(vault_id) if vault_id else None
         key = vault_id if vault is not None else None
-        group = groups.setdefault(
-            key,
-            {
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = {
                 "vault_id": key,
                 "name": vault["name"] if vault else None,
                 "kind": vault["kind"] if vault else None,
@@ -283,8 +283,7 @@ def fix_first(report: dict[str, Any]) -> list[dict[str, Any]]:
                 "keys": int(vault["keys"]) if vault else 0,
                 "consumers": int(vault["consumers"]) if vault else 0,
                 "actions": {},
-            },
-        )
+            }
         group["failing"] += 1
         group["by_severity"][finding["severity"]] += 1
         if SEVERITY_RANK[finding["severity"]] > SEVERITY_RANK[group["max_severity"]]:

@@ -216,14 +216,14 @@ def verdict(
         "source": frame["source"] if "source" in frame else None,
         "reach": reach,
     }
-    out = pd.DataFrame(data, index=index)
     for col in evidence:
         # Evidence records what was observed; it is not what the verdict rests on, so reading it
         # is not a read the engine judges applicability or gaps by.
-        out[f"ev:{col}"] = pd.DataFrame.__getitem__(frame, col)
+        data[f"ev:{col}"] = pd.DataFrame.__getitem__(frame, col)
     for name, series in (extra or {}).items():
-        out[f"ev:{name}"] = series
-    return out.reset_index(drop=True)
+        data[f"ev:{name}"] = series
+    # One construction: adding columns one by one to a frame cost more than the verdict did.
+    return pd.DataFrame(data, index=index).reset_index(drop=True)
 
 
 def empty_result() -> pd.DataFrame:

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from kvaudit.scanner import budget
 from kvaudit.scanner.iac.terraform.functions import MAX_NUMBER_BITS, EvalError, bounded_number, call, to_number, to_str
-from kvaudit.scanner.iac.terraform.hcl_syntax import unescape
+from kvaudit.scanner.iac.terraform.hcl_syntax import Node, unescape
 from kvaudit.scanner.iac.terraform.values import UNKNOWN, EncodedJson, KeyRef, contains_unknown
 
 #: An operation applied after the root of a traversal: ("attr", name), ("index", tree),
@@ -35,10 +35,13 @@ class Scope(Protocol):
 
 
 def _is_tree(node: object) -> bool:
-    return hasattr(node, "data") and hasattr(node, "children")
+    # kvaudit's own nodes first; any tree of the same shape (python-hcl2's, in bench/) also works
+    return type(node) is Node or (hasattr(node, "data") and hasattr(node, "children"))
 
 
 def _trees(node: Any) -> list[Any]:
+    if type(node) is Node:
+        return [k for k in node.children if type(k) is Node]  # its trees hold no comment nodes
     return [k for k in node.children if _is_tree(k) and k.data != "new_line_or_comment"]
 
 
@@ -100,12 +103,12 @@ class Evaluator:
     def _eval(self, node: Any) -> Any:
         if not _is_tree(node):
             raise EvalError(f"unexpected token {node!r}")
-        method = getattr(self, f"_e_{node.data}", None)
-        if method is None:
+        handler = _HANDLERS.get(node.data)
+        if handler is None:
             return UNKNOWN
         spent = budget.current()
         spent.tick()
-        return budget.check_size(method(node))
+        return budget.check_size(handler(self, node))
 
     def _e_expr_term(self, node: Any) -> Any:
         kids = _trees(node)
@@ -409,6 +412,11 @@ class Evaluator:
     def _e_interpolation(self, node: Any) -> Any:
         return self._eval(_trees(node)[0])
 
+
+#: Node kind -> its ``_e_<kind>`` method, looked up once rather than by name at every node.
+_HANDLERS: dict[str, Callable[[Evaluator, Any], Any]] = {
+    name[3:]: member for name, member in vars(Evaluator).items() if name.startswith("_e_") and callable(member)
+}
 
 _TRAVERSALS = ("get_attr_expr_term", "index_expr_term", "attr_splat_expr_term", "full_splat_expr_term")
 
