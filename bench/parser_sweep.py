@@ -1,6 +1,6 @@
 """Parse a local copy of a public IaC repository with each candidate parser; count failures.
 
-``python -m bench.parser_sweep DIR [--bicep] [--terraform]`` parses every ``.bicep`` and
+``python -m bench.parser_sweep DIR [--bicep] [--terraform] [--arm]`` parses every ``.bicep`` and
 ``.bicepparam`` file under DIR with kvaudit's Bicep parser, pycep-parser and tree-sitter-bicep,
 and every ``.tf`` file with kvaudit's HCL parser, python-hcl2 and pygohcl (and each ``.tf``
 directory with tfparse), whichever are installed. It prints the machine, the parse failures of each parser grouped by
@@ -362,11 +362,36 @@ def _report(kind: str, name: str, result: Result) -> None:
         print(f"{'':30}{n:5}  {message}")
 
 
+def arm_sweep(root: Path) -> None:
+    """Every ARM template or parameters file under ``root`` loaded on its own, as ``kvaudit scan``
+    loads one (the same isolation and evaluation budget); failures by their problem text."""
+    from kvaudit.scanner import containment
+    from kvaudit.scanner.errors import InputError
+    from kvaudit.scanner.sources import _classify_json, _load_kind
+
+    files: list[Path] = []
+    for path in sorted(root.rglob("*.json")):
+        try:
+            if _classify_json(path, explicit=False) == "arm":
+                files.append(path)
+        except InputError:
+            continue
+    failures: collections.Counter[str] = collections.Counter()
+    start = time.process_time()
+    with containment.roots([root]):
+        for path in files:
+            _, errors = _load_kind("arm", [path], root)
+            for error in errors:
+                failures[error.problem[:90]] += 1
+    _report("arm", "kvaudit", (len(files), failures, time.process_time() - start))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("directory", type=Path)
     parser.add_argument("--bicep", action="store_true")
     parser.add_argument("--terraform", action="store_true")
+    parser.add_argument("--arm", action="store_true", help="load every ARM template file on its own")
     parser.add_argument("--fidelity", action="store_true", help="compare Terraform parsers value by value")
     parser.add_argument("--units", action="store_true", help="load DIR as kvaudit scan does; errors, UNKNOWN causes")
     args = parser.parse_args(argv)
@@ -375,6 +400,9 @@ def main(argv: list[str] | None = None) -> None:
     print(f"machine: {_machine()}; input: {root}")
     if args.units:
         unit_sweep(root.resolve())
+        return
+    if args.arm:
+        arm_sweep(root.resolve())
         return
     if args.bicep or both:
         files = sorted(root.rglob("*.bicep")) + sorted(root.rglob("*.bicepparam"))
