@@ -26,12 +26,11 @@ def collect(options: AzureOptions, progress: bool | None = None) -> Inventory:
 
     ``progress``: None shows a bar only on an interactive terminal outside CI.
     """
-    import asyncio  # here, not at the top: every command imports this package for its options
-
     from kvaudit.scanner.azure.collector import scan
+    from kvaudit.scanner.azure.eventloop import run
     from kvaudit.scanner.azure.progress import Progress, wanted
 
-    return asyncio.run(scan(options, Progress(wanted(progress))))
+    return run(scan(options, Progress(wanted(progress))))
 
 
 def merge_snapshots(inventories: Iterable[Inventory]) -> Inventory:

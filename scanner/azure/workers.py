@@ -68,7 +68,9 @@ def partition(vaults: list[Discovered], workers: int) -> list[list[Discovered]]:
 
 def _scan_share(options: AzureOptions, vaults: list[Discovered], pins: dict[str, Any]) -> VaultRows:
     """A worker process: its own event loop, session, pools and limiters."""
-    return asyncio.run(_scan(options, vaults, pins))
+    from kvaudit.scanner.azure.eventloop import run
+
+    return run(_scan(options, vaults, pins))
 
 
 async def _scan(options: AzureOptions, vaults: list[Discovered], pins: dict[str, Any]) -> VaultRows:
