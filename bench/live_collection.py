@@ -423,11 +423,13 @@ def print_bounds(model: dict, args: argparse.Namespace, settings: dict[str, floa
 
 def cpu_per_operation(ready: dict[str, Any], samples: int) -> dict[str, float]:
     """CPU milliseconds per call for each kind of read, through kvaudit's own clients, measured
-    in this process (which runs nothing else meanwhile), ``samples`` calls each, 16 at a time."""
+    in this process (which runs nothing else meanwhile), ``samples`` calls each, 16 at a time, on
+    the event loop a scan runs on."""
     import asyncio
 
     from kvaudit.scanner.azure.apiversions import API_VERSIONS
     from kvaudit.scanner.azure.clouds import resolve_cloud
+    from kvaudit.scanner.azure.eventloop import run
     from kvaudit.scanner.azure.options import AzureOptions
     from kvaudit.scanner.azure.rest import get_json
     from kvaudit.scanner.azure.session import AzureSession
@@ -504,7 +506,7 @@ def cpu_per_operation(ready: dict[str, Any], samples: int) -> dict[str, float]:
                     await asyncio.sleep(n / 25)  # let the ARM budget refill
             return out
 
-    return asyncio.run(measure())
+    return run(measure())
 
 
 def run_baseline(ready_file: Path, ready: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
