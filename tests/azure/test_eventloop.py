@@ -19,8 +19,13 @@ def test_a_live_scan_runs_on_uvloop_where_it_is_installed() -> None:
 
 
 def test_run_returns_the_coroutines_result_and_closes_its_loop() -> None:
+    loops: list[asyncio.AbstractEventLoop] = []
+
     async def answer() -> int:
+        loops.append(asyncio.get_running_loop())
         return 42
 
     assert run(answer()) == 42
-    assert run(answer()) == 42  # a fresh loop each time: the first was closed
+    assert run(answer()) == 42
+    assert loops[0] is not loops[1]  # a fresh loop for each scan
+    assert all(loop.is_closed() for loop in loops)
