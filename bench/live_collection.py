@@ -480,6 +480,7 @@ def cpu_per_operation(ready: dict[str, Any], samples: int) -> dict[str, float]:
                     authz.role_assignments.list_for_scope(vault["id"])
                 ),
             }
+            ops["floor: bare aiohttp keys.get"] = await _bare_get(session, base, keys, api)
             if hsm is not None:
                 hbody = await session.keyvault_mgmt(hsm["subscriptionId"]).managed_hsms.get(
                     hsm["resourceGroup"], hsm["name"]
@@ -509,6 +510,24 @@ def cpu_per_operation(ready: dict[str, Any], samples: int) -> dict[str, float]:
     return run(measure())
 
 
+async def _bare_get(session: Any, base: str, keys: list[str], api: str) -> Any:
+    """``GET /keys/{name}`` straight through aiohttp on the scan's TLS context and loop, with a
+    token attached and nothing else: no pipeline, retries, pacing or JSON decoding. It is the
+    floor any collector built on aiohttp pays per call, so the gap to ``keys.get`` is what
+    kvaudit's own layers cost. (Its connection pool is left to close with the process.)"""
+    import aiohttp
+
+    scope = f"https://{session.cloud.keyvault_dns_suffix}/.default"
+    headers = {"Authorization": "Bearer " + (await session.credential.get_token(scope)).token}
+    bare = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=16, ssl=session._ssl))
+
+    async def get(i: int) -> None:
+        async with bare.get(f"{base}/keys/{keys[i % len(keys)]}?api-version={api}", headers=headers) as answer:
+            await answer.read()
+
+    return get
+
+
 def run_baseline(ready_file: Path, ready: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
     n_vaults = max(1, math.ceil(args.vaults * args.baseline_sample)) if args.vaults else 0
     n_hsms = max(1, math.ceil(args.hsms * args.baseline_sample)) if args.hsms else 0
@@ -523,6 +542,21 @@ def run_baseline(ready_file: Path, ready: dict[str, Any], args: argparse.Namespa
     out["estimate_s"] = out["vault_seconds"] * v_scale + out["hsm_seconds"] * h_scale
     out["scaled"] = 1 if (v_scale in (0, 1) and h_scale in (0, 1)) else out["estimate_s"] / out["measured_s"]
     return out
+
+
+def print_floor(per_op: dict[str, float], per_workers: list[tuple[int, list[dict[str, Any]], dict]]) -> None:
+    """What the bare transport alone would cost for the calls the scan made, against the target."""
+    floor = per_op.get("floor: bare aiohttp keys.get")
+    if not floor or not per_workers:
+        return
+    workers, runs, _ = per_workers[0]
+    calls = sum(sum(statuses.values()) for statuses in runs[-1]["calls"].values())
+    cpu = median([r["cpu_s"] for r in runs])
+    print(
+        f"transport floor: {calls:,} calls x {floor:.2f} ms = {calls * floor / 1000:.0f} s of CPU before any pipeline, "
+        f"retry, pacing or row; {workers} worker(s) used {cpu:.0f} s, {cpu / (calls * floor / 1000):.1f}x the floor; "
+        f"60 s over these calls is {60_000 / calls:.2f} ms per call in all"
+    )
 
 
 def main() -> None:
@@ -604,6 +638,7 @@ def main() -> None:
         print(f"\nCPU per call by operation ({args.cpu_samples} calls each, ARM a fifth of that; this process):")
         for name, ms in per_op.items():
             print(f"  {name:32} {ms:6.2f} ms  ({1000 / ms:,.0f} calls/s per core)")
+        print_floor(per_op, per_workers)
     if baseline:
         est = baseline["estimate_s"]
         print(
