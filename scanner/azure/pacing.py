@@ -16,7 +16,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from azure.core.pipeline import PipelineRequest, PipelineResponse
@@ -24,6 +25,8 @@ from azure.core.pipeline.policies import AsyncHTTPPolicy, AsyncRetryPolicy
 
 #: Status codes worth retrying: throttling, timeouts and transient server errors.
 RETRY_STATUS = (408, 429, 500, 502, 503, 504)
+
+T = TypeVar("T")
 
 
 class SlidingWindowLimiter:
@@ -132,15 +135,19 @@ class Pacer:
             limiter = self._limiters[key] = SlidingWindowLimiter(rate)
         return limiter
 
-    async def send(self, policy: AsyncHTTPPolicy, request: PipelineRequest) -> PipelineResponse:
-        limiter = self._limiter(self.key_for(request.http_request.url))
+    async def paced(self, key: str, send: Callable[[], Awaitable[T]]) -> T:
+        """``send()`` once a slot is free under ``key``'s limit and the in-flight cap."""
+        limiter = self._limiter(key)
         await limiter.acquire()
         try:
             async with self._in_flight:
                 self.requests += 1
-                return await policy.next.send(request)
+                return await send()
         finally:
             await limiter.release()
+
+    async def send(self, policy: AsyncHTTPPolicy, request: PipelineRequest) -> PipelineResponse:
+        return await self.paced(self.key_for(request.http_request.url), lambda: policy.next.send(request))
 
 
 class PacingPolicy(AsyncHTTPPolicy):

@@ -169,7 +169,6 @@ def reference_records(resources: list[dict[str, Any]], vault_uris: dict[str, str
     return list(rows.values())
 
 
-
 def settings_records(resource: dict[str, Any], vault_uris: dict[str, str]) -> list[dict[str, Any]]:
     """``key_references`` rows for the key settings groups of one live consumer.
 

@@ -19,6 +19,7 @@ import aiohttp
 from azure.core.pipeline.transport import AioHttpTransport
 
 from kvaudit.scanner.azure.apiversions import API_VERSIONS
+from kvaudit.scanner.azure.dataplane import DataPlaneClient
 from kvaudit.scanner.azure.options import AzureOptions
 from kvaudit.scanner.azure.pacing import Pacer, PacingPolicy, retry_policy
 from kvaudit.scanner.azure.transport import LeanAioHttpTransport
@@ -216,8 +217,9 @@ class AzureSession:
             ),
         )
 
-    def data_plane(self, vault_url: str) -> Any:
-        """A lean azure-core pipeline for one vault or HSM host, answering raw JSON.
+    def data_plane(self, vault_url: str) -> DataPlaneClient:
+        """One vault or HSM host's reads, answering raw JSON (:mod:`scanner.azure.dataplane`), over
+        a lean azure-core pipeline.
 
         The SDK clients run a dozen policies per request (request ids, logging, tracing,
         redirects, content decoding) and then deserialise every answer into models that the
@@ -246,15 +248,20 @@ class AzureSession:
         connections = max(2, min(opts.max_in_flight, math.ceil(opts.vault_rps * SLOW_ROUND_TRIP_SECONDS)))
         connector = aiohttp.TCPConnector(limit=connections, keepalive_timeout=VAULT_KEEPALIVE_SECONDS, ssl=self._ssl)
         transport = LeanAioHttpTransport(aiohttp.ClientSession(connector=connector), opts.timeout)
-        client = self._data_planes[vault_url] = AsyncPipelineClient(
+        user_agent = UserAgentPolicy(sdk_moniker="kvaudit")
+        auth = AsyncChallengeAuthPolicy(self.credential, verify_challenge_resource=self._verify_challenge(vault_url))
+        pipeline = AsyncPipelineClient(
             base_url=vault_url,
             transport=transport,
             policies=[
-                UserAgentPolicy(sdk_moniker="kvaudit"),
+                user_agent,
                 retry_policy(opts.retry_total, opts.retry_backoff, opts.retry_backoff_max),
-                AsyncChallengeAuthPolicy(self.credential, verify_challenge_resource=self._verify_challenge(vault_url)),
+                auth,
                 PacingPolicy(self.pacer),
             ],
+        )
+        client = self._data_planes[vault_url] = DataPlaneClient(
+            pipeline, auth, transport, self.pacer, self.pacer.key_for(vault_url), user_agent.user_agent
         )
         return client
 

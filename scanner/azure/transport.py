@@ -25,10 +25,16 @@ from azure.core.rest import AsyncHttpResponse, HttpRequest
 
 
 class BufferedResponse(AsyncHttpResponse):
-    """An answer whose body is already in memory."""
+    """An answer whose body is already in memory.
 
-    def __init__(self, request: HttpRequest, status: int, reason: str, headers: Any, body: bytes) -> None:
+    An answer to a direct GET (:meth:`LeanAioHttpTransport.get`) has no request object until an
+    error report asks for one: most answers are 200s whose body is all that is read."""
+
+    def __init__(
+        self, request: HttpRequest | None, status: int, reason: str, headers: Any, body: bytes, url: str = ""
+    ) -> None:
         self._request = request
+        self._url = url or (request.url if request is not None else "")
         self._status = status
         self._reason = reason
         self._headers = headers  # aiohttp's case-insensitive multidict
@@ -36,6 +42,8 @@ class BufferedResponse(AsyncHttpResponse):
 
     @property
     def request(self) -> HttpRequest:
+        if self._request is None:
+            self._request = HttpRequest("GET", self._url)
         return self._request
 
     @property
@@ -68,7 +76,7 @@ class BufferedResponse(AsyncHttpResponse):
 
     @property
     def url(self) -> str:
-        return self._request.url
+        return self._url
 
     @property
     def content(self) -> bytes:
@@ -114,17 +122,22 @@ class LeanAioHttpTransport(AsyncHttpTransport):
         self._timeout = aiohttp.ClientTimeout(total=None, sock_connect=timeout, sock_read=timeout)
 
     async def send(self, request: HttpRequest, **kwargs: Any) -> BufferedResponse:  # type: ignore[override]
+        content = request.content if request.content else None
+        return await self._exchange(request.method, request.url, dict(request.headers), content, request)
+
+    async def get(self, url: str, headers: dict[str, str]) -> BufferedResponse:
+        """``GET url`` with exactly ``headers``, outside any pipeline (:mod:`scanner.azure.dataplane`)."""
+        return await self._exchange("GET", url, headers, None, None)
+
+    async def _exchange(
+        self, method: str, url: str, headers: dict[str, str], content: Any, request: HttpRequest | None
+    ) -> BufferedResponse:
         try:
             async with self.session.request(
-                request.method,
-                request.url,
-                headers=dict(request.headers),
-                data=request.content if request.content else None,
-                timeout=self._timeout,
-                allow_redirects=False,
+                method, url, headers=headers, data=content, timeout=self._timeout, allow_redirects=False
             ) as answer:
                 body = await answer.read()
-                return BufferedResponse(request, answer.status, answer.reason or "", answer.headers, body)
+                return BufferedResponse(request, answer.status, answer.reason or "", answer.headers, body, url)
         except aiohttp.ClientConnectorError as exc:
             raise ServiceRequestError(exc, error=exc) from exc
         except (TimeoutError, aiohttp.ClientError) as exc:

@@ -58,6 +58,37 @@ def test_throttling_with_retry_after_is_waited_out(estate: dict[str, Any], monke
     assert attempts[2].time - attempts[1].time >= 0.95
 
 
+def test_throttling_of_a_read_after_the_challenge_is_waited_out(
+    estate: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reads after a host's first go straight to its pool (scanner.azure.dataplane); a 429 there
+    is waited out by its Retry-After, then the pipeline's retries take over."""
+    route = "GET kv-prod-payments/keys/payments-rsa/rotationpolicy"
+    faults = Faults(throttle=[Throttle(f"^{route}$", count=2, retry_after=1)])
+    scanned = run(estate, monkeypatch, faults)
+    assert errors(scanned) == []
+    key = next(r for r in rows(scanned, "keys") if r["name"] == "payments-rsa")
+    assert key["rotation_policy_present"] is True
+    attempts = [r for r in scanned.fake.requests if r.route == route]
+    assert [r.status for r in attempts] == [429, 429, 200]
+    assert attempts[1].time - attempts[0].time >= 0.95  # Retry-After: 1, on the direct path
+    assert attempts[2].time - attempts[1].time >= 0.95  # and in the pipeline's retry
+
+
+def test_a_401_on_a_later_read_is_handed_to_the_challenge_policy(
+    estate: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 401 on a read after the first (a token the service no longer accepts) is never final on
+    the direct path: the read goes to the Key Vault challenge policy, which answers it as the SDK
+    does (here, by sending it again with its token)."""
+    route = "GET kv-prod-payments/keys/payments-rsa/rotationpolicy"
+    faults = Faults(errors=[ServerError(f"^{route}$", count=1, status=401)])
+    scanned = run(estate, monkeypatch, faults)
+    assert errors(scanned) == []
+    attempts = [r.status for r in scanned.fake.requests if r.route == route]
+    assert attempts[0] == 401 and attempts[-1] == 200
+
+
 def test_throttling_without_retry_after_backs_off(estate: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     faults = Faults(
         throttle=[
