@@ -6,7 +6,8 @@ pipeline (request object, retry policy, challenge policy, pacing policy, transpo
 cost about as much CPU again as the HTTP exchange itself, and a scan makes some 170,000 of them.
 So a read first goes straight to the host's connection pool, with the pacer's slot and the
 Authorization header the Key Vault challenge policy itself writes (its ``on_request``: token
-refresh, resource verification and tenant as the SDK handles them). Only an answer that needs a
+refresh, resource verification and tenant as the SDK handles them; the header is reused for
+:data:`HEADER_REUSE_SECONDS`). Only an answer that needs a
 policy's judgement goes through the pipeline, which then owns the read from the start:
 
 - no challenge known yet for the host (its first read, or after one was dropped): the policy
@@ -23,6 +24,7 @@ budget alone, never fewer.
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from azure.core.exceptions import ServiceRequestError, ServiceResponseError
@@ -37,6 +39,10 @@ from kvaudit.scanner.azure.transport import BufferedResponse, LeanAioHttpTranspo
 FINAL_STATUS = frozenset(range(200, 600)) - {401, *RETRY_STATUS}
 #: The longest Retry-After honoured before the pipeline takes over (its own retries honour more).
 MAX_RETRY_AFTER_SECONDS = 60.0
+#: How long the challenge policy's header is reused before the policy is asked again. The policy
+#: renews a token five minutes before it expires, so a header reused this long is still valid;
+#: one the service refuses anyway (revoked, a CAE event) is a 401, which the pipeline answers.
+HEADER_REUSE_SECONDS = 30.0
 
 
 class DataPlaneClient:
@@ -52,12 +58,13 @@ class DataPlaneClient:
         self.pacer = pacer
         self.key = key
         self.user_agent = user_agent
+        self._headers: dict[str, str] | None = None
+        self._headers_until = 0.0
 
     async def get(self, url: str) -> BufferedResponse:
         """The answer to ``GET url``: 200, or the final failure after the pipeline's retries."""
-        authorization = await self._authorization(url)
-        if authorization is not None:
-            headers = {"Authorization": authorization, "User-Agent": self.user_agent, "Accept": "application/json"}
+        headers = await self._direct_headers(url)
+        if headers is not None:
             try:
                 answer = await self.pacer.paced(self.key, lambda: self.transport.get(url, headers))
             except (ServiceRequestError, ServiceResponseError):
@@ -65,16 +72,26 @@ class DataPlaneClient:
             if answer is not None:
                 if answer.status_code in FINAL_STATUS:
                     return answer
+                if answer.status_code == 401:
+                    self._headers = None  # ask the policy again once the pipeline has answered it
                 await self._honour_retry_after(answer)
         return await self.pipeline.send_request(HttpRequest("GET", url))
 
-    async def _authorization(self, url: str) -> str | None:
-        """The header the challenge policy would send, or None while it has no challenge for the
-        host (then the pipeline must elicit one). A challenge that fails verification raises, as
-        it would in the pipeline."""
+    async def _direct_headers(self, url: str) -> dict[str, str] | None:
+        """The headers of a direct read, with the Authorization the challenge policy would send;
+        None while the policy has no challenge for the host (then the pipeline must elicit one).
+        A challenge that fails verification raises, as it would in the pipeline."""
+        now = time.monotonic()
+        if self._headers is not None and now < self._headers_until:
+            return self._headers
         request = PipelineRequest(HttpRequest("GET", url), PipelineContext(None))
         await self.auth.on_request(request)
-        return request.http_request.headers.get("Authorization")
+        authorization = request.http_request.headers.get("Authorization")
+        if authorization is None:
+            return None
+        self._headers = {"Authorization": authorization, "User-Agent": self.user_agent, "Accept": "application/json"}
+        self._headers_until = now + HEADER_REUSE_SECONDS
+        return self._headers
 
     @staticmethod
     async def _honour_retry_after(answer: BufferedResponse) -> None:
