@@ -480,7 +480,7 @@ def cpu_per_operation(ready: dict[str, Any], samples: int) -> dict[str, float]:
                     authz.role_assignments.list_for_scope(vault["id"])
                 ),
             }
-            ops["floor: bare aiohttp keys.get"] = await _bare_get(session, base, keys, api)
+            bare, ops["floor: bare aiohttp keys.get"] = await _bare_get(session, base, keys, api)
             if hsm is not None:
                 hbody = await session.keyvault_mgmt(hsm["subscriptionId"]).managed_hsms.get(
                     hsm["resourceGroup"], hsm["name"]
@@ -505,16 +505,17 @@ def cpu_per_operation(ready: dict[str, Any], samples: int) -> dict[str, float]:
                 out[name] = 1000 * (time.process_time() - started) / n
                 if name.startswith("arm."):
                     await asyncio.sleep(n / 25)  # let the ARM budget refill
+            await bare.close()
             return out
 
     return run(measure())
 
 
-async def _bare_get(session: Any, base: str, keys: list[str], api: str) -> Any:
+async def _bare_get(session: Any, base: str, keys: list[str], api: str) -> tuple[Any, Any]:
     """``GET /keys/{name}`` straight through aiohttp on the scan's TLS context and loop, with a
     token attached and nothing else: no pipeline, retries, pacing or JSON decoding. It is the
     floor any collector built on aiohttp pays per call, so the gap to ``keys.get`` is what
-    kvaudit's own layers cost. (Its connection pool is left to close with the process.)"""
+    kvaudit's own layers cost. Returns the aiohttp session (to close) and the call."""
     import aiohttp
 
     scope = f"https://{session.cloud.keyvault_dns_suffix}/.default"
@@ -525,7 +526,7 @@ async def _bare_get(session: Any, base: str, keys: list[str], api: str) -> Any:
         async with bare.get(f"{base}/keys/{keys[i % len(keys)]}?api-version={api}", headers=headers) as answer:
             await answer.read()
 
-    return get
+    return bare, get
 
 
 def run_baseline(ready_file: Path, ready: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
