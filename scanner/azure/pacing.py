@@ -3,7 +3,8 @@
 A nightly scan shares every vault's request budget with production applications, so it must
 never be the reason an application gets throttled. Limits are enforced inside each client's
 HTTP pipeline, *after* the retry policy, so retries and the Key Vault authentication challenge
-count against the same budget as first attempts.
+count against the same budget as first attempts; a data-plane read sent outside the pipeline
+(:mod:`scanner.azure.dataplane`) takes its slot through :meth:`Pacer.paced` the same way.
 
 The limiter is a sliding one-second window per key (a vault host, or a subscription on ARM):
 at most ``rate`` requests reach the service in any one-second interval, whatever the network
