@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from kvaudit.scanner.azure.eventloop import loop_factory, run
-from tests.azure.test_cli_azure import azure_args
+from tests.azure.test_cli_collect_merge import _collect_args, _fails
 from tests.conftest import FIXED_NOW, REPO, run_kvaudit
 from tests.fakeazure import FakeAzure, Faults, build_estate
 
@@ -70,8 +70,7 @@ def test_without_uvloop_a_scan_reads_the_same_estate_and_reaches_the_same_verdic
             env = fake.env()
             if loop == "asyncio":
                 env["PYTHONPATH"] = _without_uvloop(tmp_path / "stub")
-            args = azure_args(fake)[1:]
-            done = run_kvaudit("collect", *args, "--snapshot", str(snapshot), env=env)
+            done = run_kvaudit(*_collect_args(fake, snapshot), env=env)
             assert done.returncode == 0, done.stderr
             assert "0 collection errors" in done.stderr
     rows = {
@@ -83,8 +82,6 @@ def test_without_uvloop_a_scan_reads_the_same_estate_and_reaches_the_same_verdic
     for loop, snapshot in snapshots.items():
         report = tmp_path / f"{loop}.report.json"
         run_kvaudit("scan", str(snapshot), "--now", FIXED_NOW, "-o", f"json:{report}")
-        findings[loop] = {
-            (f["rule_id"], f["resource"]["id"], f["status"]) for f in json.loads(report.read_text())["findings"]
-        }
+        findings[loop] = _fails(report)
     assert findings["asyncio"] == findings["uvloop"]
     assert findings["uvloop"]
